@@ -1,0 +1,109 @@
+# Gatehouse build. `make` builds build/gatehouse; `make check` runs every test; see README.md.
+PKGS     := libuv openssl jansson libfyaml libcurl sqlite3
+CC       ?= cc
+ifeq ($(origin CC),default)
+CC       := cc
+endif
+CLANG    ?= clang
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wno-missing-field-initializers -Werror
+CFLAGS   ?= -O2 -g
+BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -pthread $(WARN) $(PKG_CFLAGS) -MMD -MP
+LDLIBS   := $(PKG_LIBS) -pthread -lm
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+SRC      := $(shell find src -name '*.c' ! -name main.c | sort)
+OBJ      := $(SRC:%.c=build/obj/%.o)
+ASAN_OBJ := $(SRC:%.c=build/asan/%.o)
+UNIT_SRC := $(shell find tests/unit -name 'test_*.c' 2>/dev/null | sort)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+ASAN_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/asan-tests/%)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_SECONDS ?= 20
+
+.PHONY: all check unit unit-asan integration fuzz fuzz-short demo bench fmt lint deps clean
+
+all: build/gatehouse
+
+deps:
+	@bash scripts/deps.sh
+
+# make demo / make check install what is missing themselves on a fresh machine
+build/.deps-ok: scripts/deps.sh $(wildcard package-lock.json)
+	@mkdir -p build
+	@if ! pkg-config --exists $(PKGS) cmocka || ! command -v node >/dev/null \
+	    || ! command -v wrk >/dev/null; then bash scripts/deps.sh; fi
+	@touch $@
+
+build/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -c $< -o $@
+
+build/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN) -c $< -o $@
+
+build/libgh.a: $(OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/libgh-asan.a: $(ASAN_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/gatehouse: build/obj/src/main.o build/libgh.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+build/tests/%: tests/unit/%.c build/libgh.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -Isrc -o $@ $< build/libgh.a $(LDLIBS) -lcmocka
+
+build/asan-tests/%: tests/unit/%.c build/libgh-asan.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN) -Isrc -o $@ $< build/libgh-asan.a $(LDLIBS) -lcmocka
+
+# libFuzzer targets build the sources they need straight in, with clang
+build/fuzz/%: tests/fuzz/%.c $(SRC)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc $(PKG_CFLAGS) \
+	    -o $@ $< $(shell sed -n 's|^// FUZZ_SOURCES: ||p' $<) $(LDLIBS)
+
+unit: $(UNIT_BIN)
+	@bash scripts/run-unit.sh unit $(UNIT_BIN)
+
+unit-asan: $(ASAN_UNIT_BIN)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    bash scripts/run-unit.sh unit-asan $(ASAN_UNIT_BIN)
+
+integration: build/gatehouse
+	@node --test --test-concurrency=1 tests/integration/
+
+fuzz-short: $(FUZZ_BIN)
+	@bash scripts/run-fuzz.sh 10 $(FUZZ_BIN)
+
+fuzz: $(FUZZ_BIN)
+	@bash scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+check: build/.deps-ok
+	@$(MAKE) --no-print-directory all unit unit-asan fuzz-short integration
+
+demo: build/.deps-ok build/gatehouse
+	@bash scripts/demo.sh
+
+bench: build/.deps-ok build/gatehouse
+	@bash bench/run.sh
+
+fmt:
+	clang-format -i $$(find src tests -name '*.[ch]')
+
+lint:
+	clang-tidy --quiet $(SRC) src/main.c -- $(BASE_CFLAGS) -Isrc
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
+	    --suppress=missingIncludeSystem -Isrc src
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

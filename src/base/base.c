@@ -1,0 +1,202 @@
+/*
+ * base.c: error records, slices, strict number/duration/size parsing, time, logging, allocation.
+ * Logging writes whole lines with one write(2) so lines from several threads never interleave.
+ */
+#include "base.h"
+
+#include <errno.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int gh_log_level = GH_LOG_INFO;
+
+int gh_err_set(struct gh_err *err, int code, const char *fmt, ...)
+{
+    if (err != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+int gh_str_ieq(struct gh_str s, const char *lit)
+{
+    size_t i;
+    for (i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char)s.p[i];
+        if (lit[i] == '\0')
+            return 0;
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c + 32);
+        if (c != (unsigned char)lit[i])
+            return 0;
+    }
+    return lit[i] == '\0';
+}
+
+int gh_str_eq(struct gh_str s, const char *lit)
+{
+    size_t n = strlen(lit);
+    return n == s.len && memcmp(s.p, lit, n) == 0;
+}
+
+int gh_parse_u64(const char *p, size_t len, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (len == 0)
+        return GH_EINVAL;
+    for (size_t i = 0; i < len; i++) {
+        unsigned d = (unsigned char)p[i] - '0';
+        if (d > 9)
+            return GH_EINVAL;
+        if (v > (max - d) / 10)
+            return GH_EINVAL;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+int gh_parse_duration_ms(const char *s, uint64_t *out_ms)
+{
+    size_t n = strlen(s), digits = 0;
+    uint64_t v, mult = 1000;
+    while (digits < n && s[digits] >= '0' && s[digits] <= '9')
+        digits++;
+    if (digits == 0 || gh_parse_u64(s, digits, UINT64_MAX / 3600000, &v) != 0)
+        return GH_EINVAL;
+    const char *unit = s + digits;
+    if (*unit == '\0' || strcmp(unit, "s") == 0)
+        mult = 1000;
+    else if (strcmp(unit, "ms") == 0)
+        mult = 1;
+    else if (strcmp(unit, "m") == 0)
+        mult = 60000;
+    else if (strcmp(unit, "h") == 0)
+        mult = 3600000;
+    else
+        return GH_EINVAL;
+    *out_ms = v * mult;
+    return 0;
+}
+
+int gh_parse_size(const char *s, uint64_t *out)
+{
+    size_t n = strlen(s), digits = 0;
+    uint64_t v, mult = 1;
+    while (digits < n && s[digits] >= '0' && s[digits] <= '9')
+        digits++;
+    if (digits == 0 || gh_parse_u64(s, digits, UINT64_MAX >> 30, &v) != 0)
+        return GH_EINVAL;
+    const char *unit = s + digits;
+    if (*unit == '\0')
+        mult = 1;
+    else if (strcmp(unit, "k") == 0 || strcmp(unit, "K") == 0)
+        mult = 1024;
+    else if (strcmp(unit, "m") == 0 || strcmp(unit, "M") == 0)
+        mult = 1024 * 1024;
+    else if (strcmp(unit, "g") == 0 || strcmp(unit, "G") == 0)
+        mult = 1024 * 1024 * 1024;
+    else
+        return GH_EINVAL;
+    *out = v * mult;
+    return 0;
+}
+
+uint64_t gh_time_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t gh_time_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+size_t gh_time_rfc3339(uint64_t wall_ms, char *buf, size_t cap)
+{
+    time_t secs = (time_t)(wall_ms / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    int n = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(wall_ms % 1000));
+    return n < 0 ? 0 : ((size_t)n < cap ? (size_t)n : cap - 1);
+}
+
+void gh_log_write(int level, const char *fmt, ...)
+{
+    static const char *names[] = {"error", "warn", "info", "debug"};
+    char line[2048], ts[32];
+    gh_time_rfc3339(gh_time_wall_ms(), ts, sizeof(ts));
+    int n = snprintf(line, sizeof(line), "%s [%s] ", ts, names[level < 0 ? 0 : level > 3 ? 3 : level]);
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
+    if (len > sizeof(line) - 2)
+        len = sizeof(line) - 2;
+    line[len++] = '\n';
+    ssize_t w = write(STDERR_FILENO, line, len);
+    (void)w;
+}
+
+static void oom(void)
+{
+    static const char msg[] = "gatehouse: out of memory\n";
+    ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+    (void)w;
+    abort();
+}
+
+void *gh_malloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (p == NULL)
+        oom();
+    return p;
+}
+
+void *gh_calloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (p == NULL)
+        oom();
+    return p;
+}
+
+void *gh_realloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (q == NULL)
+        oom();
+    return q;
+}
+
+char *gh_strndup(const char *p, size_t n)
+{
+    char *s = gh_malloc(n + 1);
+    memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
+char *gh_strdup(const char *s)
+{
+    return gh_strndup(s, strlen(s));
+}
+
+int gh_random_bytes(void *buf, size_t n)
+{
+    return RAND_bytes(buf, (int)n) == 1 ? 0 : GH_EINTERNAL;
+}

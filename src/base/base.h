@@ -1,0 +1,89 @@
+/*
+ * base: the few things every module needs and that depend on nothing of ours —
+ * error codes and error records, string slices, logging, time, and strict number parsing.
+ */
+#ifndef GH_BASE_H
+#define GH_BASE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Error codes: 0 is success, failures are negative (libuv's convention). */
+enum {
+    GH_OK = 0,
+    GH_EINTERNAL = -1,
+    GH_ENOMEM = -2,
+    GH_EINVAL = -3,
+    GH_EAGAIN = -4, /* need more input */
+    GH_ETOOBIG = -5,
+    GH_ENOTFOUND = -6,
+    GH_EIO = -7,
+};
+
+/* A record of why something failed, for a person to read: message plus where (file:line). */
+struct gh_err {
+    char msg[512];
+};
+
+/* Formats the message into err (which may be NULL). Returns `code` so callers can `return gh_err_set(...)`. */
+int gh_err_set(struct gh_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* A borrowed, not NUL-terminated view of bytes. */
+struct gh_str {
+    const char *p;
+    size_t len;
+};
+
+#define GH_STR_LIT(s) ((struct gh_str){(s), sizeof(s) - 1})
+
+/* ASCII case-insensitive equality of a slice and a NUL-terminated lower-case literal. */
+int gh_str_ieq(struct gh_str s, const char *lit);
+
+/* Exact equality of a slice and a NUL-terminated literal. */
+int gh_str_eq(struct gh_str s, const char *lit);
+
+/*
+ * Strict unsigned decimal: only digits, at least one, no sign, no spaces, no overflow past max.
+ * Returns 0 and sets *out, or GH_EINVAL.
+ */
+int gh_parse_u64(const char *p, size_t len, uint64_t max, uint64_t *out);
+
+/* "10s", "250ms", "2m", "1h" or a bare number of seconds, into milliseconds. Returns 0 or GH_EINVAL. */
+int gh_parse_duration_ms(const char *s, uint64_t *out_ms);
+
+/* "16384", "16k", "10m", "1g" (binary multiples) into bytes. Returns 0 or GH_EINVAL. */
+int gh_parse_size(const char *s, uint64_t *out);
+
+/* Wall-clock milliseconds since the epoch, and a monotonic clock in nanoseconds. */
+uint64_t gh_time_wall_ms(void);
+uint64_t gh_time_mono_ns(void);
+
+/* Formats wall-clock ms as RFC 3339 UTC with milliseconds into buf (>= 25 bytes). Returns length. */
+size_t gh_time_rfc3339(uint64_t wall_ms, char *buf, size_t cap);
+
+/* Logging: levels, and a macro that tests the level before evaluating the arguments (Redis). */
+enum gh_log_level { GH_LOG_ERROR = 0, GH_LOG_WARN = 1, GH_LOG_INFO = 2, GH_LOG_DEBUG = 3 };
+extern int gh_log_level;
+void gh_log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define gh_log(level, ...)                                                                                   \
+    do {                                                                                                     \
+        if ((level) <= gh_log_level)                                                                         \
+            gh_log_write((level), __VA_ARGS__);                                                              \
+    } while (0)
+
+/* Allocation that aborts on exhaustion: a gateway that cannot allocate a few bytes cannot go on. */
+void *gh_malloc(size_t n);
+void *gh_calloc(size_t n, size_t size);
+void *gh_realloc(void *p, size_t n);
+char *gh_strndup(const char *p, size_t n);
+char *gh_strdup(const char *s);
+
+/* Fills buf with n cryptographically random bytes (OpenSSL). Returns 0 or GH_EINTERNAL. */
+int gh_random_bytes(void *buf, size_t n);
+
+#define GH_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define GH_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define GH_LIKELY(x) __builtin_expect(!!(x), 1)
+
+#endif

@@ -1,0 +1,607 @@
+/*
+ * config.c: reads gatehouse.yaml. Strict like the HTTP parser: unknown keys, wrong types, bad values
+ * and duplicate API names are errors with file:line and the key's dotted path, never silently ignored,
+ * so a typo cannot turn a policy off.
+ */
+#include "config.h"
+
+#include "../base/yaml.h"
+#include "../http/http.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct ld {
+    const char *file;
+    struct gh_yaml_doc *doc;
+    struct gh_err *err;
+};
+
+__attribute__((format(printf, 4, 5))) static int errf(struct ld *ld, int line, const char *key, const char *fmt,
+                                                        ...)
+{
+    char why[384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    return gh_err_set(ld->err, GH_EINVAL, "%s:%d: %s: %s", ld->file, line, key, why);
+}
+
+static int want_type(struct ld *ld, struct gh_yaml_node *n, int type, int line, const char *key)
+{
+    static const char *names[] = {"a single value", "a list", "a mapping"};
+    if (n == NULL || gh_yaml_type(n) != type)
+        return errf(ld, line, key, "must be %s", names[type]);
+    return 0;
+}
+
+static int get_string(struct ld *ld, struct gh_yaml_node *n, int line, const char *key, char **out)
+{
+    if (want_type(ld, n, GH_YAML_SCALAR, line, key))
+        return GH_EINVAL;
+    free(*out);
+    *out = gh_yaml_scalar_dup(n);
+    if ((*out)[0] == '\0')
+        return errf(ld, line, key, "must not be empty");
+    return 0;
+}
+
+static int get_duration(struct ld *ld, struct gh_yaml_node *n, int line, const char *key, uint64_t *out)
+{
+    char *s = NULL;
+    if (get_string(ld, n, line, key, &s)) {
+        free(s);
+        return GH_EINVAL;
+    }
+    int rc = gh_parse_duration_ms(s, out);
+    if (rc == 0 && *out == 0)
+        rc = GH_EINVAL;
+    if (rc)
+        errf(ld, line, key, "'%s' is not a duration (like 500ms, 10s, 2m, 1h; more than zero)", s);
+    free(s);
+    return rc;
+}
+
+static int get_size(struct ld *ld, struct gh_yaml_node *n, int line, const char *key, uint64_t min, uint64_t max,
+                    uint64_t *out)
+{
+    char *s = NULL;
+    if (get_string(ld, n, line, key, &s)) {
+        free(s);
+        return GH_EINVAL;
+    }
+    int rc = gh_parse_size(s, out);
+    if (rc == 0 && (*out < min || *out > max)) {
+        rc = errf(ld, line, key, "'%s' is out of range (%llu to %llu)", s, (unsigned long long)min,
+                  (unsigned long long)max);
+    } else if (rc) {
+        errf(ld, line, key, "'%s' is not a size (like 16384, 16k, 10m)", s);
+    }
+    free(s);
+    return rc;
+}
+
+static int get_bool(struct ld *ld, struct gh_yaml_node *n, int line, const char *key, int *out)
+{
+    char *s = NULL;
+    if (get_string(ld, n, line, key, &s)) {
+        free(s);
+        return GH_EINVAL;
+    }
+    int rc = 0;
+    if (strcmp(s, "true") == 0)
+        *out = 1;
+    else if (strcmp(s, "false") == 0)
+        *out = 0;
+    else
+        rc = errf(ld, line, key, "'%s' must be true or false", s);
+    free(s);
+    return rc;
+}
+
+static int get_string_list(struct ld *ld, struct gh_yaml_node *n, int line, const char *key, char ***out,
+                           size_t *count)
+{
+    if (want_type(ld, n, GH_YAML_SEQUENCE, line, key))
+        return GH_EINVAL;
+    void *it = NULL;
+    struct gh_yaml_node *item;
+    while ((item = gh_yaml_seq_next(n, &it)) != NULL) {
+        int l = gh_yaml_line(item);
+        char *s = NULL;
+        if (get_string(ld, item, l ? l : line, key, &s)) {
+            free(s);
+            return GH_EINVAL;
+        }
+        *out = gh_realloc(*out, (*count + 1) * sizeof(char *));
+        (*out)[(*count)++] = s;
+    }
+    return 0;
+}
+
+/* "host:port" with a numeric port; host may be empty (all addresses), a name, IPv4 or [IPv6]. */
+static int valid_listen(const char *s)
+{
+    const char *colon = strrchr(s, ':');
+    uint64_t port;
+    if (colon == NULL || colon[1] == '\0')
+        return 0;
+    if (gh_parse_u64(colon + 1, strlen(colon + 1), 65535, &port) != 0)
+        return 0;
+    if (s[0] == '[' && colon[-1] != ']')
+        return 0;
+    return 1;
+}
+
+static int load_listen(struct ld *ld, struct gh_yaml_node *n, int line, struct gh_config *cfg)
+{
+    if (want_type(ld, n, GH_YAML_MAPPING, line, "listen"))
+        return GH_EINVAL;
+    void *it = NULL;
+    const char *k;
+    int kl;
+    struct gh_yaml_node *v;
+    while (gh_yaml_map_next(ld->doc, n, &it, &k, &kl, &v)) {
+        char **dst;
+        char key[64];
+        snprintf(key, sizeof(key), "listen.%s", k);
+        if (strcmp(k, "gateway") == 0)
+            dst = &cfg->gateway_listen;
+        else if (strcmp(k, "portal") == 0)
+            dst = &cfg->portal_listen;
+        else
+            return errf(ld, kl, key, "unknown key (expected gateway, portal)");
+        if (get_string(ld, v, kl, key, dst))
+            return GH_EINVAL;
+        if (!valid_listen(*dst))
+            return errf(ld, kl, key, "'%s' is not host:port", *dst);
+    }
+    return 0;
+}
+
+static int load_limits(struct ld *ld, struct gh_yaml_node *n, int line, struct gh_config *cfg)
+{
+    if (want_type(ld, n, GH_YAML_MAPPING, line, "limits"))
+        return GH_EINVAL;
+    void *it = NULL;
+    const char *k;
+    int kl, rc;
+    struct gh_yaml_node *v;
+    while (gh_yaml_map_next(ld->doc, n, &it, &k, &kl, &v)) {
+        char key[64];
+        snprintf(key, sizeof(key), "limits.%s", k);
+        if (strcmp(k, "header_bytes") == 0)
+            rc = get_size(ld, v, kl, key, 1024, 1024 * 1024, &cfg->header_bytes);
+        else if (strcmp(k, "body_bytes") == 0)
+            rc = get_size(ld, v, kl, key, 0, (uint64_t)1 << 62, &cfg->body_bytes);
+        else if (strcmp(k, "header_timeout") == 0)
+            rc = get_duration(ld, v, kl, key, &cfg->header_timeout_ms);
+        else if (strcmp(k, "idle_timeout") == 0)
+            rc = get_duration(ld, v, kl, key, &cfg->idle_timeout_ms);
+        else if (strcmp(k, "drain_timeout") == 0)
+            rc = get_duration(ld, v, kl, key, &cfg->drain_timeout_ms);
+        else
+            return errf(ld, kl, key,
+                        "unknown key (expected header_bytes, body_bytes, header_timeout, idle_timeout, "
+                        "drain_timeout)");
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int load_upstreams(struct ld *ld, struct gh_yaml_node *n, int line, struct gh_config *cfg)
+{
+    if (want_type(ld, n, GH_YAML_MAPPING, line, "upstreams"))
+        return GH_EINVAL;
+    void *it = NULL;
+    const char *k;
+    int kl, rc;
+    struct gh_yaml_node *v;
+    while (gh_yaml_map_next(ld->doc, n, &it, &k, &kl, &v)) {
+        char key[64];
+        snprintf(key, sizeof(key), "upstreams.%s", k);
+        if (strcmp(k, "idle_timeout") == 0) {
+            rc = get_duration(ld, v, kl, key, &cfg->upstream_idle_timeout_ms);
+        } else if (strcmp(k, "max_idle") == 0) {
+            uint64_t m;
+            rc = get_size(ld, v, kl, key, 0, 10000, &m);
+            cfg->upstream_max_idle = (int)m;
+        } else {
+            return errf(ld, kl, key, "unknown key (expected idle_timeout, max_idle)");
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int load_log(struct ld *ld, struct gh_yaml_node *n, int line, struct gh_config *cfg)
+{
+    if (want_type(ld, n, GH_YAML_MAPPING, line, "log"))
+        return GH_EINVAL;
+    void *it = NULL;
+    const char *k;
+    int kl;
+    struct gh_yaml_node *v;
+    while (gh_yaml_map_next(ld->doc, n, &it, &k, &kl, &v)) {
+        char key[64];
+        snprintf(key, sizeof(key), "log.%s", k);
+        if (strcmp(k, "access") == 0) {
+            if (get_string(ld, v, kl, key, &cfg->access_log))
+                return GH_EINVAL;
+        } else if (strcmp(k, "level") == 0) {
+            char *s = NULL;
+            if (get_string(ld, v, kl, key, &s)) {
+                free(s);
+                return GH_EINVAL;
+            }
+            static const char *levels[] = {"error", "warn", "info", "debug"};
+            cfg->log_level = -1;
+            for (int i = 0; i < 4; i++)
+                if (strcmp(s, levels[i]) == 0)
+                    cfg->log_level = i;
+            if (cfg->log_level < 0) {
+                errf(ld, kl, key, "'%s' must be error, warn, info or debug", s);
+                free(s);
+                return GH_EINVAL;
+            }
+            free(s);
+        } else {
+            return errf(ld, kl, key, "unknown key (expected access, level)");
+        }
+    }
+    return 0;
+}
+
+static int method_bit(const char *m)
+{
+    for (int i = 1; i < GH_METHOD_COUNT_; i++)
+        if (i != GH_METHOD_CONNECT && strcmp(gh_http_method_name(i), m) == 0)
+            return i;
+    return -1;
+}
+
+/* Checks "http://host[:port][/base]" (https comes with upstream TLS, not yet). */
+static int check_target(struct ld *ld, int line, const char *key, const char *t)
+{
+    if (strncmp(t, "https://", 8) == 0)
+        return errf(ld, line, key, "'%s': https upstreams are not supported yet", t);
+    if (strncmp(t, "http://", 7) != 0 || t[7] == '\0' || t[7] == '/' || t[7] == ':')
+        return errf(ld, line, key, "'%s' must be http://host[:port][/path]", t);
+    if (strchr(t, '?') || strchr(t, '#') || strchr(t, '@') || strchr(t, ' '))
+        return errf(ld, line, key, "'%s' must be http://host[:port][/path] (no query, fragment or user)", t);
+    return 0;
+}
+
+static int load_route(struct ld *ld, struct gh_yaml_node *n, int line, const char *api, struct gh_config_api *a)
+{
+    char key[192];
+    snprintf(key, sizeof(key), "apis.%s.route", api);
+    if (want_type(ld, n, GH_YAML_MAPPING, line, key))
+        return GH_EINVAL;
+    void *it = NULL;
+    const char *k;
+    int kl;
+    struct gh_yaml_node *v;
+    while (gh_yaml_map_next(ld->doc, n, &it, &k, &kl, &v)) {
+        snprintf(key, sizeof(key), "apis.%s.route.%s", api, k);
+        if (strcmp(k, "path") == 0) {
+            if (get_string(ld, v, kl, key, &a->path))
+                return GH_EINVAL;
+            struct gh_http_head h;
+            char req[1200];
+            int n2 = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: a\r\n\r\n", a->path);
+            if (a->path[0] != '/' || strchr(a->path, '?') || n2 >= (int)sizeof(req) ||
+                gh_http_parse_request(req, (size_t)n2, sizeof(req), &h) <= 0)
+                return errf(ld, kl, key, "'%s' must be a valid path starting with / (no query)", a->path);
+            /* "/orders/" and "/orders" route the same; keep the form without the trailing slash */
+            size_t pl = strlen(a->path);
+            if (pl > 1 && a->path[pl - 1] == '/')
+                a->path[pl - 1] = '\0';
+        } else if (strcmp(k, "hosts") == 0) {
+            if (get_string_list(ld, v, kl, key, &a->hosts, &a->nhosts))
+                return GH_EINVAL;
+            for (size_t i = 0; i < a->nhosts; i++) {
+                char *h = a->hosts[i];
+                for (char *c = h; *c; c++) {
+                    if (*c >= 'A' && *c <= 'Z')
+                        *c = (char)(*c + 32);
+                    else if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '.' ||
+                               *c == '*' || *c == '[' || *c == ']' || *c == ':'))
+                        return errf(ld, kl, key, "'%s' is not a host name (or \"*\")", h);
+                }
+                if (strchr(h, '*') && strcmp(h, "*") != 0)
+                    return errf(ld, kl, key, "'%s': only \"*\" on its own matches any host", h);
+            }
+        } else if (strcmp(k, "methods") == 0) {
+            char **ms = NULL;
+            size_t nm = 0;
+            int rc = get_string_list(ld, v, kl, key, &ms, &nm);
+            for (size_t i = 0; i < nm && rc == 0; i++) {
+                int b = method_bit(ms[i]);
+                if (b < 0)
+                    rc = errf(ld, kl, key, "'%s' is not a method (GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH, "
+                                           "TRACE)", ms[i]);
+                else
+                    a->methods |= 1u << b;
+            }
+            for (size_t i = 0; i < nm; i++)
+                free(ms[i]);
+            free(ms);
+            if (rc)
+                return rc;
+        } else {
+            return errf(ld, kl, key, "unknown key (expected path, hosts, methods)");
+        }
+    }
+    snprintf(key, sizeof(key), "apis.%s.route", api);
+    if (a->path == NULL)
+        return errf(ld, line, key, "path is required");
+    return 0;
+}
+
+static int load_upstream(struct ld *ld, struct gh_yaml_node *n, int line, const char *api, struct gh_config_api *a)
+{
+    char key[192];
+    snprintf(key, sizeof(key), "apis.%s.upstream", api);
+    if (want_type(ld, n, GH_YAML_MAPPING, line, key))
+        return GH_EINVAL;
+    void *it = NULL;
+    const char *k;
+    int kl;
+    struct gh_yaml_node *v;
+    while (gh_yaml_map_next(ld->doc, n, &it, &k, &kl, &v)) {
+        snprintf(key, sizeof(key), "apis.%s.upstream.%s", api, k);
+        int rc;
+        if (strcmp(k, "targets") == 0) {
+            rc = get_string_list(ld, v, kl, key, &a->targets, &a->ntargets);
+            for (size_t i = 0; rc == 0 && i < a->ntargets; i++)
+                rc = check_target(ld, kl, key, a->targets[i]);
+        } else if (strcmp(k, "connect_timeout") == 0) {
+            rc = get_duration(ld, v, kl, key, &a->connect_timeout_ms);
+        } else if (strcmp(k, "timeout") == 0) {
+            rc = get_duration(ld, v, kl, key, &a->timeout_ms);
+        } else {
+            return errf(ld, kl, key, "unknown key (expected targets, connect_timeout, timeout)");
+        }
+        if (rc)
+            return rc;
+    }
+    if (a->ntargets == 0) {
+        snprintf(key, sizeof(key), "apis.%s.upstream.targets", api);
+        return errf(ld, line, key, "at least one target is required");
+    }
+    return 0;
+}
+
+static int valid_api_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 63)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && !((c == '-' || c == '_' || c == '.') && i > 0 && i + 1 < n))
+            return 0;
+    }
+    return 1;
+}
+
+static int load_api(struct ld *ld, struct gh_yaml_node *n, int line, size_t index, struct gh_config_api *a)
+{
+    char key[192];
+    snprintf(key, sizeof(key), "apis[%zu]", index);
+    if (want_type(ld, n, GH_YAML_MAPPING, line, key))
+        return GH_EINVAL;
+    a->line = line;
+    a->connect_timeout_ms = 2000;
+    a->timeout_ms = 30000;
+    /* the name first, so every later message can say which API */
+    void *it = NULL;
+    const char *k;
+    int kl;
+    struct gh_yaml_node *v;
+    while (gh_yaml_map_next(ld->doc, n, &it, &k, &kl, &v)) {
+        if (strcmp(k, "name") == 0) {
+            snprintf(key, sizeof(key), "apis[%zu].name", index);
+            if (get_string(ld, v, kl, key, &a->name))
+                return GH_EINVAL;
+            if (!valid_api_name(a->name))
+                return errf(ld, kl, key,
+                            "'%s' must be 1-63 letters or digits, with - _ . only between them", a->name);
+            a->line = kl;
+        }
+    }
+    if (a->name == NULL)
+        return errf(ld, line, key, "name is required");
+    it = NULL;
+    int have_route = 0, have_upstream = 0;
+    while (gh_yaml_map_next(ld->doc, n, &it, &k, &kl, &v)) {
+        snprintf(key, sizeof(key), "apis.%s.%s", a->name, k);
+        int rc = 0;
+        if (strcmp(k, "name") == 0)
+            continue;
+        if (strcmp(k, "route") == 0) {
+            rc = load_route(ld, v, kl, a->name, a);
+            have_route = 1;
+        } else if (strcmp(k, "upstream") == 0) {
+            rc = load_upstream(ld, v, kl, a->name, a);
+            have_upstream = 1;
+        } else if (strcmp(k, "strip_prefix") == 0) {
+            rc = get_bool(ld, v, kl, key, &a->strip_prefix);
+        } else {
+            return errf(ld, kl, key, "unknown key (expected name, route, upstream, strip_prefix)");
+        }
+        if (rc)
+            return rc;
+    }
+    snprintf(key, sizeof(key), "apis.%s", a->name);
+    if (!have_route)
+        return errf(ld, a->line, key, "route is required");
+    if (!have_upstream)
+        return errf(ld, a->line, key, "upstream is required");
+    if (a->nhosts == 0) {
+        a->hosts = gh_malloc(sizeof(char *));
+        a->hosts[0] = gh_strdup("*");
+        a->nhosts = 1;
+    }
+    return 0;
+}
+
+static int load_apis(struct ld *ld, struct gh_yaml_node *n, int line, struct gh_config *cfg)
+{
+    if (want_type(ld, n, GH_YAML_SEQUENCE, line, "apis"))
+        return GH_EINVAL;
+    void *it = NULL;
+    struct gh_yaml_node *item;
+    size_t count = 0;
+    while (gh_yaml_seq_next(n, &it) != NULL)
+        count++;
+    cfg->apis = gh_calloc(count, sizeof(*cfg->apis));
+    it = NULL;
+    while ((item = gh_yaml_seq_next(n, &it)) != NULL) {
+        struct gh_config_api *a = &cfg->apis[cfg->napis++];
+        int rc = load_api(ld, item, line, cfg->napis - 1, a);
+        if (rc)
+            return rc;
+        for (size_t i = 0; i + 1 < cfg->napis; i++) {
+            struct gh_config_api *b = &cfg->apis[i];
+            char key[96];
+            snprintf(key, sizeof(key), "apis.%s", a->name);
+            if (strcmp(b->name, a->name) == 0)
+                return errf(ld, a->line, key, "duplicate API name (also at line %d)", b->line);
+            /* the same prefix for the same host and an overlapping method is a conflict, not a choice */
+            if (strcmp(b->path, a->path) == 0 && (a->methods == 0 || b->methods == 0 || (a->methods & b->methods))) {
+                for (size_t x = 0; x < a->nhosts; x++)
+                    for (size_t y = 0; y < b->nhosts; y++)
+                        if (strcmp(a->hosts[x], b->hosts[y]) == 0) {
+                            char k2[96];
+                            snprintf(k2, sizeof(k2), "apis.%s.route", a->name);
+                            return errf(ld, a->line, k2, "same path, host and methods as API '%s'", b->name);
+                        }
+            }
+        }
+    }
+    return 0;
+}
+
+static int load_root(struct ld *ld, struct gh_config *cfg)
+{
+    struct gh_yaml_node *root = gh_yaml_root(ld->doc);
+    if (root == NULL)
+        return 0; /* an empty file: all defaults, no APIs */
+    if (gh_yaml_type(root) != GH_YAML_MAPPING)
+        return gh_err_set(ld->err, GH_EINVAL, "%s:1: the top level must be a mapping of keys", ld->file);
+    void *it = NULL;
+    const char *k;
+    int kl, rc;
+    struct gh_yaml_node *v;
+    while (gh_yaml_map_next(ld->doc, root, &it, &k, &kl, &v)) {
+        if (strcmp(k, "listen") == 0) {
+            rc = load_listen(ld, v, kl, cfg);
+        } else if (strcmp(k, "workers") == 0) {
+            uint64_t w;
+            rc = get_size(ld, v, kl, "workers", 1, 256, &w);
+            cfg->workers = (int)w;
+        } else if (strcmp(k, "limits") == 0) {
+            rc = load_limits(ld, v, kl, cfg);
+        } else if (strcmp(k, "upstreams") == 0) {
+            rc = load_upstreams(ld, v, kl, cfg);
+        } else if (strcmp(k, "log") == 0) {
+            rc = load_log(ld, v, kl, cfg);
+        } else if (strcmp(k, "apis") == 0) {
+            rc = load_apis(ld, v, kl, cfg);
+        } else {
+            rc = errf(ld, kl, k, "unknown key (expected listen, workers, limits, upstreams, log, apis)");
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static struct gh_config *defaults(const char *name)
+{
+    struct gh_config *cfg = gh_calloc(1, sizeof(*cfg));
+    cfg->file = gh_strdup(name);
+    cfg->gateway_listen = gh_strdup("127.0.0.1:8080");
+    cfg->portal_listen = gh_strdup("127.0.0.1:7070");
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->workers = n > 0 ? (int)n : 1;
+    cfg->header_bytes = 16384;
+    cfg->body_bytes = 10 * 1024 * 1024;
+    cfg->header_timeout_ms = 10000;
+    cfg->idle_timeout_ms = 60000;
+    cfg->drain_timeout_ms = 30000;
+    cfg->upstream_idle_timeout_ms = 60000;
+    cfg->upstream_max_idle = 64;
+    cfg->access_log = gh_strdup("stdout");
+    cfg->log_level = GH_LOG_INFO;
+    return cfg;
+}
+
+static int finish(struct ld *ld, struct gh_config **out)
+{
+    struct gh_config *cfg = defaults(ld->file);
+    int rc = load_root(ld, cfg);
+    gh_yaml_free(ld->doc);
+    if (rc) {
+        gh_config_free(cfg);
+        return rc;
+    }
+    *out = cfg;
+    return 0;
+}
+
+int gh_config_load(const char *path, struct gh_config **out, struct gh_err *err)
+{
+    struct ld ld = {path, NULL, err};
+    if (access(path, R_OK) != 0)
+        return gh_err_set(err, GH_EINVAL, "%s: cannot read the file", path);
+    int rc = gh_yaml_load_file(path, &ld.doc, err);
+    if (rc)
+        return rc;
+    return finish(&ld, out);
+}
+
+int gh_config_load_string(const char *name, const char *text, size_t len, struct gh_config **out,
+                          struct gh_err *err)
+{
+    struct ld ld = {name, NULL, err};
+    int rc = gh_yaml_load_string(name, text, len, &ld.doc, err);
+    if (rc)
+        return rc;
+    return finish(&ld, out);
+}
+
+static void free_list(char **l, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(l[i]);
+    free(l);
+}
+
+void gh_config_free(struct gh_config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    for (size_t i = 0; i < cfg->napis; i++) {
+        struct gh_config_api *a = &cfg->apis[i];
+        free(a->name);
+        free(a->path);
+        free_list(a->hosts, a->nhosts);
+        free_list(a->targets, a->ntargets);
+    }
+    free(cfg->apis);
+    free(cfg->file);
+    free(cfg->gateway_listen);
+    free(cfg->portal_listen);
+    free(cfg->access_log);
+    free(cfg);
+}

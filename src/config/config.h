@@ -1,0 +1,49 @@
+/*
+ * config: gatehouse.yaml into a plain struct, with every error naming file, line and key.
+ * The loader checks syntax and values; gateway/snapshot.c compiles the result for the data plane.
+ * Every key is documented in docs/configuration.md.
+ */
+#ifndef GH_CONFIG_H
+#define GH_CONFIG_H
+
+#include "../base/base.h"
+
+struct gh_config_api {
+    char *name;
+    int line;
+    /* route */
+    char *path;      /* prefix, starts with '/' */
+    char **hosts;    /* exact host names (lower case, no port) or "*" */
+    size_t nhosts;
+    uint32_t methods; /* bit (1 << enum gh_http_method); 0 means every method */
+    /* upstream */
+    char **targets; /* "http://host:port[/base]" */
+    size_t ntargets;
+    uint64_t connect_timeout_ms, timeout_ms;
+    int strip_prefix;
+};
+
+struct gh_config {
+    char *file;
+    char *gateway_listen; /* "host:port" */
+    char *portal_listen;
+    int workers;
+    uint64_t header_bytes, body_bytes, header_timeout_ms, idle_timeout_ms, drain_timeout_ms;
+    uint64_t upstream_idle_timeout_ms;
+    int upstream_max_idle; /* idle keep-alive connections per target per worker */
+    char *access_log;      /* path, "stdout", "stderr" or "off" */
+    int log_level;
+    struct gh_config_api *apis;
+    size_t napis;
+};
+
+/* Loads and validates a config file. Returns 0 and a new config, or GH_EINVAL with "file:line: key: why". */
+int gh_config_load(const char *path, struct gh_config **out, struct gh_err *err);
+
+/* Same, from memory; `name` stands for the file in messages. */
+int gh_config_load_string(const char *name, const char *text, size_t len, struct gh_config **out,
+                          struct gh_err *err);
+
+void gh_config_free(struct gh_config *cfg); /* accepts NULL */
+
+#endif

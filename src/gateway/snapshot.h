@@ -1,0 +1,54 @@
+/*
+ * snapshot: the immutable, reference-counted picture of the config that gateway workers serve from.
+ * The control thread builds a new one on start and on reload and hands it to every worker; a request
+ * holds a reference to the snapshot it started with, so a reload never changes a request in flight.
+ */
+#ifndef GH_SNAPSHOT_H
+#define GH_SNAPSHOT_H
+
+#include "../config/config.h"
+#include "../http/router.h"
+
+#include <stdatomic.h>
+#include <sys/socket.h>
+
+struct gh_target {
+    char *url;       /* as configured */
+    char *authority; /* "host[:port]", sent as Host */
+    char *name;      /* "ip:port", for logs */
+    char *base_path; /* "" or "/base" without trailing slash; prepended to the forwarded path */
+    size_t base_len;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+};
+
+struct gh_api {
+    const char *name; /* borrowed from cfg */
+    size_t index;
+    const char *prefix;
+    size_t prefix_len;
+    int strip_prefix;
+    struct gh_target *targets;
+    size_t ntargets;
+    uint64_t connect_timeout_ms, timeout_ms;
+};
+
+struct gh_snapshot {
+    atomic_int refs;
+    uint64_t generation;
+    struct gh_config *cfg; /* owned */
+    struct gh_api *apis;
+    size_t napis;
+    struct gh_router router;
+};
+
+/*
+ * Compiles cfg (taken: freed with the snapshot, or on failure) into a new snapshot with one reference.
+ * Resolves upstream host names (blocking; control thread only). Returns 0 or GH_EINVAL with err set.
+ */
+int gh_snapshot_build(struct gh_config *cfg, uint64_t generation, struct gh_snapshot **out, struct gh_err *err);
+
+struct gh_snapshot *gh_snapshot_ref(struct gh_snapshot *s);
+void gh_snapshot_unref(struct gh_snapshot *s); /* frees at zero; accepts NULL; any thread */
+
+#endif

@@ -1,0 +1,224 @@
+/*
+ * portal.c: a small buffered HTTP/1.1 server for the control plane, using the same strict parser as
+ * the gateway. Control-plane requests are small, so each connection reads a whole request and
+ * answers it; a request carrying a body is answered and the connection closed, until handlers that
+ * take bodies exist.
+ */
+#include "portal.h"
+
+#include "../gateway/gateway.h"
+#include "../http/http.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct pconn {
+    uv_tcp_t tcp;
+    struct gh_portal *p;
+    struct pconn *prev, *next;
+    char *buf;
+    size_t len, cap;
+    int closing;
+    struct gh_http_head h;
+};
+
+struct gh_portal {
+    uv_tcp_t listener;
+    size_t max_head;
+    struct pconn *conns;
+    int stopping;
+    int handles; /* listener + connections; the portal is freed when the last one is closed */
+};
+
+static void portal_release(struct gh_portal *p)
+{
+    if (--p->handles == 0)
+        free(p);
+}
+
+struct pwrite {
+    uv_write_t req;
+    char data[];
+};
+
+static void on_conn_closed(uv_handle_t *h)
+{
+    struct pconn *c = h->data;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->p->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    struct gh_portal *p = c->p;
+    free(c->buf);
+    free(c);
+    portal_release(p);
+}
+
+static void conn_close(struct pconn *c)
+{
+    if (!c->closing) {
+        c->closing = 1;
+        uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+    }
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+    struct pconn *c = req->handle->data;
+    free(req);
+    if (status < 0 || c->closing == 2) {
+        c->closing = 0;
+        conn_close(c);
+    }
+}
+
+static void respond(struct pconn *c, int status, const char *ctype, const char *body, int close_after)
+{
+    size_t bl = strlen(body);
+    struct pwrite *w = gh_malloc(sizeof(*w) + bl + 512);
+    int n = snprintf(w->data, bl + 512,
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
+                     "X-Content-Type-Options: nosniff\r\n%s\r\n%s",
+                     status, gh_http_reason(status), ctype, bl, close_after ? "Connection: close\r\n" : "", body);
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
+        free(w);
+        conn_close(c);
+        return;
+    }
+    if (close_after)
+        c->closing = 2; /* close once written */
+}
+
+static void handle(struct pconn *c, int rc)
+{
+    struct gh_http_head *h = &c->h;
+    if (rc < 0) {
+        char body[256];
+        snprintf(body, sizeof(body), "{\"error\":{\"status\":%d,\"message\":\"%s\"}}\n", -rc, h->error);
+        respond(c, -rc, "application/json", body, 1);
+        return;
+    }
+    int close_after = !h->keep_alive || h->body != GH_BODY_NONE || c->p->stopping;
+    if (gh_str_eq(h->path, "/healthz")) {
+        if (h->method_id == GH_METHOD_GET || h->method_id == GH_METHOD_HEAD)
+            respond(c, 200, "application/json", "{\"status\":\"ok\"}\n", close_after);
+        else
+            respond(c, 405, "application/json", "{\"error\":{\"status\":405,\"message\":\"method not allowed\"}}\n",
+                    close_after);
+        return;
+    }
+    respond(c, 404, "application/json", "{\"error\":{\"status\":404,\"message\":\"not found\"}}\n", close_after);
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    (void)hint;
+    struct pconn *c = h->data;
+    buf->base = c->buf + c->len;
+    buf->len = c->cap - c->len;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    struct pconn *c = s->data;
+    if (nread < 0 || c->closing) {
+        if (nread < 0)
+            conn_close(c);
+        return;
+    }
+    c->len += (size_t)nread;
+    while (c->len > 0 && !c->closing) {
+        int rc = gh_http_parse_request(c->buf, c->len, c->p->max_head, &c->h);
+        if (rc == 0) {
+            if (c->len == c->cap)
+                conn_close(c);
+            return;
+        }
+        handle(c, rc);
+        if (rc < 0 || c->h.body != GH_BODY_NONE)
+            return; /* closing */
+        memmove(c->buf, c->buf + rc, c->len - (size_t)rc);
+        c->len -= (size_t)rc;
+    }
+}
+
+static void on_connection(uv_stream_t *l, int status)
+{
+    struct gh_portal *p = l->data;
+    if (status < 0)
+        return;
+    struct pconn *c = gh_calloc(1, sizeof(*c));
+    c->p = p;
+    c->cap = p->max_head + 1;
+    c->buf = gh_malloc(c->cap);
+    uv_tcp_init(l->loop, &c->tcp);
+    c->tcp.data = c;
+    p->handles++;
+    c->next = p->conns;
+    if (p->conns)
+        p->conns->prev = c;
+    p->conns = c;
+    if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0 || uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+        conn_close(c);
+}
+
+int gh_portal_start(uv_loop_t *loop, const char *listen, size_t max_head, struct gh_portal **out, struct gh_err *err)
+{
+    int fd = gh_listen_socket(listen, 0, err);
+    if (fd < 0)
+        return GH_EIO;
+    struct gh_portal *p = gh_calloc(1, sizeof(*p));
+    p->max_head = max_head;
+    p->handles = 1;
+    uv_tcp_init(loop, &p->listener);
+    p->listener.data = p;
+    int rc = uv_tcp_open(&p->listener, fd);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&p->listener, 128, on_connection);
+    if (rc != 0) {
+        close(fd);
+        free(p);
+        return gh_err_set(err, GH_EIO, "portal %s: %s", listen, uv_strerror(rc));
+    }
+    struct sockaddr_storage ss;
+    int sl = sizeof(ss);
+    char ip[64] = "?";
+    int port = 0;
+    if (uv_tcp_getsockname(&p->listener, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET6) {
+            uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
+            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        } else {
+            uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
+            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        }
+    }
+    gh_log(GH_LOG_INFO, "portal listening on %s:%d", ip, port);
+    *out = p;
+    return 0;
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    portal_release(h->data);
+}
+
+void gh_portal_stop(struct gh_portal *p)
+{
+    if (p == NULL)
+        return;
+    p->stopping = 1;
+    for (struct pconn *c = p->conns; c; c = c->next)
+        if (!c->closing || c->closing == 2) {
+            c->closing = 0;
+            conn_close(c);
+        }
+    uv_close((uv_handle_t *)&p->listener, on_listener_closed);
+}
