@@ -163,9 +163,14 @@ static long find_head_end(const char *buf, size_t len, size_t max_head, size_t *
             return fail(out, bad, "empty line before the start line");
         return 0;
     }
-    /* refuse at once what cannot begin a valid start line (e.g. a TLS handshake) */
+    /* refuse at once what cannot begin a valid start line (e.g. a TLS handshake or an SSH banner) */
     if (s < len && !tchar[(unsigned char)buf[s]])
         return fail(out, bad, "invalid start line");
+    if (response) {
+        size_t n = len - s < 7 ? len - s : 7;
+        if (memcmp(buf + s, "HTTP/1.", n) != 0)
+            return fail(out, bad, "invalid status line");
+    }
     *start = s;
     const char *p = buf + s, *end = buf + len;
     const char *line = p;

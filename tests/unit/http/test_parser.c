@@ -422,6 +422,9 @@ static void test_bad_responses(void **state)
         "HTTP/1.1 200 OK\r\nX: y\r\n z\r\n\r\n",
         "HTTP/1.1 200 OK\r\nX: \x7f\r\n\r\n",
         "\x16\x03\x01",
+        "SSH-2.0-OpenSSH_9.2\r\n", /* refused before a full line arrives */
+        "SSH-",
+        "HTTP/2",
     };
     for (size_t i = 0; i < sizeof(bad_resp) / sizeof(bad_resp[0]); i++) {
         int rc = gh_http_parse_response(bad_resp[i], strlen(bad_resp[i]), MAXH, GH_METHOD_GET, &h);

@@ -1,0 +1,285 @@
+// Black-box test helpers: start the real build/gatehouse with an inline config, a scripted upstream that
+// records the exact bytes of every request it receives, and a raw TCP client.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BIN = path.join(root, 'build/gatehouse');
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Starts gatehouse. `yaml` is the config without `listen:` (added here with port 0, so the binary
+// picks free ports and logs them). Resolves once both listeners are up.
+export async function startGatehouse(yaml, { workers = 1, extraArgs = [] } = {}) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gh-test-'));
+  const file = path.join(dir, 'gatehouse.yaml');
+  const full = `listen: { gateway: "127.0.0.1:0", portal: "127.0.0.1:0" }\nworkers: ${workers}\n${yaml}`;
+  writeFileSync(file, full);
+  const proc = spawn(BIN, ['serve', '-c', file, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const gh = {
+    proc, dir, file, stdout: '', stderr: '', port: 0, portalPort: 0,
+    exited: new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal }))),
+    accessLog() {
+      return gh.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    },
+    async waitLog(re, ms = 5000) {
+      const end = Date.now() + ms;
+      while (Date.now() < end) {
+        if (re.test(gh.stderr)) return;
+        await sleep(20);
+      }
+      throw new Error(`log never matched ${re}:\n${gh.stderr}`);
+    },
+    reload(newYaml) {
+      writeFileSync(file, `listen: { gateway: "127.0.0.1:0", portal: "127.0.0.1:0" }\nworkers: ${workers}\n${newYaml}`);
+      proc.kill('SIGHUP');
+    },
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      const r = await gh.exited;
+      return r;
+    },
+  };
+  proc.stdout.on('data', (d) => { gh.stdout += d; });
+  proc.stderr.on('data', (d) => { gh.stderr += d; });
+  const end = Date.now() + 5000;
+  while (Date.now() < end && (!gh.port || !gh.portalPort)) {
+    let m = /gateway listening on [^\s]*:(\d+)/.exec(gh.stderr);
+    if (m) gh.port = Number(m[1]);
+    m = /portal listening on [^\s]*:(\d+)/.exec(gh.stderr);
+    if (m) gh.portalPort = Number(m[1]);
+    if (proc.exitCode !== null) break;
+    await sleep(10);
+  }
+  if (!gh.port || !gh.portalPort) {
+    proc.kill('SIGKILL');
+    throw new Error(`gatehouse did not start:\n${gh.stderr}`);
+  }
+  return gh;
+}
+
+// Splits complete HTTP/1.1 requests off the front of buf; returns [requests, rest]. Each request is
+// { raw, head, method, target, headers (lower-case names), body (decoded) }.
+function takeRequests(buf) {
+  const out = [];
+  for (;;) {
+    const he = buf.indexOf('\r\n\r\n');
+    if (he < 0) break;
+    const head = buf.subarray(0, he).toString('latin1');
+    const lines = head.split('\r\n');
+    const [method, target] = lines[0].split(' ');
+    const headers = {};
+    for (const l of lines.slice(1)) {
+      const i = l.indexOf(':');
+      headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
+    }
+    let end = he + 4;
+    let body = Buffer.alloc(0);
+    if (headers['transfer-encoding'] === 'chunked') {
+      const parts = [];
+      let p = end;
+      let done = false;
+      for (;;) {
+        const le = buf.indexOf('\r\n', p);
+        if (le < 0) break;
+        const size = parseInt(buf.subarray(p, le).toString('latin1'), 16);
+        if (size === 0) {
+          const te = buf.indexOf('\r\n', le + 2);
+          if (te < 0) break;
+          p = te + 2;
+          done = true;
+          break;
+        }
+        if (buf.length < le + 2 + size + 2) break;
+        parts.push(buf.subarray(le + 2, le + 2 + size));
+        p = le + 2 + size + 2;
+      }
+      if (!done) break;
+      end = p;
+      body = Buffer.concat(parts);
+    } else if (headers['content-length']) {
+      const n = Number(headers['content-length']);
+      if (buf.length < end + n) break;
+      body = buf.subarray(end, end + n);
+      end += n;
+    }
+    out.push({ raw: buf.subarray(0, end).toString('latin1'), head, method, target, headers, body });
+    buf = buf.subarray(end);
+  }
+  return [out, buf];
+}
+
+// A scripted upstream. `respond(req, conn)` returns what to send back: a string/Buffer (raw bytes),
+// an object { status, headers, body } (serialised with Content-Length), or a Promise of either;
+// return null to send nothing. Every request is recorded with its exact bytes in `requests`; every
+// connection in `connections`. Options: { countOnly: true } records sizes, not bytes (for huge bodies).
+export async function startUpstream(respond = () => ({ status: 200, body: 'ok' }), { countOnly = false } = {}) {
+  const up = { requests: [], connections: 0, received: 0, sockets: new Set() };
+  up.server = net.createServer((sock) => {
+    up.connections++;
+    up.sockets.add(sock);
+    sock.on('close', () => up.sockets.delete(sock));
+    sock.on('error', () => {});
+    let buf = Buffer.alloc(0);
+    let queue = Promise.resolve();
+    if (countOnly) {
+      let headDone = false;
+      let need = 0;
+      let got = 0;
+      sock.on('data', (d) => {
+        up.received += d.length;
+        if (!headDone) {
+          buf = Buffer.concat([buf, d]);
+          const he = buf.indexOf('\r\n\r\n');
+          if (he < 0) return;
+          headDone = true;
+          const head = buf.subarray(0, he).toString('latin1');
+          need = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+          got = buf.length - he - 4;
+          up.requests.push({ head, bodyLength: need });
+        } else {
+          got += d.length;
+        }
+        if (got >= need) {
+          const r = respond(up.requests.at(-1), sock);
+          sock.write(serialise(r));
+        }
+      });
+      return;
+    }
+    sock.on('data', (d) => {
+      up.received += d.length;
+      buf = Buffer.concat([buf, d]);
+      const [reqs, rest] = takeRequests(buf);
+      buf = rest;
+      for (const req of reqs) {
+        up.requests.push(req);
+        queue = queue.then(async () => {
+          const r = await respond(req, sock);
+          if (r !== null && r !== undefined && !sock.destroyed) sock.write(serialise(r));
+        });
+      }
+    });
+  });
+  await new Promise((r) => up.server.listen(0, '127.0.0.1', r));
+  up.port = up.server.address().port;
+  up.url = `http://127.0.0.1:${up.port}`;
+  up.close = () => new Promise((r) => {
+    for (const s of up.sockets) s.destroy();
+    up.server.close(() => r());
+  });
+  return up;
+}
+
+function serialise(r) {
+  if (typeof r === 'string' || Buffer.isBuffer(r)) return r;
+  const body = Buffer.from(r.body ?? '');
+  let s = `HTTP/1.1 ${r.status ?? 200} ${r.reason ?? 'OK'}\r\n`;
+  const h = { 'Content-Length': String(body.length), ...(r.headers ?? {}) };
+  for (const [k, v] of Object.entries(h)) if (v !== null) s += `${k}: ${v}\r\n`;
+  return Buffer.concat([Buffer.from(s + '\r\n', 'latin1'), body]);
+}
+
+// Sends raw bytes and collects everything until the server closes or `idleMs` passes without data.
+// Resolves { data (latin1 string), closed (server closed), ms }.
+export function rawExchange(port, bytes, { idleMs = 400, totalMs = 10000, writes = null } = {}) {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const sock = net.connect(port, '127.0.0.1');
+    const chunks = [];
+    let closed = false;
+    let timer;
+    const finish = () => {
+      clearTimeout(timer);
+      clearTimeout(total);
+      sock.destroy();
+      resolve({ data: Buffer.concat(chunks).toString('latin1'), closed, ms: Date.now() - t0 });
+    };
+    const arm = () => { clearTimeout(timer); timer = setTimeout(finish, idleMs); };
+    const total = setTimeout(finish, totalMs);
+    sock.on('connect', async () => {
+      if (writes) {
+        for (const w of writes) {
+          if (typeof w === 'number') await sleep(w);
+          else if (!sock.destroyed) sock.write(w);
+        }
+      } else {
+        sock.write(bytes);
+      }
+      arm();
+    });
+    sock.on('data', (d) => { chunks.push(d); arm(); });
+    sock.on('end', () => { closed = true; finish(); });
+    sock.on('error', () => { closed = true; finish(); });
+  });
+}
+
+// Splits a byte stream of HTTP responses into [{status, headers, body, raw}] (Content-Length, chunked,
+// or to the end). `headMethods` marks which responses answer HEAD (no body).
+export function parseResponses(data, headMethods = []) {
+  const out = [];
+  let buf = Buffer.from(data, 'latin1');
+  let i = 0;
+  while (buf.length) {
+    const he = buf.indexOf('\r\n\r\n');
+    if (he < 0) break;
+    const head = buf.subarray(0, he).toString('latin1');
+    const lines = head.split('\r\n');
+    const status = Number(lines[0].split(' ')[1]);
+    const headers = {};
+    for (const l of lines.slice(1)) {
+      const k = l.slice(0, l.indexOf(':')).toLowerCase();
+      headers[k] = l.slice(l.indexOf(':') + 1).trim();
+    }
+    let end = he + 4;
+    let body = Buffer.alloc(0);
+    if (status === 100) {
+      out.push({ status, headers, body, head });
+      buf = buf.subarray(end);
+      continue;
+    }
+    if (headMethods[i] || status === 204 || status === 304) {
+      // no body
+    } else if (headers['transfer-encoding'] === 'chunked') {
+      const parts = [];
+      let p = end;
+      for (;;) {
+        const le = buf.indexOf('\r\n', p);
+        if (le < 0) { p = buf.length; break; }
+        const size = parseInt(buf.subarray(p, le).toString('latin1'), 16);
+        if (size === 0) { p = le + 4; break; }
+        parts.push(buf.subarray(le + 2, le + 2 + size));
+        p = le + 2 + size + 2;
+      }
+      body = Buffer.concat(parts);
+      end = p;
+    } else if (headers['content-length'] !== undefined) {
+      const n = Number(headers['content-length']);
+      body = buf.subarray(end, end + n);
+      end += n;
+    } else {
+      body = buf.subarray(end);
+      end = buf.length;
+    }
+    out.push({ status, headers, body: body.toString('latin1'), head });
+    buf = buf.subarray(end);
+    i++;
+  }
+  return out;
+}
+
+export function rss(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m[1]) * 1024;
+}
+
+export function apiYaml(name, pathPrefix, targets, extra = '') {
+  return `  - name: ${name}
+    route: { path: ${pathPrefix} }
+    upstream: { targets: [${targets.map((t) => `"${t}"`).join(', ')}], connect_timeout: 1s, timeout: 2s }
+${extra}`;
+}
