@@ -33,7 +33,7 @@ static int load(const char *name, const char *path, const char *text, size_t len
         void *it = NULL;
         struct fy_diag_error *e = fy_diag_errors_iterate(diag, &it);
         if (e != NULL)
-            gh_err_set(err, GH_EINVAL, "%s:%d: invalid YAML: %s", name, e->line + 1, e->msg);
+            gh_err_set(err, GH_EINVAL, "%s:%d: invalid YAML: %s", name, e->line > 0 ? e->line : 1, e->msg); /* 1-based already */
         else
             gh_err_set(err, GH_EINVAL, "%s: cannot read or parse YAML", name);
         fy_document_destroy(fyd);

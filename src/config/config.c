@@ -408,6 +408,8 @@ static int load_api(struct ld *ld, struct gh_yaml_node *n, int line, size_t inde
     int kl;
     struct gh_yaml_node *v;
     while (gh_yaml_map_next(ld->doc, n, &it, &k, &kl, &v)) {
+        if (line == a->line && kl > 0)
+            line = kl; /* an entry's own line is that of its first key */
         if (strcmp(k, "name") == 0) {
             snprintf(key, sizeof(key), "apis[%zu].name", index);
             if (get_string(ld, v, kl, key, &a->name))

@@ -185,7 +185,7 @@ function serialise(r) {
 }
 
 // Sends raw bytes and collects everything until the server closes or `idleMs` passes without data.
-// Resolves { data (latin1 string), closed (server closed), ms }.
+// Resolves { data (latin1 string), closed (server closed), ms (until then), firstMs (first byte) }.
 export function rawExchange(port, bytes, { idleMs = 400, totalMs = 10000, writes = null } = {}) {
   return new Promise((resolve) => {
     const t0 = Date.now();
@@ -193,11 +193,12 @@ export function rawExchange(port, bytes, { idleMs = 400, totalMs = 10000, writes
     const chunks = [];
     let closed = false;
     let timer;
+    let firstMs = null;
     const finish = () => {
       clearTimeout(timer);
       clearTimeout(total);
       sock.destroy();
-      resolve({ data: Buffer.concat(chunks).toString('latin1'), closed, ms: Date.now() - t0 });
+      resolve({ data: Buffer.concat(chunks).toString('latin1'), closed, ms: Date.now() - t0, firstMs });
     };
     const arm = () => { clearTimeout(timer); timer = setTimeout(finish, idleMs); };
     const total = setTimeout(finish, totalMs);
@@ -212,7 +213,7 @@ export function rawExchange(port, bytes, { idleMs = 400, totalMs = 10000, writes
       }
       arm();
     });
-    sock.on('data', (d) => { chunks.push(d); arm(); });
+    sock.on('data', (d) => { if (firstMs === null) firstMs = Date.now() - t0; chunks.push(d); arm(); });
     sock.on('end', () => { closed = true; finish(); });
     sock.on('error', () => { closed = true; finish(); });
   });
