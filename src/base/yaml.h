@@ -15,7 +15,7 @@ enum gh_yaml_type { GH_YAML_SCALAR = 0, GH_YAML_SEQUENCE, GH_YAML_MAPPING };
 /* Parses a file holding one YAML document. On failure returns GH_EINVAL with "file:line: why" in err. */
 int gh_yaml_load_file(const char *path, struct gh_yaml_doc **out, struct gh_err *err);
 
-/* Parses YAML from memory; `name` stands for the file in messages. */
+/* Parses YAML from memory; `name` stands for the file in messages. text must outlive the document. */
 int gh_yaml_load_string(const char *name, const char *text, size_t len, struct gh_yaml_doc **out,
                         struct gh_err *err);
 

@@ -453,7 +453,8 @@ static int decode_all(const char *in, size_t len, size_t step, char *out, size_t
         rc = gh_chunked_decode(&c, in + pos, avail, &consumed, &d, &dl, why);
         if (rc < 0)
             return rc;
-        memcpy(out + o, d, dl);
+        if (dl)
+            memcpy(out + o, d, dl);
         o += dl;
         pos += consumed;
         if (rc == 1)

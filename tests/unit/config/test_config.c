@@ -1,0 +1,123 @@
+/* Config loader: defaults, every key, and errors that name the line and key. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "http/http.h"
+
+static int load(const char *yaml, struct gh_config **cfg, struct gh_err *err)
+{
+    return gh_config_load_string("t.yaml", yaml, strlen(yaml), cfg, err);
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    struct gh_config *cfg = NULL;
+    struct gh_err err = {{0}};
+    assert_int_equal(load("{}\n", &cfg, &err), 0);
+    assert_string_equal(cfg->gateway_listen, "127.0.0.1:8080");
+    assert_string_equal(cfg->portal_listen, "127.0.0.1:7070");
+    assert_true(cfg->workers >= 1);
+    assert_int_equal(cfg->header_bytes, 16384);
+    assert_int_equal(cfg->body_bytes, 10 * 1024 * 1024);
+    assert_int_equal(cfg->header_timeout_ms, 10000);
+    assert_int_equal(cfg->idle_timeout_ms, 60000);
+    assert_string_equal(cfg->access_log, "stdout");
+    assert_int_equal(cfg->napis, 0);
+    gh_config_free(cfg);
+}
+
+static void test_full(void **state)
+{
+    (void)state;
+    const char *y = "listen: { gateway: \"0.0.0.0:80\", portal: \"[::1]:7070\" }\n"
+                    "workers: 3\n"
+                    "limits: { header_bytes: 8k, body_bytes: 1m, header_timeout: 500ms, idle_timeout: 2m, "
+                    "drain_timeout: 1h }\n"
+                    "upstreams: { idle_timeout: 5s, max_idle: 7 }\n"
+                    "log: { access: off, level: debug }\n"
+                    "apis:\n"
+                    "  - name: orders\n"
+                    "    route: { path: /orders/, hosts: [\"API.example\", \"*\"], methods: [GET, PATCH] }\n"
+                    "    upstream: { targets: [\"http://127.0.0.1:9001\", \"http://localhost:9002/base\"], "
+                    "connect_timeout: 250ms, timeout: 3s }\n"
+                    "    strip_prefix: true\n";
+    struct gh_config *cfg = NULL;
+    struct gh_err err = {{0}};
+    assert_int_equal(load(y, &cfg, &err), 0);
+    assert_string_equal(cfg->portal_listen, "[::1]:7070");
+    assert_int_equal(cfg->workers, 3);
+    assert_int_equal(cfg->header_bytes, 8192);
+    assert_int_equal(cfg->body_bytes, 1 << 20);
+    assert_int_equal(cfg->header_timeout_ms, 500);
+    assert_int_equal(cfg->idle_timeout_ms, 120000);
+    assert_int_equal(cfg->drain_timeout_ms, 3600000);
+    assert_int_equal(cfg->upstream_idle_timeout_ms, 5000);
+    assert_int_equal(cfg->upstream_max_idle, 7);
+    assert_string_equal(cfg->access_log, "off");
+    assert_int_equal(cfg->log_level, GH_LOG_DEBUG);
+    assert_int_equal(cfg->napis, 1);
+    const struct gh_config_api *a = &cfg->apis[0];
+    assert_string_equal(a->name, "orders");
+    assert_string_equal(a->path, "/orders"); /* trailing slash dropped */
+    assert_int_equal(a->nhosts, 2);
+    assert_string_equal(a->hosts[0], "api.example"); /* lower-cased */
+    assert_int_equal(a->methods, (1u << GH_METHOD_GET) | (1u << GH_METHOD_PATCH));
+    assert_int_equal(a->ntargets, 2);
+    assert_int_equal(a->connect_timeout_ms, 250);
+    assert_int_equal(a->timeout_ms, 3000);
+    assert_true(a->strip_prefix);
+    gh_config_free(cfg);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *yaml, *msg;
+    } cases[] = {
+        {"nope: 1\n", "t.yaml:1: nope: unknown key"},
+        {"\n\nlimits:\n  idle_timeout: 0s\n", "t.yaml:4: limits.idle_timeout: '0s' is not a duration"},
+        {"limits:\n  idle_timeout: 5x\n", "t.yaml:2: limits.idle_timeout: '5x' is not a duration"},
+        {"limits: []\n", "t.yaml:1: limits: must be a mapping"},
+        {"workers: [1]\n", "t.yaml:1: workers: must be a single value"},
+        {"log: { level: loud }\n", "t.yaml:1: log.level: 'loud' must be error, warn, info or debug"},
+        {"apis:\n  - name: a\n    route: { path: /a, hosts: [\"*.example\"] }\n",
+         "t.yaml:3: apis.a.route.hosts: '*.example': only \"*\" on its own matches any host"},
+        {"apis:\n  - name: a\n    route: { path: /a }\n", "t.yaml:2: apis.a: upstream is required"},
+        {"apis:\n  - name: a\n    upstream: { targets: [\"http://x\"] }\n", "t.yaml:2: apis.a: route is required"},
+        {"apis:\n  - name: a\n    route: { path: \"/a/../b\" }\n", "t.yaml:3: apis.a.route.path: '/a/../b' must be"},
+        {"apis:\n  - name: a\n    route: { path: /a }\n    upstream: { targets: [\"http://u@x\"] }\n",
+         "t.yaml:4: apis.a.upstream.targets: 'http://u@x' must be http://host[:port][/path] (no query"},
+        {"apis:\n  - name: a\n    extra: 1\n", "t.yaml:3: apis.a.extra: unknown key"},
+        {"workers: 1\n%YAML 1.2\n", "t.yaml:2: invalid YAML: directives"},
+        {"workers: 1\nx: \x1e\n", "t.yaml:2: invalid YAML: control character 0x1e"},
+        {"x: \xc3\x28\n", "t.yaml:1: invalid YAML: not valid UTF-8"},
+        {"x: \xed\xa0\x80\n", "t.yaml:1: invalid YAML: not valid UTF-8"}, /* a UTF-16 surrogate */
+        {"x: \xc0\xaf\n", "t.yaml:1: invalid YAML: not valid UTF-8"},     /* overlong '/' */
+        {"a: [1,\n", "t.yaml:2: invalid YAML: "},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct gh_config *cfg = NULL;
+        struct gh_err err = {{0}};
+        int rc = load(cases[i].yaml, &cfg, &err);
+        if (rc != GH_EINVAL || strstr(err.msg, cases[i].msg) != err.msg)
+            fail_msg("case %zu: rc=%d msg=%s\nwant prefix: %s", i, rc, err.msg, cases[i].msg);
+        assert_null(cfg);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_full),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
