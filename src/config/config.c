@@ -85,6 +85,25 @@ static int get_size(struct ld *ld, struct gh_yaml_node *n, int line, const char 
     return rc;
 }
 
+static int get_count(struct ld *ld, struct gh_yaml_node *n, int line, const char *key, uint64_t min, uint64_t max,
+                     int *out)
+{
+    char *s = NULL;
+    uint64_t v;
+    if (get_string(ld, n, line, key, &s)) {
+        free(s);
+        return GH_EINVAL;
+    }
+    int rc = 0;
+    if (gh_parse_u64(s, strlen(s), UINT64_MAX, &v) != 0 || v < min || v > max)
+        rc = errf(ld, line, key, "'%s' must be a whole number from %llu to %llu", s, (unsigned long long)min,
+                  (unsigned long long)max);
+    else
+        *out = (int)v;
+    free(s);
+    return rc;
+}
+
 static int get_bool(struct ld *ld, struct gh_yaml_node *n, int line, const char *key, int *out)
 {
     char *s = NULL;
@@ -208,9 +227,7 @@ static int load_upstreams(struct ld *ld, struct gh_yaml_node *n, int line, struc
         if (strcmp(k, "idle_timeout") == 0) {
             rc = get_duration(ld, v, kl, key, &cfg->upstream_idle_timeout_ms);
         } else if (strcmp(k, "max_idle") == 0) {
-            uint64_t m;
-            rc = get_size(ld, v, kl, key, 0, 10000, &m);
-            cfg->upstream_max_idle = (int)m;
+            rc = get_count(ld, v, kl, key, 0, 100000, &cfg->upstream_max_idle);
         } else {
             return errf(ld, kl, key, "unknown key (expected idle_timeout, max_idle)");
         }
@@ -508,9 +525,7 @@ static int load_root(struct ld *ld, struct gh_config *cfg)
         if (strcmp(k, "listen") == 0) {
             rc = load_listen(ld, v, kl, cfg);
         } else if (strcmp(k, "workers") == 0) {
-            uint64_t w;
-            rc = get_size(ld, v, kl, "workers", 1, 256, &w);
-            cfg->workers = (int)w;
+            rc = get_count(ld, v, kl, "workers", 1, 256, &cfg->workers);
         } else if (strcmp(k, "limits") == 0) {
             rc = load_limits(ld, v, kl, cfg);
         } else if (strcmp(k, "upstreams") == 0) {
@@ -542,7 +557,7 @@ static struct gh_config *defaults(const char *name)
     cfg->idle_timeout_ms = 60000;
     cfg->drain_timeout_ms = 30000;
     cfg->upstream_idle_timeout_ms = 60000;
-    cfg->upstream_max_idle = 64;
+    cfg->upstream_max_idle = 256;
     cfg->access_log = gh_strdup("stdout");
     cfg->log_level = GH_LOG_INFO;
     return cfg;

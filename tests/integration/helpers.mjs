@@ -273,6 +273,20 @@ export function parseResponses(data, headMethods = []) {
   return out;
 }
 
+// Writes `total` bytes of `fill` to a socket in 1 MiB chunks, respecting back-pressure.
+export function streamBytes(sock, total, fill) {
+  const chunk = Buffer.alloc(1 << 20, fill);
+  let sent = 0;
+  const pump = () => {
+    while (sent < total) {
+      const n = Math.min(chunk.length, total - sent);
+      sent += n;
+      if (!sock.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return sock.once('drain', pump);
+    }
+  };
+  pump();
+}
+
 export function rss(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m[1]) * 1024;

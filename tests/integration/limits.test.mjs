@@ -3,7 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startGatehouse, startUpstream, rawExchange, parseResponses, rss, sleep } from './helpers.mjs';
+import { startGatehouse, startUpstream, rawExchange, parseResponses, rss, sleep, streamBytes } from './helpers.mjs';
 
 const cleanup = [];
 after(async () => {
@@ -165,15 +165,7 @@ test('a 1 GiB upload and a 256 MiB download stream through with bounded memory',
   const dl = net.createServer((sock) => {
     sock.once('data', () => {
       sock.write(`HTTP/1.1 200 OK\r\nContent-Length: ${big}\r\n\r\n`);
-      const chunk = Buffer.alloc(1 << 20, 'd');
-      let sent = 0;
-      const pump = () => {
-        while (sent < big) {
-          sent += chunk.length;
-          if (!sock.write(chunk)) return sock.once('drain', pump);
-        }
-      };
-      pump();
+      streamBytes(sock, big, 'd');
     });
     sock.on('error', () => {});
   });
@@ -199,15 +191,7 @@ apis:
     sock.on('data', (d) => { data += d; if (data.includes('stored')) { sock.destroy(); resolve(data); } });
     sock.on('error', reject);
     sock.write(`POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: ${total}\r\n\r\n`);
-    const chunk = Buffer.alloc(1 << 20, 'u');
-    let sent = 0;
-    const pump = () => {
-      while (sent < total) {
-        sent += chunk.length;
-        if (!sock.write(chunk)) return sock.once('drain', pump);
-      }
-    };
-    pump();
+    streamBytes(sock, total, 'u');
   });
   assert.match(answer, /^HTTP\/1.1 200 OK/);
   assert.equal(up.requests[0].bodyLength, total);

@@ -86,6 +86,8 @@ static void test_errors(void **state)
         {"limits:\n  idle_timeout: 5x\n", "t.yaml:2: limits.idle_timeout: '5x' is not a duration"},
         {"limits: []\n", "t.yaml:1: limits: must be a mapping"},
         {"workers: [1]\n", "t.yaml:1: workers: must be a single value"},
+        {"workers: 2k\n", "t.yaml:1: workers: '2k' must be a whole number from 1 to 256"},
+        {"upstreams: { max_idle: -1 }\n", "t.yaml:1: upstreams.max_idle: '-1' must be a whole number"},
         {"log: { level: loud }\n", "t.yaml:1: log.level: 'loud' must be error, warn, info or debug"},
         {"apis:\n  - name: a\n    route: { path: /a, hosts: [\"*.example\"] }\n",
          "t.yaml:3: apis.a.route.hosts: '*.example': only \"*\" on its own matches any host"},
