@@ -78,7 +78,7 @@ unit-asan: $(ASAN_UNIT_BIN)
 	    bash scripts/run-unit.sh unit-asan $(ASAN_UNIT_BIN)
 
 integration: build/gatehouse
-	@node --test --test-concurrency=1 tests/integration/
+	@bash scripts/run-integration.sh
 
 fuzz-short: $(FUZZ_BIN)
 	@bash scripts/run-fuzz.sh 10 $(FUZZ_BIN)

@@ -843,7 +843,7 @@ static void pump_request(struct client *c)
 static void serialize_response_head(struct client *c)
 {
     const struct gh_http_head *h = &c->h;
-    size_t need = h->head_len + c->rid_len + 256;
+    size_t need = h->head_len + c->rid_len + 512; /* fixed extras come to about 230 bytes */
     if (need > c->ocap) {
         c->ocap = need;
         c->obuf = gh_realloc(c->obuf, need);

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { readFileSync } from 'node:fs';
 import { startGatehouse, startUpstream, rawExchange, parseResponses, sleep } from './helpers.mjs';
 
 const api = (name, prefix, url) => `  - name: ${name}\n    route: { path: ${prefix} }\n    upstream: { targets: ["${url}"] }\n`;
@@ -10,6 +11,11 @@ test('SIGHUP applies a new config; a bad one is refused and the old one keeps se
   const up = await startUpstream((req) => ({ status: 200, body: req.target }));
   const gh = await startGatehouse(`apis:\n${api('a', '/a', up.url)}`, { workers: 2 });
   try {
+    // each worker has its own listening socket on the one port (SO_REUSEPORT)
+    const hexPort = gh.port.toString(16).toUpperCase().padStart(4, '0');
+    const listeners = readFileSync('/proc/net/tcp', 'utf8').split('\n')
+      .filter((l) => l.includes(`:${hexPort} `) && l.trim().split(/\s+/)[3] === '0A');
+    assert.equal(listeners.length, 2, 'two listening sockets for two workers');
     let r = await rawExchange(gh.port, 'GET /b HTTP/1.1\r\nHost: x\r\n\r\n');
     assert.equal(parseResponses(r.data)[0].status, 404);
     gh.reload(`apis:\n${api('a', '/a', up.url)}${api('b', '/b', up.url)}`);
