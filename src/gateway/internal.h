@@ -59,6 +59,9 @@ struct worker {
     size_t nrr;
     struct accesslog log;
     uint64_t seq;       /* request counter for generated request ids */
+    int64_t date_sec;    /* the second date_line was made for */
+    char date_line[48];  /* "Date: <IMF-fixdate>\r\n" */
+    size_t date_len;
     char rid_prefix[17]; /* random per worker */
 };
 

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 enum { C_HEAD = 0, C_CONNECT, C_BODY, C_WAIT, C_CLOSING };
 enum { UP_CONNECTING = 0, UP_ACTIVE, UP_IDLE };
@@ -73,6 +74,7 @@ struct client {
     struct gh_chunked resp_ck;
     int status;
     uint64_t t_start;
+    uint32_t allow; /* for a 405: the methods the path does take */
     const struct gh_http_header *traceparent;
     char rid[80];
     size_t rid_len;
@@ -141,6 +143,31 @@ static size_t hex_line(char *out, uint64_t v)
     out[n++] = '\r';
     out[n++] = '\n';
     return n;
+}
+
+/* Grows a connection buffer to at least need bytes; they are allocated on first use, so a connection
+ * that never sends a request costs only its input buffer. */
+static void ensure(char **buf, size_t *cap, size_t need)
+{
+    if (need > *cap) {
+        *cap = need;
+        *buf = gh_realloc(*buf, need);
+    }
+}
+
+/* "Date: <IMF-fixdate>\r\n" for now, made once a second per worker (RFC 9110 6.6.1: a proxy adds
+ * Date to a response that has none). */
+static const char *date_line(struct worker *w, size_t *len)
+{
+    time_t now = time(NULL);
+    if (now != w->date_sec) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        w->date_len = strftime(w->date_line, sizeof(w->date_line), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+        w->date_sec = now;
+    }
+    *len = w->date_len;
+    return w->date_line;
 }
 
 static inline const struct gh_config *cfg_of(struct client *c)
@@ -560,11 +587,8 @@ static void serialize_request(struct client *c)
     const struct gh_api *api = c->api;
     const struct gh_target *t = &api->targets[c->target_idx];
     size_t tlen = strlen(t->authority);
-    size_t need = h->head_len + t->base_len + 2 * tlen + 2 * h->host.len + 3 * c->peer_len + c->rid_len + 512;
-    if (need > c->qcap) {
-        c->qcap = need;
-        c->qbuf = gh_realloc(c->qbuf, need);
-    }
+    ensure(&c->qbuf, &c->qcap,
+           h->head_len + t->base_len + 2 * tlen + 2 * h->host.len + 3 * c->peer_len + c->rid_len + 512);
     char *p = c->qbuf;
     p = put(p, h->method.p, h->method.len);
     *p++ = ' ';
@@ -730,7 +754,7 @@ static void on_request_head(struct client *c, int rc)
         return;
     }
     int st;
-    const struct gh_route *rt = gh_router_match(&c->snap->router, h->host, h->method_id, h->path, &st);
+    const struct gh_route *rt = gh_router_match(&c->snap->router, h->host, h->method_id, h->path, &st, &c->allow);
     if (rt == NULL) {
         c->must_close |= !c->req_done;
         send_error(c, st, st == 405 ? "method not allowed for this API" : "no API matches this request");
@@ -843,11 +867,7 @@ static void pump_request(struct client *c)
 static void serialize_response_head(struct client *c)
 {
     const struct gh_http_head *h = &c->h;
-    size_t need = h->head_len + c->rid_len + 512; /* fixed extras come to about 230 bytes */
-    if (need > c->ocap) {
-        c->ocap = need;
-        c->obuf = gh_realloc(c->obuf, need);
-    }
+    ensure(&c->obuf, &c->ocap, h->head_len + c->rid_len + 512); /* fixed extras: about 270 bytes */
     char *p = c->obuf;
     p = PUTS(p, "HTTP/1.1 ");
     p = put_u64(p, (uint64_t)h->status);
@@ -857,7 +877,7 @@ static void serialize_response_head(struct client *c)
     else
         p = put(p, gh_http_reason(h->status), strlen(gh_http_reason(h->status)));
     p = PUTS(p, "\r\n");
-    int have_rid = 0;
+    int have_rid = 0, have_date = 0;
     for (size_t i = 0; i < h->nheaders; i++) {
         const struct gh_http_header *hd = &h->headers[i];
         if (hd->hop) {
@@ -867,11 +887,17 @@ static void serialize_response_head(struct client *c)
                 continue;
         }
         have_rid |= hd->id == GH_HDR_X_REQUEST_ID;
+        have_date |= hd->id == GH_HDR_DATE;
         p = put(p, hd->name.p, hd->name.len);
         *p++ = ':';
         *p++ = ' ';
         p = put(p, hd->value.p, hd->value.len);
         p = PUTS(p, "\r\n");
+    }
+    if (!have_date) {
+        size_t dl;
+        const char *d = date_line(c->w, &dl);
+        p = put(p, d, dl);
     }
     if (!have_rid) {
         p = PUTS(p, "X-Request-Id: ");
@@ -1089,10 +1115,23 @@ static void send_error(struct client *c, int status, const char *msg)
         c->must_close = 1;
     int closing = c->must_close || !c->keep_alive || c->w->draining;
     c->must_close |= closing;
+    char allow[96] = "";
+    if (status == 405) {
+        size_t al = 0;
+        for (int m = 1; m < GH_METHOD_COUNT_ && al + 12 < sizeof(allow); m++)
+            if (c->allow & (1u << m))
+                al += (size_t)snprintf(allow + al, sizeof(allow) - al, "%s%s", al ? ", " : "Allow: ",
+                                       gh_http_method_name(m));
+        if (al)
+            snprintf(allow + al, sizeof(allow) - al, "\r\n");
+    }
+    size_t dl;
+    const char *date = date_line(c->w, &dl);
+    ensure(&c->obuf, &c->ocap, sizeof(body) + sizeof(allow) + dl + c->rid_len + 256);
     int n = snprintf(c->obuf, c->ocap,
-                     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%.*s%s"
                      "X-Request-Id: %.*s\r\n%s\r\n%.*s",
-                     status, gh_http_reason(status), bl, (int)c->rid_len, c->rid,
+                     status, gh_http_reason(status), bl, (int)dl, date, allow, (int)c->rid_len, c->rid,
                      closing ? "Connection: close\r\n" : (c->minor == 0 ? "Connection: keep-alive\r\n" : ""), bl,
                      body);
     c->status = status;
@@ -1409,10 +1448,6 @@ void gh__proxy_on_accept(uv_stream_t *listener, int status)
     const struct gh_config *cfg = w->snap->cfg;
     c->icap = cfg->header_bytes + 16384;
     c->ibuf = gh_malloc(c->icap);
-    c->qcap = cfg->header_bytes + 1024;
-    c->qbuf = gh_malloc(c->qcap);
-    c->ocap = cfg->header_bytes + 1024;
-    c->obuf = gh_malloc(c->ocap);
     uv_tcp_nodelay(&c->tcp, 1);
     struct sockaddr_storage ss;
     int sl = sizeof(ss);

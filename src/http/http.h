@@ -48,6 +48,7 @@ enum gh_http_hdr_id {
     GH_HDR_FORWARDED,
     GH_HDR_X_REQUEST_ID,
     GH_HDR_TRACEPARENT,
+    GH_HDR_DATE,
 };
 
 struct gh_http_header {

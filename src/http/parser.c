@@ -112,7 +112,9 @@ static int header_id(struct gh_str n)
     case 2:
         return gh_str_ieq(n, "te") ? GH_HDR_TE : 0;
     case 4:
-        return gh_str_ieq(n, "host") ? GH_HDR_HOST : 0;
+        if (gh_str_ieq(n, "host"))
+            return GH_HDR_HOST;
+        return gh_str_ieq(n, "date") ? GH_HDR_DATE : 0;
     case 6:
         return gh_str_ieq(n, "expect") ? GH_HDR_EXPECT : 0;
     case 7:

@@ -67,9 +67,10 @@ static int host_matches(const struct gh_route *r, struct gh_str host)
 }
 
 const struct gh_route *gh_router_match(const struct gh_router *r, struct gh_str host, int method_id,
-                                       struct gh_str path, int *status)
+                                       struct gh_str path, int *status, uint32_t *allow)
 {
     *status = 404;
+    *allow = 0;
     for (size_t i = 0; i < r->n; i++) {
         const struct gh_route *rt = &r->routes[i];
         size_t pl = rt->prefix_len;
@@ -83,6 +84,7 @@ const struct gh_route *gh_router_match(const struct gh_router *r, struct gh_str 
             continue;
         if (rt->methods && !(rt->methods & (1u << method_id))) {
             *status = 405;
+            *allow |= rt->methods;
             continue;
         }
         return rt;

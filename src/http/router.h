@@ -28,9 +28,9 @@ void gh_router_dispose(struct gh_router *r);
 /*
  * Finds the route for a request. host is the Host value (a port is ignored, case does not matter).
  * Returns the route, or NULL with *status = 404 (no route for host and path) or 405 (a route for the
- * path exists but not for this method).
+ * path exists but not for this method; *allow then holds the methods that are, as method-id bits).
  */
 const struct gh_route *gh_router_match(const struct gh_router *r, struct gh_str host, int method_id,
-                                       struct gh_str path, int *status);
+                                       struct gh_str path, int *status, uint32_t *allow);
 
 #endif

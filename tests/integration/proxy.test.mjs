@@ -99,8 +99,10 @@ test('routing: longest prefix, host match, segment boundary, 404 and 405 as JSON
   assert.equal(r.status, 404);
   assert.equal(r.headers['content-type'], 'application/json');
   assert.equal(JSON.parse(r.body).error.status, 404);
+  assert.match(r.headers.date, / GMT$/);
   r = parseResponses((await rawExchange(gh.port, 'DELETE /orders/1 HTTP/1.1\r\nHost: a\r\n\r\n')).data)[0];
   assert.equal(r.status, 405);
+  assert.equal(r.headers.allow, 'GET, HEAD, POST, PUT');
   assert.equal(JSON.parse(r.body).error.message, 'method not allowed for this API');
   assert.equal(up.requests.length, n, 'nothing reached the upstream');
 });
@@ -207,8 +209,12 @@ test('Expect: 100-continue: the client is told to go on, the upstream never sees
 
 test('upstream response headers pass, hop-by-hop ones do not', async () => {
   script.set('/orders/h', () => 'HTTP/1.1 201 Made\r\nX-Up: 1\r\nConnection: X-Drop\r\nX-Drop: 2\r\nKeep-Alive: 5\r\nContent-Length: 2\r\n\r\nok');
-  const r = await rawExchange(gh.port, 'GET /orders/h HTTP/1.1\r\nHost: a\r\nX-Request-Id: rh\r\n\r\n');
-  assert.equal(r.data, 'HTTP/1.1 201 Made\r\nX-Up: 1\r\nX-Request-Id: rh\r\nContent-Length: 2\r\n\r\nok');
+  let r = await rawExchange(gh.port, 'GET /orders/h HTTP/1.1\r\nHost: a\r\nX-Request-Id: rh\r\n\r\n');
+  // a response without Date gets one (RFC 9110 6.6.1)
+  assert.match(r.data, /^HTTP\/1.1 201 Made\r\nX-Up: 1\r\nDate: \w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT\r\nX-Request-Id: rh\r\nContent-Length: 2\r\n\r\nok$/);
+  script.set('/orders/h', () => 'HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Length: 2\r\n\r\nok');
+  r = await rawExchange(gh.port, 'GET /orders/h HTTP/1.1\r\nHost: a\r\nX-Request-Id: rh\r\n\r\n');
+  assert.equal(r.data, 'HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nX-Request-Id: rh\r\nContent-Length: 2\r\n\r\nok');
   script.delete('/orders/h');
 });
 

@@ -38,8 +38,9 @@ static int teardown(void **state)
 
 static void *match(const char *host, int method, const char *path, int *status)
 {
-    const struct gh_route *rt =
-        gh_router_match(&r, (struct gh_str){host, strlen(host)}, method, (struct gh_str){path, strlen(path)}, status);
+    uint32_t allow;
+    const struct gh_route *rt = gh_router_match(&r, (struct gh_str){host, strlen(host)}, method,
+                                                (struct gh_str){path, strlen(path)}, status, &allow);
     return rt ? rt->data : NULL;
 }
 
@@ -85,11 +86,13 @@ static void test_404_405(void **state)
     };
     gh_router_init(&r2, routes, 2);
     int st = 0;
-    assert_null(gh_router_match(&r2, GH_STR_LIT("x"), GH_METHOD_POST, GH_STR_LIT("/a/1"), &st));
+    uint32_t allow = 0;
+    assert_null(gh_router_match(&r2, GH_STR_LIT("x"), GH_METHOD_POST, GH_STR_LIT("/a/1"), &st, &allow));
     assert_int_equal(st, 405);
-    assert_null(gh_router_match(&r2, GH_STR_LIT("x"), GH_METHOD_GET, GH_STR_LIT("/c"), &st));
+    assert_int_equal(allow, 1u << GH_METHOD_GET);
+    assert_null(gh_router_match(&r2, GH_STR_LIT("x"), GH_METHOD_GET, GH_STR_LIT("/c"), &st, &allow));
     assert_int_equal(st, 404);
-    assert_null(gh_router_match(&r2, GH_STR_LIT("x"), GH_METHOD_GET, GH_STR_LIT("/b"), &st));
+    assert_null(gh_router_match(&r2, GH_STR_LIT("x"), GH_METHOD_GET, GH_STR_LIT("/b"), &st, &allow));
     assert_int_equal(st, 404); /* wrong host is "no such API", not "wrong method" */
     gh_router_dispose(&r2);
 }
