@@ -15,8 +15,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SECONDS_RUN=${SECONDS_RUN:-8}
-ROUNDS=${ROUNDS:-3}
+SECONDS_RUN=${SECONDS_RUN:-6}
+ROUNDS=${ROUNDS:-5}
 CONNS=${CONNS:-64}
 NREQ=${NREQ:-200000}
 CG_REQS=${CG_REQS:-20000}
