@@ -100,9 +100,9 @@ int gh_parse_size(const char *s, uint64_t *out)
     else if (strcmp(unit, "k") == 0 || strcmp(unit, "K") == 0)
         mult = 1024;
     else if (strcmp(unit, "m") == 0 || strcmp(unit, "M") == 0)
-        mult = 1024 * 1024;
+        mult = (uint64_t)1 << 20;
     else if (strcmp(unit, "g") == 0 || strcmp(unit, "G") == 0)
-        mult = 1024 * 1024 * 1024;
+        mult = (uint64_t)1 << 30;
     else
         return GH_EINVAL;
     *out = v * mult;

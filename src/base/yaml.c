@@ -144,21 +144,21 @@ static int load(const char *name, const char *text, size_t len, struct gh_yaml_d
     return 0;
 }
 
-#define MAX_YAML_FILE (16 * 1024 * 1024)
+#define MAX_YAML_FILE ((size_t)16 << 20)
 
 int gh_yaml_load_file(const char *path, struct gh_yaml_doc **out, struct gh_err *err)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         return gh_err_set(err, GH_EINVAL, "%s: cannot read the file: %s", path, strerror(errno));
-    size_t cap = 64 * 1024, len = 0;
+    size_t cap = (size_t)64 << 10, len = 0;
     char *buf = gh_malloc(cap);
     for (;;) {
         if (len == cap) {
             if (cap >= MAX_YAML_FILE) {
                 fclose(f);
                 free(buf);
-                return gh_err_set(err, GH_EINVAL, "%s: larger than %d MiB", path, MAX_YAML_FILE >> 20);
+                return gh_err_set(err, GH_EINVAL, "%s: larger than %zu MiB", path, MAX_YAML_FILE >> 20);
             }
             cap *= 2;
             buf = gh_realloc(buf, cap);

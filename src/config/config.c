@@ -26,7 +26,7 @@ __attribute__((format(printf, 4, 5))) static int errf(struct ld *ld, int line, c
     char why[384];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(why, sizeof(why), fmt, ap);
+    vsnprintf(why, sizeof(why), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): va_start above
     va_end(ap);
     return gh_err_set(ld->err, GH_EINVAL, "%s:%d: %s: %s", ld->file, line, key, why);
 }
@@ -194,7 +194,7 @@ static int load_limits(struct ld *ld, struct gh_yaml_node *n, int line, struct g
         char key[64];
         snprintf(key, sizeof(key), "limits.%s", k);
         if (strcmp(k, "header_bytes") == 0)
-            rc = get_size(ld, v, kl, key, 1024, 1024 * 1024, &cfg->header_bytes);
+            rc = get_size(ld, v, kl, key, 1024, (uint64_t)1 << 20, &cfg->header_bytes);
         else if (strcmp(k, "body_bytes") == 0)
             rc = get_size(ld, v, kl, key, 0, (uint64_t)1 << 62, &cfg->body_bytes);
         else if (strcmp(k, "header_timeout") == 0)
@@ -552,7 +552,7 @@ static struct gh_config *defaults(const char *name)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->workers = n > 0 ? (int)n : 1;
     cfg->header_bytes = 16384;
-    cfg->body_bytes = 10 * 1024 * 1024;
+    cfg->body_bytes = (uint64_t)10 << 20;
     cfg->header_timeout_ms = 10000;
     cfg->idle_timeout_ms = 60000;
     cfg->drain_timeout_ms = 30000;

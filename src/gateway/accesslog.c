@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOG_CAP (64 * 1024)
+#define LOG_CAP ((size_t)64 << 10)
 
 void gh__accesslog_init(struct accesslog *l, const char *target)
 {

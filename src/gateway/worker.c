@@ -48,11 +48,11 @@ int gh_listen_socket(const char *hostport, int reuseport, struct gh_err *err)
 
 static int bound_port(int fd)
 {
-    struct sockaddr_storage ss;
+    struct sockaddr_storage ss = {0};
     socklen_t sl = sizeof(ss);
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
         return -1;
-    return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+    return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port // NOLINT(clang-analyzer-core.CallAndMessage): getsockname filled ss
                                           : ((struct sockaddr_in *)&ss)->sin_port);
 }
 
@@ -129,7 +129,7 @@ static int worker_init(struct worker *w, struct gh_snapshot *snap, int fd, struc
     if (gh_random_bytes(rnd, sizeof(rnd)) != 0)
         return gh_err_set(err, GH_EIO, "no randomness for request ids");
     for (int i = 0; i < 8; i++)
-        snprintf(w->rid_prefix + 2 * i, 3, "%02x", rnd[i]);
+        snprintf(w->rid_prefix + (size_t)2 * i, 3, "%02x", rnd[i]);
     gh__accesslog_init(&w->log, snap->cfg->access_log);
     uv_tcp_init(&w->loop, &w->listener);
     w->listener.data = w;
