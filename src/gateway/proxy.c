@@ -654,7 +654,8 @@ static void serialize_request(struct client *c)
         p = put(p, h->host.p, h->host.len);
         *p++ = '"';
     }
-    p = PUTS(p, ";proto=http\r\nX-Request-Id: ");
+    /* RFC 9110 7.6.3: a gateway sends Via on the requests it forwards; a client's own Via went out above */
+    p = PUTS(p, ";proto=http\r\nVia: 1.1 gatehouse\r\nX-Request-Id: ");
     p = put(p, c->rid, c->rid_len);
     p = PUTS(p, "\r\n");
     if (c->traceparent) {

@@ -50,6 +50,7 @@ test('GET is re-serialised with gateway-owned headers and exactly one Host', asy
     'X-Forwarded-Proto: http\r\n' +
     'X-Forwarded-Host: api.example:8080\r\n' +
     'Forwarded: for=127.0.0.1;host="api.example:8080";proto=http\r\n' +
+    'Via: 1.1 gatehouse\r\n' +
     'X-Request-Id: req-123\r\n\r\n');
 });
 
@@ -61,7 +62,7 @@ test('hop-by-hop headers and headers named in Connection are not forwarded', asy
   assert.equal(last().raw,
     `GET /orders HTTP/1.1\r\nHost: 127.0.0.1:${up.port}\r\nX-Kept: yes\r\nX-Forwarded-For: 127.0.0.1\r\n` +
     'X-Forwarded-Proto: http\r\nX-Forwarded-Host: a\r\nForwarded: for=127.0.0.1;host="a";proto=http\r\n' +
-    'X-Request-Id: hop\r\n\r\n');
+    'Via: 1.1 gatehouse\r\nX-Request-Id: hop\r\n\r\n');
 });
 
 test('a request id is generated when absent or invalid, and returned to the client', async () => {
@@ -121,7 +122,7 @@ test('POST with Content-Length: body forwarded byte for byte', async () => {
   assert.equal(parseResponses(r.data)[0].status, 200);
   assert.equal(last().raw,
     `POST /orders HTTP/1.1\r\nHost: 127.0.0.1:${up.port}\r\nContent-Type: text/plain\r\nX-Forwarded-For: 127.0.0.1\r\n` +
-    'X-Forwarded-Proto: http\r\nX-Forwarded-Host: a\r\nForwarded: for=127.0.0.1;host="a";proto=http\r\n' +
+    'X-Forwarded-Proto: http\r\nX-Forwarded-Host: a\r\nForwarded: for=127.0.0.1;host="a";proto=http\r\nVia: 1.1 gatehouse\r\n' +
     `X-Request-Id: p1\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
 });
 

@@ -123,6 +123,7 @@ static void test_serialize_request(void **state)
                    "X-Forwarded-Proto: http\r\n"
                    "X-Forwarded-Host: Api.Example\r\n"
                    "Forwarded: for=192.0.2.1;host=\"Api.Example\";proto=http\r\n"
+                   "Via: 1.1 gatehouse\r\n"
                    "X-Request-Id: rid-1\r\n"
                    "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n"
                    "Content-Length: 3\r\n"
@@ -134,7 +135,16 @@ static void test_serialize_request(void **state)
     serialize_request(&f->c);
     assert_qbuf(f, "GET / HTTP/1.1\r\nHost: 10.0.0.7:9000\r\nX-Forwarded-For: 192.0.2.1\r\nX-Forwarded-Proto: http\r\n"
                    "X-Forwarded-Host: h.example\r\nForwarded: for=192.0.2.1;host=\"h.example\";proto=http\r\n"
+                   "Via: 1.1 gatehouse\r\n"
                    "X-Request-Id: rid-1\r\n\r\n");
+    done(f);
+
+    /* a client's Via is an end-to-end list: it stays, and ours follows it */
+    f = fixture("GET /orders HTTP/1.1\r\nHost: h\r\nVia: 1.0 fred\r\n\r\n", "", 0);
+    serialize_request(&f->c);
+    assert_qbuf(f, "GET /orders HTTP/1.1\r\nHost: 10.0.0.7:9000\r\nVia: 1.0 fred\r\nX-Forwarded-For: 192.0.2.1\r\n"
+                   "X-Forwarded-Proto: http\r\nX-Forwarded-Host: h\r\nForwarded: for=192.0.2.1;host=\"h\";proto=http\r\n"
+                   "Via: 1.1 gatehouse\r\nX-Request-Id: rid-1\r\n\r\n");
     done(f);
 
     /* IPv6 client, HTTP/1.0 without Host, chunked upload (HTTP/1.1), Content-Length: 0 kept */
@@ -144,7 +154,8 @@ static void test_serialize_request(void **state)
     f->c.peer_v6 = 1;
     serialize_request(&f->c);
     assert_qbuf(f, "PUT /orders/x HTTP/1.1\r\nHost: 10.0.0.7:9000\r\nX-Forwarded-For: 2001:db8::1\r\n"
-                   "X-Forwarded-Proto: http\r\nForwarded: for=\"[2001:db8::1]\";proto=http\r\nX-Request-Id: rid-1\r\n"
+                   "X-Forwarded-Proto: http\r\nForwarded: for=\"[2001:db8::1]\";proto=http\r\nVia: 1.1 gatehouse\r\n"
+                   "X-Request-Id: rid-1\r\n"
                    "Content-Length: 0\r\n\r\n");
     done(f);
 }
