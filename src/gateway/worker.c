@@ -92,8 +92,12 @@ static void on_async(uv_async_t *a)
 {
     struct worker *w = a->data;
     struct gh_snapshot *s = atomic_exchange(&w->next_snap, NULL);
-    if (s != NULL)
+    if (s != NULL) {
         adopt(w, s);
+        /* a reload reopens the access log: it may name another file, or logrotate may have moved it */
+        gh__accesslog_dispose(&w->log);
+        gh__accesslog_init(&w->log, s->cfg->access_log);
+    }
     if (atomic_load(&w->drain_requested) && !w->draining) {
         w->draining = 1;
         uv_close((uv_handle_t *)&w->listener, on_close_noop);

@@ -1,7 +1,7 @@
 // Upstream selection and connection pools, the access log file, and the drain deadline.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { startGatehouse, startUpstream, rawExchange, parseResponses, sleep } from './helpers.mjs';
 
@@ -100,4 +100,36 @@ apis:
   assert.ok(!r.data.includes('too late'));
   assert.match(gh.stderr, /drain timeout, closing 1 connection/);
   await up.close();
+});
+
+test('SIGHUP reopens the access log: after rotation, and when the path changes', async () => {
+  const up = await startUpstream(() => ({ status: 200, body: 'ok' }));
+  const file = path.join('/tmp', `gh-rot-${process.pid}.log`);
+  const other = path.join('/tmp', `gh-rot2-${process.pid}.log`);
+  const cfg = (f) => `
+log: { access: "${f}" }
+apis:
+  - name: r
+    route: { path: / }
+    upstream: { targets: ["${up.url}"] }
+`;
+  const gh = await startGatehouse(cfg(file));
+  const get = (id) => rawExchange(gh.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Request-Id: ${id}\r\n\r\n`, { idleMs: 50 });
+  const ids = (f) => readFileSync(f, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).request_id);
+  await get('before');
+  await sleep(1200);
+  renameSync(file, `${file}.1`); // what logrotate does
+  gh.reload(cfg(file));
+  await gh.waitLog(/generation 2/);
+  await sleep(100);
+  await get('after-rotate');
+  gh.reload(cfg(other));
+  await gh.waitLog(/generation 3/);
+  await sleep(100);
+  await get('after-move');
+  await gh.stop();
+  await up.close();
+  assert.deepEqual(ids(`${file}.1`), ['before']);
+  assert.deepEqual(ids(file), ['after-rotate']);
+  assert.deepEqual(ids(other), ['after-move']);
 });
