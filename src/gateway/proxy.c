@@ -402,8 +402,9 @@ static void upstream_failed(struct client *c, int timeout, const char *why)
     struct upconn *up = c->up;
     int connecting = up == NULL || up->state == UP_CONNECTING;
     const struct gh_target *t = &c->api->targets[c->target_idx];
-    gh_log(GH_LOG_WARN, "%.*s: upstream %s: %s", (int)c->rid_len, c->rid, t->name, why);
-    if (retry_allowed(c, up)) {
+    int retry = retry_allowed(c, up);
+    gh_log(GH_LOG_WARN, "%.*s: upstream %s: %s%s", (int)c->rid_len, c->rid, t->name, why, retry ? " (retrying)" : "");
+    if (retry) {
         c->retried = 1;
         if (up)
             up_close(up);

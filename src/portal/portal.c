@@ -200,7 +200,8 @@ int gh_portal_start(uv_loop_t *loop, const char *listen, size_t max_head, struct
             port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
         }
     }
-    gh_log(GH_LOG_INFO, "portal listening on %s:%d", ip, port);
+    gh_log(GH_LOG_INFO, ss.ss_family == AF_INET6 ? "portal listening on [%s]:%d" : "portal listening on %s:%d", ip,
+           port);
     *out = p;
     return 0;
 }
