@@ -397,12 +397,17 @@ static int retry_allowed(struct client *c, struct upconn *up)
 
 static void serialize_request(struct client *c);
 
+/*
+ * The exchange with the upstream failed. `timeout`: the upstream was too slow (504) rather than
+ * unreachable or gone (502). A timeout on a connection that was already carrying the request is never
+ * retried: the upstream has the request and is slow, and a second try would only double its load.
+ */
 static void upstream_failed(struct client *c, int timeout, const char *why)
 {
     struct upconn *up = c->up;
     int connecting = up == NULL || up->state == UP_CONNECTING;
     const struct gh_target *t = &c->api->targets[c->target_idx];
-    int retry = retry_allowed(c, up);
+    int retry = (connecting || !timeout) && retry_allowed(c, up);
     gh_log(GH_LOG_WARN, "%.*s: upstream %s: %s%s", (int)c->rid_len, c->rid, t->name, why, retry ? " (retrying)" : "");
     if (retry) {
         c->retried = 1;
@@ -508,6 +513,11 @@ static void connect_upstream(struct client *c)
         struct upconn *up = p->idle;
         pool_remove(up);
         uv_timer_stop(&up->timer);
+        size_t want = cfg_of(c)->header_bytes + 16384;
+        if (up->icap < want) { /* header_bytes was raised by a reload; the connection is idle and empty */
+            up->ibuf = gh_realloc(up->ibuf, want);
+            up->icap = want;
+        }
         up->state = UP_ACTIVE;
         up->reused = 1;
         up->got_bytes = 0;

@@ -209,3 +209,20 @@ apis:
   const growth = peak - base;
   assert.ok(growth < 16 * 1024 * 1024, `RSS grew by ${(growth / 1048576).toFixed(1)} MiB`);
 });
+
+test('a response timeout on a reused connection is answered 504 and never retried', async () => {
+  let n = 0;
+  const { gh, up } = await setup((u) => `
+apis:
+  - name: a
+    route: { path: / }
+    upstream: { targets: ["${u.url}"], timeout: 300ms }
+`, async () => { n++; if (n > 1) await sleep(1000); return { status: 200, body: 'ok' }; });
+  let r = await rawExchange(gh.port, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n', { idleMs: 100 });
+  assert.equal(parseResponses(r.data)[0].status, 200);
+  r = await rawExchange(gh.port, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n', { idleMs: 1500 });
+  assert.equal(parseResponses(r.data)[0].status, 504);
+  await sleep(1000);
+  assert.equal(up.connections, 1, 'the second request went over the pooled connection');
+  assert.equal(up.requests.length, 2, 'and was not sent again');
+});
