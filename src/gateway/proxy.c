@@ -1063,6 +1063,8 @@ static void pump_response(struct client *c)
             return;
         }
         c->rpending = r == 1;
+        if (c->rpending) /* the client is not reading: it has idle_timeout to make progress */
+            uv_timer_start(&c->timer, on_client_timer, cfg_of(c)->idle_timeout_ms, 0);
     }
     if (!c->resp_done && up->eof && up->ipos == up->ilen) {
         gh_log(GH_LOG_WARN, "%.*s: upstream %s closed the connection mid-body", (int)c->rid_len, c->rid,
@@ -1149,8 +1151,7 @@ static void send_error(struct client *c, int status, const char *msg)
     c->status = status;
     c->resp_started = c->resp_done = 1;
     c->resp_bytes = (uint64_t)bl;
-    if (c->state == C_CONNECT || c->state == C_BODY)
-        c->state = C_WAIT;
+    c->state = C_WAIT; /* answered: no more input is parsed until this exchange is finished */
     uv_buf_t b = uv_buf_init(c->obuf, (unsigned)n);
     int r = c->rpending ? 1 : send_bufs((uv_stream_t *)&c->tcp, &b, 1, DIR_RESP);
     if (c->rpending) {
@@ -1164,6 +1165,8 @@ static void send_error(struct client *c, int status, const char *msg)
         return;
     } else {
         c->rpending = r == 1;
+        if (c->rpending)
+            uv_timer_start(&c->timer, on_client_timer, cfg_of(c)->idle_timeout_ms, 0);
     }
     maybe_finish(c);
 }
@@ -1233,6 +1236,7 @@ static void client_close(struct client *c, int graceful)
     }
     if (c->rpending) {
         c->close_after = 1;
+        uv_timer_start(&c->timer, on_client_timer, cfg_of(c)->idle_timeout_ms, 0); /* the send timeout */
         return;
     }
     if (c->eof || (c->req_done && c->ipos == c->ilen)) {
@@ -1279,6 +1283,8 @@ static void on_write(uv_write_t *req, int status)
     if (uv_is_closing((uv_handle_t *)&c->tcp))
         return;
     c->rpending = 0;
+    if (c->state == C_WAIT)
+        uv_timer_stop(&c->timer); /* the send timeout; re-armed if the next write is left pending too */
     if (status < 0) {
         c->close_after = 0;
         client_close(c, 0);
@@ -1409,6 +1415,12 @@ static void on_client_timer(uv_timer_t *t)
     struct client *c = t->data;
     if (c->lingering) {
         close_now(c);
+        return;
+    }
+    if (c->rpending) {
+        gh_log(GH_LOG_INFO, "%.*s: client did not read the response for %llu ms; closing", (int)c->rid_len, c->rid,
+               (unsigned long long)cfg_of(c)->idle_timeout_ms);
+        client_close(c, 0);
         return;
     }
     switch (c->state) {

@@ -226,3 +226,38 @@ apis:
   assert.equal(up.connections, 1, 'the second request went over the pooled connection');
   assert.equal(up.requests.length, 2, 'and was not sent again');
 });
+
+test('a client that stops reading its response is cut off after idle_timeout (slow read)', async () => {
+  let upstreamClosed = false;
+  const big = 64 * 1024 * 1024;
+  const dl = net.createServer((sock) => {
+    sock.once('data', () => {
+      sock.write(`HTTP/1.1 200 OK\r\nContent-Length: ${big}\r\n\r\n`);
+      streamBytes(sock, big, 's');
+    });
+    sock.on('error', () => {});
+    sock.on('close', () => { upstreamClosed = true; });
+  });
+  await new Promise((r) => dl.listen(0, '127.0.0.1', r));
+  const gh = await startGatehouse(`
+limits: { idle_timeout: 1s }
+apis:
+  - name: d
+    route: { path: / }
+    upstream: { targets: ["http://127.0.0.1:${dl.address().port}"], timeout: 30s }
+`);
+  cleanup.push(() => new Promise((r) => dl.close(r)), () => gh.stop());
+  const sock = net.connect(gh.port, '127.0.0.1');
+  let closed = false;
+  sock.on('close', () => { closed = true; });
+  sock.on('error', () => {});
+  sock.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+  sock.pause(); // never read
+  const t0 = Date.now();
+  while (!upstreamClosed && Date.now() - t0 < 8000) await sleep(50);
+  assert.ok(upstreamClosed, 'the exchange was abandoned');
+  assert.ok(Date.now() - t0 >= 900, 'not before idle_timeout');
+  sock.destroy();
+  assert.match(gh.stderr, /did not read the response for 1000 ms/);
+  void closed;
+});
