@@ -86,6 +86,7 @@ cat > "$W/gatehouse.yaml" <<EOF
 listen: { gateway: "127.0.0.1:$PORT_GH", portal: "127.0.0.1:0" }
 workers: 1
 log: { access: "off", level: warn }
+store: { path: "$W/gatehouse.db" }
 apis:
   - name: bench
     route: { path: / }

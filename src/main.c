@@ -6,6 +6,7 @@
 #include "config/config.h"
 #include "gateway/gateway.h"
 #include "portal/portal.h"
+#include "store/store.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@ struct control {
     struct gh_snapshot *snap;
     struct gh_gateway *gateway;
     struct gh_portal *portal;
+    struct gh_store *store;
     uv_signal_t sighup, sigterm, sigint;
     uint64_t generation;
     int draining;
@@ -64,8 +66,10 @@ static void on_sighup(uv_signal_t *s, int signum)
     }
     const struct gh_config *o = ctl->snap->cfg, *n = snap->cfg;
     if (strcmp(o->gateway_listen, n->gateway_listen) != 0 || strcmp(o->portal_listen, n->portal_listen) != 0 ||
-        o->workers != n->workers)
-        gh_log(GH_LOG_WARN, "reload: listen addresses and workers change only on restart; keeping the running ones");
+        o->workers != n->workers || strcmp(o->store_driver, n->store_driver) != 0 ||
+        strcmp(o->store_path, n->store_path) != 0)
+        gh_log(GH_LOG_WARN,
+               "reload: listen addresses, workers and the store change only on restart; keeping the running ones");
     ctl->generation++;
     gh_log_level = n->log_level;
     gh_gateway_publish(ctl->gateway, snap);
@@ -123,14 +127,22 @@ static int cmd_serve(const char *path)
     }
     gh_log_level = ctl.snap->cfg->log_level;
     signal(SIGPIPE, SIG_IGN);
+    struct gh_store_config scfg = {ctl.snap->cfg->store_driver, ctl.snap->cfg->store_path};
+    if (gh_store_open(&scfg, &ctl.store, &err) != 0) {
+        gh_log(GH_LOG_ERROR, "store: %s", err.msg);
+        gh_snapshot_unref(ctl.snap);
+        return 1;
+    }
     if (gh_gateway_start(ctl.snap, &ctl.gateway, &err) != 0) {
         gh_log(GH_LOG_ERROR, "listen.gateway: %s", err.msg);
+        gh_store_close(ctl.store);
         return 1;
     }
     if (gh_portal_start(ctl.loop, ctl.snap->cfg->portal_listen, ctl.snap->cfg->header_bytes, &ctl.portal, &err) != 0) {
         gh_log(GH_LOG_ERROR, "listen.portal: %s", err.msg);
         gh_gateway_drain(ctl.gateway);
         gh_gateway_join(ctl.gateway);
+        gh_store_close(ctl.store);
         return 1;
     }
     uv_signal_init(ctl.loop, &ctl.sighup);
@@ -144,6 +156,7 @@ static int cmd_serve(const char *path)
            ctl.snap->napis == 1 ? "" : "s");
     uv_run(ctl.loop, UV_RUN_DEFAULT);
     gh_gateway_join(ctl.gateway);
+    gh_store_close(ctl.store);
     gh_snapshot_unref(ctl.snap);
     uv_loop_close(ctl.loop);
     gh_log(GH_LOG_INFO, "stopped");

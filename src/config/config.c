@@ -275,6 +275,32 @@ static int load_log(struct ld *ld, struct gh_yaml_node *n, int line, struct gh_c
     return 0;
 }
 
+static int load_store(struct ld *ld, struct gh_yaml_node *n, int line, struct gh_config *cfg)
+{
+    if (want_type(ld, n, GH_YAML_MAPPING, line, "store"))
+        return GH_EINVAL;
+    void *it = NULL;
+    const char *k;
+    int kl;
+    struct gh_yaml_node *v;
+    while (gh_yaml_map_next(ld->doc, n, &it, &k, &kl, &v)) {
+        char key[64];
+        snprintf(key, sizeof(key), "store.%s", k);
+        if (strcmp(k, "driver") == 0) {
+            if (get_string(ld, v, kl, key, &cfg->store_driver))
+                return GH_EINVAL;
+            if (strcmp(cfg->store_driver, "sqlite") != 0)
+                return errf(ld, kl, key, "'%s' is not supported (sqlite; postgres comes later)", cfg->store_driver);
+        } else if (strcmp(k, "path") == 0) {
+            if (get_string(ld, v, kl, key, &cfg->store_path))
+                return GH_EINVAL;
+        } else {
+            return errf(ld, kl, key, "unknown key (expected driver, path)");
+        }
+    }
+    return 0;
+}
+
 static int method_bit(const char *m)
 {
     for (int i = 1; i < GH_METHOD_COUNT_; i++)
@@ -532,10 +558,12 @@ static int load_root(struct ld *ld, struct gh_config *cfg)
             rc = load_upstreams(ld, v, kl, cfg);
         } else if (strcmp(k, "log") == 0) {
             rc = load_log(ld, v, kl, cfg);
+        } else if (strcmp(k, "store") == 0) {
+            rc = load_store(ld, v, kl, cfg);
         } else if (strcmp(k, "apis") == 0) {
             rc = load_apis(ld, v, kl, cfg);
         } else {
-            rc = errf(ld, kl, k, "unknown key (expected listen, workers, limits, upstreams, log, apis)");
+            rc = errf(ld, kl, k, "unknown key (expected listen, workers, limits, upstreams, log, store, apis)");
         }
         if (rc)
             return rc;
@@ -559,6 +587,8 @@ static struct gh_config *defaults(const char *name)
     cfg->upstream_idle_timeout_ms = 60000;
     cfg->upstream_max_idle = 256;
     cfg->access_log = gh_strdup("stdout");
+    cfg->store_driver = gh_strdup("sqlite");
+    cfg->store_path = gh_strdup("./gatehouse.db");
     cfg->log_level = GH_LOG_INFO;
     return cfg;
 }
@@ -620,5 +650,7 @@ void gh_config_free(struct gh_config *cfg)
     free(cfg->gateway_listen);
     free(cfg->portal_listen);
     free(cfg->access_log);
+    free(cfg->store_driver);
+    free(cfg->store_path);
     free(cfg);
 }

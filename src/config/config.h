@@ -32,6 +32,8 @@ struct gh_config {
     uint64_t upstream_idle_timeout_ms;
     int upstream_max_idle; /* idle keep-alive connections per target per worker */
     char *access_log;      /* path, "stdout", "stderr" or "off" */
+    char *store_driver;    /* "sqlite" */
+    char *store_path;      /* sqlite: the database file */
     int log_level;
     struct gh_config_api *apis;
     size_t napis;

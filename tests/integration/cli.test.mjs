@@ -86,7 +86,8 @@ test('serve refuses a busy port with a clear message', async () => {
   const srv = net.createServer();
   await new Promise((r) => srv.listen(0, '127.0.0.1', r));
   const f = path.join(dir, 'busy.yaml');
-  writeFileSync(f, `listen: { gateway: "127.0.0.1:${srv.address().port}", portal: "127.0.0.1:0" }\n`);
+  writeFileSync(f, `listen: { gateway: "127.0.0.1:${srv.address().port}", portal: "127.0.0.1:0" }\n` +
+    `store: { path: "${path.join(dir, 'busy.db')}" }\n`);
   const { spawn } = await import('node:child_process');
   const p = spawn(BIN, ['serve', '-c', f]);
   let err = '';
@@ -95,4 +96,22 @@ test('serve refuses a busy port with a clear message', async () => {
   srv.close();
   assert.equal(code, 1);
   assert.match(err, /listen.gateway: 127.0.0.1:\d+: Address already in use/);
+});
+
+test('serve refuses a store it cannot use, naming the file and why', async () => {
+  const { spawnSync: run } = await import('node:child_process');
+  const f = path.join(dir, 'nostore.yaml');
+  writeFileSync(f, 'listen: { gateway: "127.0.0.1:0", portal: "127.0.0.1:0" }\nstore: { path: /nonexistent/dir/g.db }\n');
+  let r = run(BIN, ['serve', '-c', f], { encoding: 'utf8', timeout: 5000 });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /store: \/nonexistent\/dir\/g.db: cannot open the database: No such file or directory/);
+  const junk = path.join(dir, 'junk.db');
+  writeFileSync(junk, 'not a database '.repeat(20));
+  writeFileSync(f, `listen: { gateway: "127.0.0.1:0", portal: "127.0.0.1:0" }\nstore: { path: "${junk}" }\n`);
+  r = run(BIN, ['serve', '-c', f], { encoding: 'utf8', timeout: 5000 });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /store: .*junk.db: .*not a database/);
+  r = check('store: { driver: postgres }\n');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /:1: store.driver: 'postgres' is not supported/);
 });

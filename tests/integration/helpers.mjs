@@ -17,7 +17,9 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export async function startGatehouse(yaml, { workers = 1, extraArgs = [] } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gh-test-'));
   const file = path.join(dir, 'gatehouse.yaml');
-  const full = `listen: { gateway: "127.0.0.1:0", portal: "127.0.0.1:0" }\nworkers: ${workers}\n${yaml}`;
+  const head = `listen: { gateway: "127.0.0.1:0", portal: "127.0.0.1:0" }\nworkers: ${workers}\n` +
+    (yaml.includes('store:') ? '' : `store: { path: "${path.join(dir, 'gatehouse.db')}" }\n`);
+  const full = head + yaml;
   writeFileSync(file, full);
   const proc = spawn(BIN, ['serve', '-c', file, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   const gh = {
@@ -35,7 +37,7 @@ export async function startGatehouse(yaml, { workers = 1, extraArgs = [] } = {})
       throw new Error(`log never matched ${re}:\n${gh.stderr}`);
     },
     reload(newYaml) {
-      writeFileSync(file, `listen: { gateway: "127.0.0.1:0", portal: "127.0.0.1:0" }\nworkers: ${workers}\n${newYaml}`);
+      writeFileSync(file, head + newYaml);
       proc.kill('SIGHUP');
     },
     async stop() {

@@ -28,6 +28,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->header_timeout_ms, 10000);
     assert_int_equal(cfg->idle_timeout_ms, 60000);
     assert_string_equal(cfg->access_log, "stdout");
+    assert_string_equal(cfg->store_driver, "sqlite");
+    assert_string_equal(cfg->store_path, "./gatehouse.db");
     assert_int_equal(cfg->napis, 0);
     gh_config_free(cfg);
 }
@@ -97,6 +99,8 @@ static void test_errors(void **state)
         {"apis:\n  - name: a\n    route: { path: /a }\n    upstream: { targets: [\"http://u@x\"] }\n",
          "t.yaml:4: apis.a.upstream.targets: 'http://u@x' must be http://host[:port][/path] (no query"},
         {"apis:\n  - name: a\n    extra: 1\n", "t.yaml:3: apis.a.extra: unknown key"},
+        {"store:\n  driver: sqlite\n  file: x.db\n", "t.yaml:3: store.file: unknown key (expected driver, path)"},
+        {"store: { path: \"\" }\n", "t.yaml:1: store.path: must not be empty"},
         {"workers: 1\n%YAML 1.2\n", "t.yaml:2: invalid YAML: directives"},
         {"workers: 1\nx: \x1e\n", "t.yaml:2: invalid YAML: control character 0x1e"},
         {"x: \xc3\x28\n", "t.yaml:1: invalid YAML: not valid UTF-8"},

@@ -1,0 +1,80 @@
+/*
+ * migrations.c: the schema, as numbered steps embedded in the binary. A step is never edited once
+ * released; a change is a new step. Each runs in its own transaction together with its record in
+ * gh_schema_migrations, so a crash leaves the database at one version or the next, never between.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct migration {
+    int version;
+    const char *name;
+    const char *sql;
+} migrations[] = {
+    {1, "init",
+     "CREATE TABLE gh_meta (\n"
+     "  key   TEXT PRIMARY KEY,\n"
+     "  value TEXT NOT NULL\n"
+     ");\n"},
+};
+
+int gh_store_schema_latest(void)
+{
+    return migrations[GH_ARRAY_SIZE(migrations) - 1].version;
+}
+
+static int on_version(void *ctx, const struct gh_store_val *cols, size_t n)
+{
+    int *v = ctx;
+    if (n == 1 && cols[0].type == GH_VAL_INT)
+        *v = (int)cols[0].i;
+    return 0;
+}
+
+int gh__store_migrate(struct gh_store *s, const char *name, struct gh_err *err)
+{
+    int rc = s->ops->script(s,
+                            "CREATE TABLE IF NOT EXISTS gh_schema_migrations (\n"
+                            "  version    INTEGER PRIMARY KEY,\n"
+                            "  name       TEXT NOT NULL,\n"
+                            "  applied_at TEXT NOT NULL\n"
+                            ");\n",
+                            err);
+    if (rc)
+        return rc;
+    int current = 0;
+    rc = s->ops->exec(s, "SELECT MAX(version) FROM gh_schema_migrations", NULL, 0, on_version, &current, err);
+    if (rc)
+        return rc;
+    int latest = gh_store_schema_latest();
+    if (current > latest)
+        return gh_err_set(err, GH_EINVAL,
+                          "%s: the database is at schema version %d, newer than this gatehouse knows (%d); "
+                          "run the gatehouse that wrote it, or a newer one",
+                          name, current, latest);
+    for (size_t i = 0; i < GH_ARRAY_SIZE(migrations); i++) {
+        const struct migration *m = &migrations[i];
+        if (m->version <= current)
+            continue;
+        char when[32];
+        gh_time_rfc3339(gh_time_wall_ms(), when, sizeof(when));
+        struct gh_store_val params[] = {GH_VINT(m->version), GH_VTEXT(m->name), GH_VTEXT(when)};
+        if ((rc = s->ops->begin(s, err)) != 0)
+            return rc;
+        if ((rc = s->ops->script(s, m->sql, err)) != 0 ||
+            (rc = s->ops->exec(s, "INSERT INTO gh_schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                               params, 3, NULL, NULL, err)) != 0 ||
+            (rc = s->ops->commit(s, err)) != 0) {
+            s->ops->rollback(s);
+            char why[sizeof(err->msg)];
+            snprintf(why, sizeof(why), "%s", err ? err->msg : "");
+            return gh_err_set(err, rc, "%s: migration %d (%s) failed: %s", name, m->version, m->name, why);
+        }
+        gh_log(GH_LOG_INFO, "%s: applied schema migration %d (%s)", name, m->version, m->name);
+        current = m->version;
+    }
+    s->schema_version = current;
+    return 0;
+}

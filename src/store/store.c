@@ -1,0 +1,53 @@
+/*
+ * store.c: driver selection, opening with migrations, and the thin calls the rest of the code uses.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+
+int gh_store_open(const struct gh_store_config *cfg, struct gh_store **out, struct gh_err *err)
+{
+    const struct gh_store_ops *ops = NULL;
+    if (strcmp(cfg->driver, "sqlite") == 0)
+        ops = &gh_store_sqlite;
+    else
+        return gh_err_set(err, GH_EINVAL, "store.driver: '%s' is not supported (sqlite)", cfg->driver);
+    struct gh_store *s = NULL;
+    int rc = ops->open(cfg->path, &s, err);
+    if (rc)
+        return rc;
+    s->ops = ops;
+    if ((rc = gh__store_migrate(s, cfg->path, err)) != 0) {
+        ops->close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void gh_store_close(struct gh_store *s)
+{
+    if (s != NULL)
+        s->ops->close(s);
+}
+
+int gh_store_exec(struct gh_store *s, const char *sql, const struct gh_store_val *params, size_t nparams,
+                  gh_store_row_fn fn, void *ctx, struct gh_err *err)
+{
+    return s->ops->exec(s, sql, params, nparams, fn, ctx, err);
+}
+
+int gh_store_begin(struct gh_store *s, struct gh_err *err)
+{
+    return s->ops->begin(s, err);
+}
+
+int gh_store_commit(struct gh_store *s, struct gh_err *err)
+{
+    return s->ops->commit(s, err);
+}
+
+void gh_store_rollback(struct gh_store *s)
+{
+    s->ops->rollback(s);
+}

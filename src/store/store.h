@@ -1,0 +1,77 @@
+/*
+ * store: where the control plane keeps its state. One interface (struct gh_store_ops) with a driver
+ * per database: SQLite now (the embedded default), PostgreSQL later. SQL handed to the store is kept
+ * portable: parameters are written $1, $2, ... (PostgreSQL's form, which SQLite also accepts), and no
+ * driver-specific syntax appears outside the driver's own file.
+ *
+ * Opening a store applies the numbered migrations embedded in the binary, each in its own
+ * transaction; a database written by a newer Gatehouse is refused. Only the control thread uses the
+ * store: the gateway's request path never does.
+ */
+#ifndef GH_STORE_H
+#define GH_STORE_H
+
+#include "../base/base.h"
+
+enum gh_store_type { GH_VAL_NULL = 0, GH_VAL_INT, GH_VAL_TEXT, GH_VAL_BLOB };
+
+/* A parameter or a column value. Text and blobs are borrowed (valid during the call / row callback). */
+struct gh_store_val {
+    int type;
+    int64_t i;
+    const char *p;
+    size_t len;
+};
+
+#define GH_VNULL ((struct gh_store_val){.type = GH_VAL_NULL})
+#define GH_VINT(x) ((struct gh_store_val){.type = GH_VAL_INT, .i = (x)})
+#define GH_VTEXT(s) ((struct gh_store_val){.type = GH_VAL_TEXT, .p = (s), .len = strlen(s)})
+
+/* Called once per result row; return non-zero to stop (gh_store_exec then returns that value). */
+typedef int (*gh_store_row_fn)(void *ctx, const struct gh_store_val *cols, size_t ncols);
+
+struct gh_store;
+
+struct gh_store_ops {
+    const char *driver;
+    /* opens the database named by target (a path for sqlite); err says why not */
+    int (*open)(const char *target, struct gh_store **out, struct gh_err *err);
+    void (*close)(struct gh_store *s);
+    /* one statement with $n parameters; rows (if any) go to fn */
+    int (*exec)(struct gh_store *s, const char *sql, const struct gh_store_val *params, size_t nparams,
+                gh_store_row_fn fn, void *ctx, struct gh_err *err);
+    /* several statements without parameters (migrations) */
+    int (*script)(struct gh_store *s, const char *sql, struct gh_err *err);
+    /* a write transaction: taken at begin, so two writers never deadlock on an upgrade */
+    int (*begin)(struct gh_store *s, struct gh_err *err);
+    int (*commit)(struct gh_store *s, struct gh_err *err);
+    void (*rollback)(struct gh_store *s);
+};
+
+/* Every driver's handle starts with this. */
+struct gh_store {
+    const struct gh_store_ops *ops;
+    int schema_version; /* after gh_store_open: the version the database is at */
+};
+
+struct gh_store_config {
+    const char *driver; /* "sqlite" */
+    const char *path;   /* sqlite: the database file */
+};
+
+/* Opens the store and brings its schema up to date. Returns 0, or GH_EINVAL/GH_EIO with err set. */
+int gh_store_open(const struct gh_store_config *cfg, struct gh_store **out, struct gh_err *err);
+void gh_store_close(struct gh_store *s); /* accepts NULL */
+
+int gh_store_exec(struct gh_store *s, const char *sql, const struct gh_store_val *params, size_t nparams,
+                  gh_store_row_fn fn, void *ctx, struct gh_err *err);
+int gh_store_begin(struct gh_store *s, struct gh_err *err);
+int gh_store_commit(struct gh_store *s, struct gh_err *err);
+void gh_store_rollback(struct gh_store *s);
+
+/* The newest schema version this binary knows. */
+int gh_store_schema_latest(void);
+
+extern const struct gh_store_ops gh_store_sqlite;
+
+#endif
