@@ -64,11 +64,21 @@ build/asan-tests/%: tests/unit/%.c build/libgh-asan.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN) -Isrc -o $@ $< build/libgh-asan.a $(LDLIBS) -lcmocka
 
-# libFuzzer targets build the sources they need straight in, with clang
-build/fuzz/%: tests/fuzz/%.c $(SRC)
+# libFuzzer targets: the sources built once with clang's coverage instrumentation into an archive
+FUZZ_FLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined $(PKG_CFLAGS)
+FUZZ_OBJ := $(SRC:%.c=build/fuzzobj/%.o)
+
+build/fuzzobj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc $(PKG_CFLAGS) \
-	    -o $@ $< $(shell sed -n 's|^// FUZZ_SOURCES: ||p' $<) $(LDLIBS)
+	$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+build/libgh-fuzz.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/%: tests/fuzz/%.c build/libgh-fuzz.a
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer -Isrc -o $@ $< build/libgh-fuzz.a $(LDLIBS)
 
 unit: $(UNIT_BIN)
 	@bash scripts/run-unit.sh unit $(UNIT_BIN)

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "../base/yaml.h"
+#include "../catalog/catalog.h"
 #include "../http/http.h"
 
 #include <stdarg.h>
@@ -422,18 +423,10 @@ static int load_upstream(struct ld *ld, struct gh_yaml_node *n, int line, const 
     return 0;
 }
 
+/* API names are catalog entity names: the gateway's APIs appear in the catalog under them */
 static int valid_api_name(const char *s)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > 63)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-        if (!alnum && !((c == '-' || c == '_' || c == '.') && i > 0 && i + 1 < n))
-            return 0;
-    }
-    return 1;
+    return gh_catalog_valid_name((struct gh_str){s, strlen(s)});
 }
 
 static int load_api(struct ld *ld, struct gh_yaml_node *n, int line, size_t index, struct gh_config_api *a)

@@ -1,4 +1,3 @@
-// FUZZ_SOURCES: src/config/config.c src/base/yaml.c src/http/parser.c src/base/base.c
 /* Config loader: any YAML either loads or fails with a message naming t.yaml; never crashes or leaks. */
 #include "config/config.h"
 

@@ -1,4 +1,3 @@
-// FUZZ_SOURCES: src/http/parser.c src/base/base.c
 /*
  * Request parser: never crash, never read outside the input, and every slice of a parsed head lies
  * inside it. A successful parse of a chunked request feeds the rest to the chunked decoder.

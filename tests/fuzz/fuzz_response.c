@@ -1,4 +1,3 @@
-// FUZZ_SOURCES: src/http/parser.c src/base/base.c
 /*
  * Response parser and chunked decoder: never crash; malformed input is always -502; the decoder
  * fed one byte at a time yields the same body as fed all at once.

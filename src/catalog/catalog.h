@@ -1,0 +1,48 @@
+/*
+ * catalog: the Backstage-compatible software catalog. So far: Backstage's naming rules and entity
+ * references (names.c); the entity model, ingestion and the catalog API build on these.
+ *
+ * The rules are Backstage's own (@backstage/catalog-model's default validators), so anything
+ * Backstage accepts we accept and vice versa:
+ *   name       1-63 of [A-Za-z0-9-_.], starting and ending with a letter or digit
+ *   namespace  a DNS label: 1-63 of [a-z0-9-], no leading, trailing or doubled '-'
+ *   kind       1-63 of [A-Za-z0-9], starting with a letter
+ *   apiVersion [<DNS subdomain>/]<1-63 of [A-Za-z0-9]>
+ *   label and annotation keys  [<DNS subdomain>/]<name>;  label values  empty or a name
+ *   tag        a DNS label
+ */
+#ifndef GH_CATALOG_H
+#define GH_CATALOG_H
+
+#include "../base/base.h"
+
+int gh_catalog_valid_name(struct gh_str s);
+int gh_catalog_valid_namespace(struct gh_str s);
+int gh_catalog_valid_kind(struct gh_str s);
+int gh_catalog_valid_api_version(struct gh_str s);
+int gh_catalog_valid_label_key(struct gh_str s); /* also annotation keys */
+int gh_catalog_valid_label_value(struct gh_str s);
+int gh_catalog_valid_tag(struct gh_str s);
+
+#define GH_ENTITY_PART_MAX 64 /* 63 characters and the NUL */
+
+/* A parsed entity reference, with each part as written (case is kept; comparison ignores it). */
+struct gh_entity_ref {
+    char kind[GH_ENTITY_PART_MAX];
+    char ns[GH_ENTITY_PART_MAX];
+    char name[GH_ENTITY_PART_MAX];
+};
+
+/*
+ * Parses "[<kind>:][<namespace>/]<name>" as Backstage does. A missing kind takes default_kind (NULL:
+ * a kind is required); a missing namespace takes default_ns (NULL: "default"). Every part is checked
+ * against the rules above. Returns 0, or GH_EINVAL with err saying what is wrong with which part.
+ */
+int gh_catalog_parse_ref(struct gh_str ref, const char *default_kind, const char *default_ns,
+                         struct gh_entity_ref *out, struct gh_err *err);
+
+/* The canonical form "kind:namespace/name", all lower case (Backstage's stringifyEntityRef).
+ * Writes at most cap bytes including the NUL; returns the length it needed. */
+size_t gh_catalog_ref_string(const struct gh_entity_ref *ref, char *buf, size_t cap);
+
+#endif
