@@ -21,6 +21,24 @@ int gh_yaml_load_string(const char *name, const char *text, size_t len, struct g
 
 void gh_yaml_free(struct gh_yaml_doc *doc); /* accepts NULL */
 
+/* Called for each document of a stream, in order; doc is valid only during the call. Return non-zero
+ * to stop (gh_yaml_load_stream then returns that value). */
+typedef int (*gh_yaml_doc_fn)(void *ctx, struct gh_yaml_doc *doc, int index);
+
+/* Parses a stream of documents ("---"-separated), calling fn for each. A syntax error anywhere stops
+ * the stream with GH_EINVAL and "name:line: invalid YAML: ..." (documents before it were delivered). */
+int gh_yaml_load_stream(const char *name, const char *text, size_t len, gh_yaml_doc_fn fn, void *ctx,
+                        struct gh_err *err);
+
+struct gh_json;
+/*
+ * Converts a node to JSON by YAML 1.2's core schema (plain true/false/null/numbers resolve to those
+ * types; quoted, block and !!str scalars stay text). Aliases and merge keys are refused (an alias can
+ * multiply a small file into a huge value), as are non-text keys and nesting past 64 levels.
+ * Returns a new reference, or NULL with "name:line: why" in err. NULL n gives JSON null.
+ */
+struct gh_json *gh_yaml_to_json(struct gh_yaml_node *n, const char *name, struct gh_err *err);
+
 /* The root node; NULL for an empty document. */
 struct gh_yaml_node *gh_yaml_root(struct gh_yaml_doc *doc);
 
