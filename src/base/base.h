@@ -79,6 +79,10 @@ void *gh_realloc(void *p, size_t n);
 char *gh_strndup(const char *p, size_t n);
 char *gh_strdup(const char *s);
 
+/* Reads a whole file into a new NUL-terminated buffer (caller frees). Refuses files over max bytes.
+ * Returns 0, or GH_EINVAL with "path: why" in err. */
+int gh_read_file(const char *path, size_t max, char **out, size_t *len, struct gh_err *err);
+
 /* Fills buf with n cryptographically random bytes (OpenSSL). Returns 0 or GH_EINTERNAL. */
 int gh_random_bytes(void *buf, size_t n);
 

@@ -394,34 +394,13 @@ struct gh_json *gh_yaml_to_json(struct gh_yaml_node *n, const char *name, struct
 
 int gh_yaml_load_file(const char *path, struct gh_yaml_doc **out, struct gh_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return gh_err_set(err, GH_EINVAL, "%s: cannot read the file: %s", path, strerror(errno));
-    size_t cap = (size_t)64 << 10, len = 0;
-    char *buf = gh_malloc(cap);
-    for (;;) {
-        if (len == cap) {
-            if (cap >= MAX_YAML_FILE) {
-                fclose(f);
-                free(buf);
-                return gh_err_set(err, GH_EINVAL, "%s: larger than %zu MiB", path, MAX_YAML_FILE >> 20);
-            }
-            cap *= 2;
-            buf = gh_realloc(buf, cap);
-        }
-        size_t n = fread(buf + len, 1, cap - len, f);
-        if (n == 0)
-            break;
-        len += n;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return gh_err_set(err, GH_EINVAL, "%s: cannot read the file", path);
-    }
+    char *buf;
+    size_t len;
+    int rc = gh_read_file(path, MAX_YAML_FILE, &buf, &len, err);
+    if (rc)
+        return rc;
     /* the document keeps pointers into its text, so the text lives as long as the document */
-    int rc = load(path, buf, len, out, err);
+    rc = load(path, buf, len, out, err);
     if (rc == 0)
         (*out)->text = buf;
     else

@@ -115,3 +115,9 @@ test('serve refuses a store it cannot use, naming the file and why', async () =>
   assert.equal(r.status, 1);
   assert.match(r.stderr, /:1: store.driver: 'postgres' is not supported/);
 });
+
+test('a file that crashes the YAML parser is refused, not fatal (libfyaml 0.7.12)', () => {
+  const r = check('? a:\t-');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /: the YAML parser crashed on this file \(signal 11\), so it is refused/);
+});

@@ -29,6 +29,12 @@ test('SIGHUP applies a new config; a bad one is refused and the old one keeps se
     await gh.waitLog(/reload refused, still serving config generation 2: .*gatehouse.yaml:\d+: apis.broken.upstream.timeout: 'soon' is not a duration/);
     r = await rawExchange(gh.port, 'GET /b HTTP/1.1\r\nHost: x\r\n\r\n');
     assert.equal(parseResponses(r.data)[0].status, 200);
+    // a file that crashes the YAML parser is refused too, and the gateway lives on
+    gh.reload('apis:\n  ? a:\t-\n');
+    await gh.waitLog(/reload refused, still serving config generation 2: .*the YAML parser crashed on this file/);
+    r = await rawExchange(gh.port, 'GET /b HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.equal(parseResponses(r.data)[0].status, 200);
+    assert.equal(gh.proc.exitCode, null, 'still running');
   } finally {
     await gh.stop();
     await up.close();
