@@ -24,6 +24,10 @@
 
 extern char **environ;
 
+/* How this program was started (argv[0]): the config check runs it again. Not /proc/self/exe, which
+ * under valgrind or another wrapper names the wrapper. */
+static const char *self_path = "gatehouse";
+
 #define MAX_CONFIG_BYTES ((size_t)16 << 20)
 #define CHECK_CHILD_MS 10000
 
@@ -78,7 +82,7 @@ static int parse_in_child(const char *name, const char *text, size_t len, struct
     posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
     char *argv[] = {"gatehouse", "__yaml-check", (char *)name, NULL};
     pid_t pid;
-    int rc = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ);
+    int rc = posix_spawnp(&pid, self_path, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     close(in[0]);
     close(errp[1]);
@@ -318,6 +322,7 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
+    self_path = argv[0];
     signal(SIGPIPE, SIG_IGN); /* a write to a closed pipe or socket is an error to handle, not a death */
     if (strcmp(cmd, "__yaml-check") == 0 && argc == 3)
         return cmd_yaml_check(argv[2]);

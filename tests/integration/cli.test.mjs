@@ -121,3 +121,13 @@ test('a file that crashes the YAML parser is refused, not fatal (libfyaml 0.7.12
   assert.equal(r.status, 1);
   assert.match(r.stderr, /: the YAML parser crashed on this file \(signal 11\), so it is refused/);
 });
+
+test('the config check works when gatehouse runs under a wrapper (valgrind) or from another directory', () => {
+  const f = path.join(dir, 'ok.yaml');
+  writeFileSync(f, 'workers: 1\n');
+  let r = spawnSync('valgrind', ['-q', '--tool=none', BIN, 'check', '-c', f], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /ok \(0 APIs\)/);
+  r = spawnSync(path.relative(dir, BIN), ['check', '-c', f], { encoding: 'utf8', cwd: dir });
+  assert.equal(r.status, 0, r.stderr);
+});
