@@ -872,6 +872,12 @@ static void pump_request(struct client *c)
     } else if (!c->qpending) {
         request_sent(c);
     }
+    /*
+     * Input was consumed: if reading had stopped on a full buffer (say, while the upstream connection
+     * was being made), it must start again here, since a write that completed at once brings no
+     * callback that would do it.
+     */
+    update_client_reading(c);
 }
 
 /* ---- response ---- */

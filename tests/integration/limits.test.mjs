@@ -261,3 +261,19 @@ apis:
   assert.match(gh.stderr, /did not read the response for 1000 ms/);
   void closed;
 });
+
+test('a body that fills the buffer before the upstream connection is up still flows (no stall)', async () => {
+  const { gh, up } = await setup((u) => `
+limits: { header_bytes: 1k }
+apis:
+  - name: a
+    route: { path: / }
+    upstream: { targets: ["${u.url}"] }
+`, (req) => ({ status: 200, body: `got ${req.body.length}` }));
+  const body = 'b'.repeat(1 << 20);
+  // head and body in one write: the first read fills the buffer while the connect is in flight
+  const r = await rawExchange(gh.port, `POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    { idleMs: 3000, totalMs: 15000 });
+  assert.equal(parseResponses(r.data)[0]?.body, `got ${1 << 20}`);
+  assert.equal(up.requests.length, 1);
+});
