@@ -157,26 +157,14 @@ static int cmd_yaml_check(const char *name)
     struct rlimit mem = {(rlim_t)1 << 30, (rlim_t)1 << 30};
     setrlimit(RLIMIT_CPU, &cpu);
     setrlimit(RLIMIT_AS, &mem);
-    size_t cap = (size_t)64 << 10, len = 0;
-    char *buf = gh_malloc(cap + 1);
-    for (;;) {
-        if (len == cap) {
-            if (cap >= MAX_CONFIG_BYTES) {
-                fprintf(stderr, "%s: larger than %zu bytes\n", name, MAX_CONFIG_BYTES);
-                return 1;
-            }
-            cap *= 2;
-            buf = gh_realloc(buf, cap + 1);
-        }
-        ssize_t n = read(STDIN_FILENO, buf + len, cap - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        len += (size_t)n;
+    char *buf;
+    size_t len;
+    struct gh_err err = {{0}};
+    if (gh_read_fd(STDIN_FILENO, name, MAX_CONFIG_BYTES, &buf, &len, &err) != 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
     }
     struct gh_config *cfg = NULL;
-    struct gh_err err = {{0}};
     if (gh_config_load_string(name, buf, len, &cfg, &err) != 0) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;

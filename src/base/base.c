@@ -5,6 +5,7 @@
 #include "base.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,38 +197,44 @@ char *gh_strdup(const char *s)
     return gh_strndup(s, strlen(s));
 }
 
-int gh_read_file(const char *path, size_t max, char **out, size_t *len, struct gh_err *err)
+int gh_read_fd(int fd, const char *name, size_t max, char **out, size_t *len, struct gh_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return gh_err_set(err, GH_EINVAL, "%s: cannot read the file: %s", path, strerror(errno));
     size_t cap = (size_t)64 << 10, n = 0;
     char *buf = gh_malloc(cap + 1);
     for (;;) {
         if (n == cap) {
             if (cap >= max) {
-                fclose(f);
                 free(buf);
-                return gh_err_set(err, GH_EINVAL, "%s: larger than %zu bytes", path, max);
+                return gh_err_set(err, GH_EINVAL, "%s: larger than %zu bytes", name, max);
             }
             cap = cap * 2 > max ? max : cap * 2;
             buf = gh_realloc(buf, cap + 1);
         }
-        size_t got = fread(buf + n, 1, cap - n, f);
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            free(buf);
+            return gh_err_set(err, GH_EINVAL, "%s: cannot read: %s", name, strerror(errno));
+        }
         if (got == 0)
             break;
-        n += got;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return gh_err_set(err, GH_EINVAL, "%s: cannot read the file", path);
+        n += (size_t)got;
     }
     buf[n] = '\0';
     *out = buf;
     *len = n;
     return 0;
+}
+
+int gh_read_file(const char *path, size_t max, char **out, size_t *len, struct gh_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return gh_err_set(err, GH_EINVAL, "%s: cannot read the file: %s", path, strerror(errno));
+    int rc = gh_read_fd(fd, path, max, out, len, err);
+    close(fd);
+    return rc;
 }
 
 int gh_random_bytes(void *buf, size_t n)

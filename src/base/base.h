@@ -83,6 +83,9 @@ char *gh_strdup(const char *s);
  * Returns 0, or GH_EINVAL with "path: why" in err. */
 int gh_read_file(const char *path, size_t max, char **out, size_t *len, struct gh_err *err);
 
+/* The same for an open descriptor read to its end (a pipe, stdin); name is for messages. */
+int gh_read_fd(int fd, const char *name, size_t max, char **out, size_t *len, struct gh_err *err);
+
 /* Fills buf with n cryptographically random bytes (OpenSSL). Returns 0 or GH_EINTERNAL. */
 int gh_random_bytes(void *buf, size_t n);
 
