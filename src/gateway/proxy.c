@@ -454,11 +454,15 @@ static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             up_close(up); /* bytes nobody asked for on an idle connection */
             return;
         }
-        if (!c->resp_done)
-            uv_timer_start(&up->timer, on_up_timer, c->api->timeout_ms, 0);
         pump_response(c);
-        if (!up->closing)
-            update_up_reading(up);
+        if (up->closing)
+            return;
+        /* the upstream spoke: its silence clock starts over, unless this read finished the response
+         * (the usual case, which then costs no timer work) */
+        c = up->c;
+        if (up->state == UP_ACTIVE && c != NULL && !c->resp_done && c->req_done)
+            uv_timer_start(&up->timer, on_up_timer, c->api->timeout_ms, 0);
+        update_up_reading(up);
         return;
     }
     if (nread == 0)
