@@ -157,149 +157,107 @@ static int valid_listen(const char *s)
     return 1;
 }
 
-static int load_listen(struct ld *ld, struct gh_yaml_node *n, int line, struct gh_config *cfg)
+/* One key of a mapping: k as written, key its dotted path for messages, kl its line. */
+typedef int (*key_fn)(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx);
+
+/* A mapping at `section` (also its name in messages): each key goes to fn, which refuses unknown ones. */
+static int each_key(struct ld *ld, struct gh_yaml_node *n, int line, const char *section, key_fn fn, void *ctx)
 {
-    if (want_type(ld, n, GH_YAML_MAPPING, line, "listen"))
+    if (want_type(ld, n, GH_YAML_MAPPING, line, section))
         return GH_EINVAL;
     void *it = NULL;
     const char *k;
     int kl;
     struct gh_yaml_node *v;
     while (gh_yaml_map_next(ld->doc, n, &it, &k, &kl, &v)) {
-        char **dst;
-        char key[64];
-        snprintf(key, sizeof(key), "listen.%s", k);
-        if (strcmp(k, "gateway") == 0)
-            dst = &cfg->gateway_listen;
-        else if (strcmp(k, "portal") == 0)
-            dst = &cfg->portal_listen;
-        else
-            return errf(ld, kl, key, "unknown key (expected gateway, portal)");
-        if (get_string(ld, v, kl, key, dst))
+        char key[256];
+        snprintf(key, sizeof(key), "%s.%s", section, k);
+        int rc = fn(ld, k, key, kl, v, ctx);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int listen_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
+{
+    struct gh_config *cfg = ctx;
+    char **dst;
+    if (strcmp(k, "gateway") == 0)
+        dst = &cfg->gateway_listen;
+    else if (strcmp(k, "portal") == 0)
+        dst = &cfg->portal_listen;
+    else
+        return errf(ld, kl, key, "unknown key (expected gateway, portal)");
+    if (get_string(ld, v, kl, key, dst))
+        return GH_EINVAL;
+    if (!valid_listen(*dst))
+        return errf(ld, kl, key, "'%s' is not host:port", *dst);
+    return 0;
+}
+
+static int limits_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
+{
+    struct gh_config *cfg = ctx;
+    if (strcmp(k, "header_bytes") == 0)
+        return get_size(ld, v, kl, key, 1024, (uint64_t)1 << 20, &cfg->header_bytes);
+    if (strcmp(k, "body_bytes") == 0)
+        return get_size(ld, v, kl, key, 0, (uint64_t)1 << 62, &cfg->body_bytes);
+    if (strcmp(k, "header_timeout") == 0)
+        return get_duration(ld, v, kl, key, &cfg->header_timeout_ms);
+    if (strcmp(k, "idle_timeout") == 0)
+        return get_duration(ld, v, kl, key, &cfg->idle_timeout_ms);
+    if (strcmp(k, "drain_timeout") == 0)
+        return get_duration(ld, v, kl, key, &cfg->drain_timeout_ms);
+    return errf(ld, kl, key,
+                "unknown key (expected header_bytes, body_bytes, header_timeout, idle_timeout, drain_timeout)");
+}
+
+static int upstreams_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
+{
+    struct gh_config *cfg = ctx;
+    if (strcmp(k, "idle_timeout") == 0)
+        return get_duration(ld, v, kl, key, &cfg->upstream_idle_timeout_ms);
+    if (strcmp(k, "max_idle") == 0)
+        return get_count(ld, v, kl, key, 0, 100000, &cfg->upstream_max_idle);
+    return errf(ld, kl, key, "unknown key (expected idle_timeout, max_idle)");
+}
+
+static int log_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
+{
+    struct gh_config *cfg = ctx;
+    if (strcmp(k, "access") == 0)
+        return get_string(ld, v, kl, key, &cfg->access_log);
+    if (strcmp(k, "level") != 0)
+        return errf(ld, kl, key, "unknown key (expected access, level)");
+    char *s = NULL;
+    int rc = get_string(ld, v, kl, key, &s);
+    if (rc == 0) {
+        static const char *levels[] = {"error", "warn", "info", "debug"};
+        cfg->log_level = -1;
+        for (int i = 0; i < 4; i++)
+            if (strcmp(s, levels[i]) == 0)
+                cfg->log_level = i;
+        if (cfg->log_level < 0)
+            rc = errf(ld, kl, key, "'%s' must be error, warn, info or debug", s);
+    }
+    free(s);
+    return rc;
+}
+
+static int store_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
+{
+    struct gh_config *cfg = ctx;
+    if (strcmp(k, "driver") == 0) {
+        if (get_string(ld, v, kl, key, &cfg->store_driver))
             return GH_EINVAL;
-        if (!valid_listen(*dst))
-            return errf(ld, kl, key, "'%s' is not host:port", *dst);
+        if (strcmp(cfg->store_driver, "sqlite") != 0)
+            return errf(ld, kl, key, "'%s' is not supported (sqlite; postgres comes later)", cfg->store_driver);
+        return 0;
     }
-    return 0;
-}
-
-static int load_limits(struct ld *ld, struct gh_yaml_node *n, int line, struct gh_config *cfg)
-{
-    if (want_type(ld, n, GH_YAML_MAPPING, line, "limits"))
-        return GH_EINVAL;
-    void *it = NULL;
-    const char *k;
-    int kl, rc;
-    struct gh_yaml_node *v;
-    while (gh_yaml_map_next(ld->doc, n, &it, &k, &kl, &v)) {
-        char key[64];
-        snprintf(key, sizeof(key), "limits.%s", k);
-        if (strcmp(k, "header_bytes") == 0)
-            rc = get_size(ld, v, kl, key, 1024, (uint64_t)1 << 20, &cfg->header_bytes);
-        else if (strcmp(k, "body_bytes") == 0)
-            rc = get_size(ld, v, kl, key, 0, (uint64_t)1 << 62, &cfg->body_bytes);
-        else if (strcmp(k, "header_timeout") == 0)
-            rc = get_duration(ld, v, kl, key, &cfg->header_timeout_ms);
-        else if (strcmp(k, "idle_timeout") == 0)
-            rc = get_duration(ld, v, kl, key, &cfg->idle_timeout_ms);
-        else if (strcmp(k, "drain_timeout") == 0)
-            rc = get_duration(ld, v, kl, key, &cfg->drain_timeout_ms);
-        else
-            return errf(ld, kl, key,
-                        "unknown key (expected header_bytes, body_bytes, header_timeout, idle_timeout, "
-                        "drain_timeout)");
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-static int load_upstreams(struct ld *ld, struct gh_yaml_node *n, int line, struct gh_config *cfg)
-{
-    if (want_type(ld, n, GH_YAML_MAPPING, line, "upstreams"))
-        return GH_EINVAL;
-    void *it = NULL;
-    const char *k;
-    int kl, rc;
-    struct gh_yaml_node *v;
-    while (gh_yaml_map_next(ld->doc, n, &it, &k, &kl, &v)) {
-        char key[64];
-        snprintf(key, sizeof(key), "upstreams.%s", k);
-        if (strcmp(k, "idle_timeout") == 0) {
-            rc = get_duration(ld, v, kl, key, &cfg->upstream_idle_timeout_ms);
-        } else if (strcmp(k, "max_idle") == 0) {
-            rc = get_count(ld, v, kl, key, 0, 100000, &cfg->upstream_max_idle);
-        } else {
-            return errf(ld, kl, key, "unknown key (expected idle_timeout, max_idle)");
-        }
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-static int load_log(struct ld *ld, struct gh_yaml_node *n, int line, struct gh_config *cfg)
-{
-    if (want_type(ld, n, GH_YAML_MAPPING, line, "log"))
-        return GH_EINVAL;
-    void *it = NULL;
-    const char *k;
-    int kl;
-    struct gh_yaml_node *v;
-    while (gh_yaml_map_next(ld->doc, n, &it, &k, &kl, &v)) {
-        char key[64];
-        snprintf(key, sizeof(key), "log.%s", k);
-        if (strcmp(k, "access") == 0) {
-            if (get_string(ld, v, kl, key, &cfg->access_log))
-                return GH_EINVAL;
-        } else if (strcmp(k, "level") == 0) {
-            char *s = NULL;
-            if (get_string(ld, v, kl, key, &s)) {
-                free(s);
-                return GH_EINVAL;
-            }
-            static const char *levels[] = {"error", "warn", "info", "debug"};
-            cfg->log_level = -1;
-            for (int i = 0; i < 4; i++)
-                if (strcmp(s, levels[i]) == 0)
-                    cfg->log_level = i;
-            if (cfg->log_level < 0) {
-                errf(ld, kl, key, "'%s' must be error, warn, info or debug", s);
-                free(s);
-                return GH_EINVAL;
-            }
-            free(s);
-        } else {
-            return errf(ld, kl, key, "unknown key (expected access, level)");
-        }
-    }
-    return 0;
-}
-
-static int load_store(struct ld *ld, struct gh_yaml_node *n, int line, struct gh_config *cfg)
-{
-    if (want_type(ld, n, GH_YAML_MAPPING, line, "store"))
-        return GH_EINVAL;
-    void *it = NULL;
-    const char *k;
-    int kl;
-    struct gh_yaml_node *v;
-    while (gh_yaml_map_next(ld->doc, n, &it, &k, &kl, &v)) {
-        char key[64];
-        snprintf(key, sizeof(key), "store.%s", k);
-        if (strcmp(k, "driver") == 0) {
-            if (get_string(ld, v, kl, key, &cfg->store_driver))
-                return GH_EINVAL;
-            if (strcmp(cfg->store_driver, "sqlite") != 0)
-                return errf(ld, kl, key, "'%s' is not supported (sqlite; postgres comes later)", cfg->store_driver);
-        } else if (strcmp(k, "path") == 0) {
-            if (get_string(ld, v, kl, key, &cfg->store_path))
-                return GH_EINVAL;
-        } else {
-            return errf(ld, kl, key, "unknown key (expected driver, path)");
-        }
-    }
-    return 0;
+    if (strcmp(k, "path") == 0)
+        return get_string(ld, v, kl, key, &cfg->store_path);
+    return errf(ld, kl, key, "unknown key (expected driver, path)");
 }
 
 static int method_bit(const char *m)
@@ -322,105 +280,97 @@ static int check_target(struct ld *ld, int line, const char *key, const char *t)
     return 0;
 }
 
-static int load_route(struct ld *ld, struct gh_yaml_node *n, int line, const char *api, struct gh_config_api *a)
+static int route_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
 {
-    char key[192];
-    snprintf(key, sizeof(key), "apis.%s.route", api);
-    if (want_type(ld, n, GH_YAML_MAPPING, line, key))
-        return GH_EINVAL;
-    void *it = NULL;
-    const char *k;
-    int kl;
-    struct gh_yaml_node *v;
-    while (gh_yaml_map_next(ld->doc, n, &it, &k, &kl, &v)) {
-        snprintf(key, sizeof(key), "apis.%s.route.%s", api, k);
-        if (strcmp(k, "path") == 0) {
-            if (get_string(ld, v, kl, key, &a->path))
-                return GH_EINVAL;
-            struct gh_http_head h;
-            char req[1200];
-            int n2 = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: a\r\n\r\n", a->path);
-            if (a->path[0] != '/' || strchr(a->path, '?') || n2 >= (int)sizeof(req) ||
-                gh_http_parse_request(req, (size_t)n2, sizeof(req), &h) <= 0)
-                return errf(ld, kl, key, "'%s' must be a valid path starting with / (no query)", a->path);
-            /* "/orders/" and "/orders" route the same; keep the form without the trailing slash */
-            size_t pl = strlen(a->path);
-            if (pl > 1 && a->path[pl - 1] == '/')
-                a->path[pl - 1] = '\0';
-        } else if (strcmp(k, "hosts") == 0) {
-            if (get_string_list(ld, v, kl, key, &a->hosts, &a->nhosts))
-                return GH_EINVAL;
-            for (size_t i = 0; i < a->nhosts; i++) {
-                char *h = a->hosts[i];
-                for (char *c = h; *c; c++) {
-                    if (*c >= 'A' && *c <= 'Z')
-                        *c = (char)(*c + 32);
-                    else if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '.' ||
-                               *c == '*' || *c == '[' || *c == ']' || *c == ':'))
-                        return errf(ld, kl, key, "'%s' is not a host name (or \"*\")", h);
-                }
-                if (strchr(h, '*') && strcmp(h, "*") != 0)
-                    return errf(ld, kl, key, "'%s': only \"*\" on its own matches any host", h);
-            }
-        } else if (strcmp(k, "methods") == 0) {
-            char **ms = NULL;
-            size_t nm = 0;
-            int rc = get_string_list(ld, v, kl, key, &ms, &nm);
-            for (size_t i = 0; i < nm && rc == 0; i++) {
-                int b = method_bit(ms[i]);
-                if (b < 0)
-                    rc = errf(ld, kl, key, "'%s' is not a method (GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH, "
-                                           "TRACE)", ms[i]);
-                else
-                    a->methods |= 1u << b;
-            }
-            for (size_t i = 0; i < nm; i++)
-                free(ms[i]);
-            free(ms);
-            if (rc)
-                return rc;
-        } else {
-            return errf(ld, kl, key, "unknown key (expected path, hosts, methods)");
-        }
+    struct gh_config_api *a = ctx;
+    if (strcmp(k, "path") == 0) {
+        if (get_string(ld, v, kl, key, &a->path))
+            return GH_EINVAL;
+        struct gh_http_head h;
+        char req[1200];
+        int n2 = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: a\r\n\r\n", a->path);
+        if (a->path[0] != '/' || strchr(a->path, '?') || n2 >= (int)sizeof(req) ||
+            gh_http_parse_request(req, (size_t)n2, sizeof(req), &h) <= 0)
+            return errf(ld, kl, key, "'%s' must be a valid path starting with / (no query)", a->path);
+        /* "/orders/" and "/orders" route the same; keep the form without the trailing slash */
+        size_t pl = strlen(a->path);
+        if (pl > 1 && a->path[pl - 1] == '/')
+            a->path[pl - 1] = '\0';
+        return 0;
     }
-    snprintf(key, sizeof(key), "apis.%s.route", api);
-    if (a->path == NULL)
-        return errf(ld, line, key, "path is required");
-    return 0;
+    if (strcmp(k, "hosts") == 0) {
+        if (get_string_list(ld, v, kl, key, &a->hosts, &a->nhosts))
+            return GH_EINVAL;
+        for (size_t i = 0; i < a->nhosts; i++) {
+            char *h = a->hosts[i];
+            for (char *c = h; *c; c++) {
+                if (*c >= 'A' && *c <= 'Z')
+                    *c = (char)(*c + 32);
+                else if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '.' ||
+                           *c == '*' || *c == '[' || *c == ']' || *c == ':'))
+                    return errf(ld, kl, key, "'%s' is not a host name (or \"*\")", h);
+            }
+            if (strchr(h, '*') && strcmp(h, "*") != 0)
+                return errf(ld, kl, key, "'%s': only \"*\" on its own matches any host", h);
+        }
+        return 0;
+    }
+    if (strcmp(k, "methods") == 0) {
+        char **ms = NULL;
+        size_t nm = 0;
+        int rc = get_string_list(ld, v, kl, key, &ms, &nm);
+        for (size_t i = 0; i < nm && rc == 0; i++) {
+            int b = method_bit(ms[i]);
+            if (b < 0)
+                rc = errf(ld, kl, key, "'%s' is not a method (GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH, TRACE)",
+                          ms[i]);
+            else
+                a->methods |= 1u << b;
+        }
+        for (size_t i = 0; i < nm; i++)
+            free(ms[i]);
+        free(ms);
+        return rc;
+    }
+    return errf(ld, kl, key, "unknown key (expected path, hosts, methods)");
 }
 
-static int load_upstream(struct ld *ld, struct gh_yaml_node *n, int line, const char *api, struct gh_config_api *a)
+static int load_route(struct ld *ld, struct gh_yaml_node *n, int line, struct gh_config_api *a)
 {
-    char key[192];
-    snprintf(key, sizeof(key), "apis.%s.upstream", api);
-    if (want_type(ld, n, GH_YAML_MAPPING, line, key))
-        return GH_EINVAL;
-    void *it = NULL;
-    const char *k;
-    int kl;
-    struct gh_yaml_node *v;
-    while (gh_yaml_map_next(ld->doc, n, &it, &k, &kl, &v)) {
-        snprintf(key, sizeof(key), "apis.%s.upstream.%s", api, k);
-        int rc;
-        if (strcmp(k, "targets") == 0) {
-            rc = get_string_list(ld, v, kl, key, &a->targets, &a->ntargets);
-            for (size_t i = 0; rc == 0 && i < a->ntargets; i++)
-                rc = check_target(ld, kl, key, a->targets[i]);
-        } else if (strcmp(k, "connect_timeout") == 0) {
-            rc = get_duration(ld, v, kl, key, &a->connect_timeout_ms);
-        } else if (strcmp(k, "timeout") == 0) {
-            rc = get_duration(ld, v, kl, key, &a->timeout_ms);
-        } else {
-            return errf(ld, kl, key, "unknown key (expected targets, connect_timeout, timeout)");
-        }
-        if (rc)
-            return rc;
+    char section[192];
+    snprintf(section, sizeof(section), "apis.%s.route", a->name);
+    int rc = each_key(ld, n, line, section, route_key, a);
+    if (rc == 0 && a->path == NULL)
+        rc = errf(ld, line, section, "path is required");
+    return rc;
+}
+
+static int upstream_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
+{
+    struct gh_config_api *a = ctx;
+    if (strcmp(k, "targets") == 0) {
+        int rc = get_string_list(ld, v, kl, key, &a->targets, &a->ntargets);
+        for (size_t i = 0; rc == 0 && i < a->ntargets; i++)
+            rc = check_target(ld, kl, key, a->targets[i]);
+        return rc;
     }
-    if (a->ntargets == 0) {
-        snprintf(key, sizeof(key), "apis.%s.upstream.targets", api);
-        return errf(ld, line, key, "at least one target is required");
+    if (strcmp(k, "connect_timeout") == 0)
+        return get_duration(ld, v, kl, key, &a->connect_timeout_ms);
+    if (strcmp(k, "timeout") == 0)
+        return get_duration(ld, v, kl, key, &a->timeout_ms);
+    return errf(ld, kl, key, "unknown key (expected targets, connect_timeout, timeout)");
+}
+
+static int load_upstream(struct ld *ld, struct gh_yaml_node *n, int line, struct gh_config_api *a)
+{
+    char section[192];
+    snprintf(section, sizeof(section), "apis.%s.upstream", a->name);
+    int rc = each_key(ld, n, line, section, upstream_key, a);
+    if (rc == 0 && a->ntargets == 0) {
+        snprintf(section, sizeof(section), "apis.%s.upstream.targets", a->name);
+        rc = errf(ld, line, section, "at least one target is required");
     }
-    return 0;
+    return rc;
 }
 
 /* API names are catalog entity names: the gateway's APIs appear in the catalog under them */
@@ -466,10 +416,10 @@ static int load_api(struct ld *ld, struct gh_yaml_node *n, int line, size_t inde
         if (strcmp(k, "name") == 0)
             continue;
         if (strcmp(k, "route") == 0) {
-            rc = load_route(ld, v, kl, a->name, a);
+            rc = load_route(ld, v, kl, a);
             have_route = 1;
         } else if (strcmp(k, "upstream") == 0) {
-            rc = load_upstream(ld, v, kl, a->name, a);
+            rc = load_upstream(ld, v, kl, a);
             have_upstream = 1;
         } else if (strcmp(k, "strip_prefix") == 0) {
             rc = get_bool(ld, v, kl, key, &a->strip_prefix);
@@ -542,17 +492,17 @@ static int load_root(struct ld *ld, struct gh_config *cfg)
     struct gh_yaml_node *v;
     while (gh_yaml_map_next(ld->doc, root, &it, &k, &kl, &v)) {
         if (strcmp(k, "listen") == 0) {
-            rc = load_listen(ld, v, kl, cfg);
+            rc = each_key(ld, v, kl, "listen", listen_key, cfg);
         } else if (strcmp(k, "workers") == 0) {
             rc = get_count(ld, v, kl, "workers", 1, 256, &cfg->workers);
         } else if (strcmp(k, "limits") == 0) {
-            rc = load_limits(ld, v, kl, cfg);
+            rc = each_key(ld, v, kl, "limits", limits_key, cfg);
         } else if (strcmp(k, "upstreams") == 0) {
-            rc = load_upstreams(ld, v, kl, cfg);
+            rc = each_key(ld, v, kl, "upstreams", upstreams_key, cfg);
         } else if (strcmp(k, "log") == 0) {
-            rc = load_log(ld, v, kl, cfg);
+            rc = each_key(ld, v, kl, "log", log_key, cfg);
         } else if (strcmp(k, "store") == 0) {
-            rc = load_store(ld, v, kl, cfg);
+            rc = each_key(ld, v, kl, "store", store_key, cfg);
         } else if (strcmp(k, "apis") == 0) {
             rc = load_apis(ld, v, kl, cfg);
         } else {
