@@ -9,7 +9,7 @@
  *   kind       1-63 of [A-Za-z0-9], starting with a letter
  *   apiVersion [<DNS subdomain>/]<1-63 of [A-Za-z0-9]>
  *   label and annotation keys  [<DNS subdomain>/]<name>;  label values  empty or a name
- *   tag        a DNS label
+ *   tag        1-63 of [a-z0-9:+#], in groups joined by single '-'
  */
 #ifndef GH_CATALOG_H
 #define GH_CATALOG_H
@@ -44,5 +44,27 @@ int gh_catalog_parse_ref(struct gh_str ref, const char *default_kind, const char
 /* The canonical form "kind:namespace/name", all lower case (Backstage's stringifyEntityRef).
  * Writes at most cap bytes including the NUL; returns the length it needed. */
 size_t gh_catalog_ref_string(const struct gh_entity_ref *ref, char *buf, size_t cap);
+
+#define GH_ENTITY_REF_MAX (3 * GH_ENTITY_PART_MAX + 2)
+
+/* Whether Backstage defines spec rules for this kind (Component, API, System, Domain, Resource,
+ * Group, User, Location). Other kinds are accepted on their envelope alone. */
+int gh_catalog_known_kind(struct gh_str kind);
+
+struct gh_json;
+
+/*
+ * Checks an entity (parsed JSON) against the envelope rules and its kind's spec rules, and every
+ * reference its spec holds. On success normalises it in place -- fields the catalog computes (uid,
+ * etag, generation, relations, status) are dropped, a missing namespace becomes "default" -- and
+ * fills *out (may be NULL). On failure returns GH_EINVAL with "<ref>: <field>: <why>" in err.
+ */
+int gh_entity_check(struct gh_json *e, struct gh_entity_ref *out, struct gh_err *err);
+
+/* Called for each relation, source and target as canonical refs; non-zero stops the walk. */
+typedef int (*gh_relation_fn)(void *ctx, const char *source, const char *type, const char *target);
+
+/* The relations a checked entity's spec implies, each in both directions (ownedBy then ownerOf, ...). */
+int gh_entity_relations(const struct gh_json *e, gh_relation_fn fn, void *ctx);
 
 #endif

@@ -59,9 +59,19 @@ int gh_catalog_valid_namespace(struct gh_str s)
     return dns_label(s);
 }
 
+/* Backstage's tag rule: groups of [a-z0-9:+#] joined by single '-', 1-63 in all */
 int gh_catalog_valid_tag(struct gh_str s)
 {
-    return dns_label(s);
+    if (s.len < 1 || s.len > 63)
+        return 0;
+    for (size_t i = 0; i < s.len; i++) {
+        char c = s.p[i];
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == ':' || c == '+' || c == '#')
+            continue;
+        if (c != '-' || i == 0 || i + 1 == s.len || s.p[i - 1] == '-')
+            return 0;
+    }
+    return 1;
 }
 
 int gh_catalog_valid_kind(struct gh_str s)

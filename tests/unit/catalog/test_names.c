@@ -56,7 +56,11 @@ static void test_other_rules(void **state)
     assert_false(gh_catalog_valid_label_value(S("has space")));
     assert_true(gh_catalog_valid_tag(S("java")));
     assert_false(gh_catalog_valid_tag(S("Java")));
-    assert_false(gh_catalog_valid_tag(S("c++")));
+    assert_true(gh_catalog_valid_tag(S("c++")));
+    assert_true(gh_catalog_valid_tag(S("c#-lang:v2")));
+    assert_false(gh_catalog_valid_tag(S("go 1.15.3")));
+    assert_false(gh_catalog_valid_tag(S("a--b")));
+    assert_false(gh_catalog_valid_tag(S("a_b")));
 }
 
 static void test_refs(void **state)
