@@ -3,6 +3,7 @@
  * control loop on this thread (portal listener, signals: SIGHUP reloads, SIGTERM/SIGINT drain).
  */
 #include "base/base.h"
+#include "base/child.h"
 #include "config/config.h"
 #include "gateway/gateway.h"
 #include "portal/portal.h"
@@ -24,12 +25,7 @@
 
 extern char **environ;
 
-/* How this program was started (argv[0]): the config check runs it again. Not /proc/self/exe, which
- * under valgrind or another wrapper names the wrapper. */
-static const char *self_path = "gatehouse";
-
 #define MAX_CONFIG_BYTES ((size_t)16 << 20)
-#define CHECK_CHILD_MS 10000
 
 #define GH_VERSION "0.1.0"
 
@@ -58,105 +54,10 @@ static void usage(FILE *f)
             GH_VERSION);
 }
 
-/*
- * Debian 12's libfyaml (0.7.12) crashes or hangs on some malformed YAML (our fuzzing finds such inputs
- * in seconds). A crash while reloading would take the running gateway down with it, so the bytes of a
- * config are first parsed by a fresh gatehouse process (`__yaml-check`, spawned, not forked: the
- * workers' threads are left alone) under CPU and memory limits. Only if that child parses them cleanly
- * does this process parse the same bytes itself.
- */
-static int parse_in_child(const char *name, const char *text, size_t len, struct gh_err *err)
-{
-    int in[2], errp[2];
-    if (pipe2(in, O_CLOEXEC) != 0)
-        return gh_err_set(err, GH_EIO, "%s: cannot check the file: %s", name, strerror(errno));
-    if (pipe2(errp, O_CLOEXEC) != 0) {
-        close(in[0]);
-        close(in[1]);
-        return gh_err_set(err, GH_EIO, "%s: cannot check the file: %s", name, strerror(errno));
-    }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, errp[1], STDERR_FILENO);
-    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    char *argv[] = {"gatehouse", "__yaml-check", (char *)name, NULL};
-    pid_t pid;
-    int rc = posix_spawnp(&pid, self_path, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(in[0]);
-    close(errp[1]);
-    if (rc != 0) {
-        close(in[1]);
-        close(errp[0]);
-        return gh_err_set(err, GH_EIO, "%s: cannot check the file: %s", name, strerror(rc));
-    }
-    /* the child reads everything before it writes anything, so writing first cannot deadlock */
-    for (size_t off = 0; off < len;) {
-        ssize_t n = write(in[1], text + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break; /* it died early: its exit status says why */
-        off += (size_t)n;
-    }
-    close(in[1]);
-    char msg[sizeof(err->msg)];
-    size_t mlen = 0;
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    int timed_out = 0;
-    for (;;) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long left = CHECK_CHILD_MS - ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
-        if (left <= 0) {
-            timed_out = 1;
-            kill(pid, SIGKILL);
-            break;
-        }
-        struct pollfd pfd = {errp[0], POLLIN, 0};
-        int pr = poll(&pfd, 1, (int)left);
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr <= 0)
-            continue;
-        ssize_t n = read(errp[0], msg + mlen, sizeof(msg) - 1 - mlen);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        mlen += (size_t)n;
-        if (mlen == sizeof(msg) - 1)
-            break;
-    }
-    close(errp[0]);
-    msg[mlen] = '\0';
-    while (mlen && msg[mlen - 1] == '\n')
-        msg[--mlen] = '\0';
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (timed_out)
-        return gh_err_set(err, GH_EINVAL, "%s: the YAML parser did not finish within %d s; the file is refused", name,
-                          CHECK_CHILD_MS / 1000);
-    if (WIFSIGNALED(status))
-        return gh_err_set(err, GH_EINVAL,
-                          "%s: the YAML parser crashed on this file (signal %d), so it is refused; "
-                          "look for malformed YAML (tabs, complex keys)",
-                          name, WTERMSIG(status));
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
-    return gh_err_set(err, GH_EINVAL, "%s", mlen ? msg : "the config could not be checked");
-}
-
 /* The child side: parse stdin as the config named argv[2]; say why not on stderr, exit 1. */
 static int cmd_yaml_check(const char *name)
 {
-    struct rlimit cpu = {CHECK_CHILD_MS / 1000, CHECK_CHILD_MS / 1000 + 1};
-    struct rlimit mem = {(rlim_t)1 << 30, (rlim_t)1 << 30};
-    setrlimit(RLIMIT_CPU, &cpu);
-    setrlimit(RLIMIT_AS, &mem);
+    gh_child_limit();
     char *buf;
     size_t len;
     struct gh_err err = {{0}};
@@ -184,7 +85,7 @@ static int load(const char *path, uint64_t generation, struct gh_snapshot **out,
         return rc;
     struct gh_config *cfg = NULL;
     /* the same bytes for the child and for us: the file may change in between */
-    if ((rc = parse_in_child(path, text, len, err)) == 0)
+    if ((rc = gh_child_run("__yaml-check", path, text, len, 0, NULL, NULL, err)) == 0)
         rc = gh_config_load_string(path, text, len, &cfg, err);
     free(text);
     if (rc)
@@ -310,10 +211,12 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
-    self_path = argv[0];
+    gh_child_set_self(argv[0]);
     signal(SIGPIPE, SIG_IGN); /* a write to a closed pipe or socket is an error to handle, not a death */
     if (strcmp(cmd, "__yaml-check") == 0 && argc == 3)
         return cmd_yaml_check(argv[2]);
+    if (strcmp(cmd, "__yaml-json") == 0 && argc == 3)
+        return gh_child_yaml_json_main(argv[2]);
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
         printf("gatehouse %s\n", GH_VERSION);
         return 0;

@@ -197,6 +197,53 @@ char *gh_strdup(const char *s)
     return gh_strndup(s, strlen(s));
 }
 
+void gh_buf_add(struct gh_buf *b, const void *p, size_t len)
+{
+    if (b->len + len + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + len + 1)
+            cap *= 2;
+        b->p = gh_realloc(b->p, cap);
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, p, len);
+    b->len += len;
+    b->p[b->len] = '\0';
+}
+
+void gh_buf_adds(struct gh_buf *b, const char *s)
+{
+    gh_buf_add(b, s, strlen(s));
+}
+
+void gh_buf_addf(struct gh_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n <= 0)
+        return;
+    gh_buf_add(b, "", 0);
+    if (b->len + (size_t)n + 1 > b->cap) {
+        size_t cap = b->cap;
+        while (cap < b->len + (size_t)n + 1)
+            cap *= 2;
+        b->p = gh_realloc(b->p, cap);
+        b->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void gh_buf_free(struct gh_buf *b)
+{
+    free(b->p);
+    *b = (struct gh_buf){0};
+}
+
 int gh_read_fd(int fd, const char *name, size_t max, char **out, size_t *len, struct gh_err *err)
 {
     size_t cap = (size_t)64 << 10, n = 0;

@@ -79,6 +79,16 @@ void *gh_realloc(void *p, size_t n);
 char *gh_strndup(const char *p, size_t n);
 char *gh_strdup(const char *s);
 
+/* A growable byte buffer, always NUL-terminated once anything is added. Zero-initialise to start. */
+struct gh_buf {
+    char *p;
+    size_t len, cap;
+};
+void gh_buf_add(struct gh_buf *b, const void *p, size_t len);
+void gh_buf_adds(struct gh_buf *b, const char *s);
+void gh_buf_addf(struct gh_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void gh_buf_free(struct gh_buf *b);
+
 /* Reads a whole file into a new NUL-terminated buffer (caller frees). Refuses files over max bytes.
  * Returns 0, or GH_EINVAL with "path: why" in err. */
 int gh_read_file(const char *path, size_t max, char **out, size_t *len, struct gh_err *err);

@@ -17,6 +17,7 @@ struct gh_yaml_doc {
     char **keys; /* NUL-terminated copies of mapping keys handed out by gh_yaml_map_next */
     char *text;  /* the file's bytes, when loaded from a file (owned) */
     size_t nkeys, capkeys;
+    int line; /* where the document starts in its stream */
 };
 
 /*
@@ -210,6 +211,8 @@ int gh_yaml_load_stream(const char *name, const char *text, size_t len, gh_yaml_
                 buf[doc_line - 1 + n] = '\0';
                 struct gh_yaml_doc *doc = NULL;
                 rc = load(name, buf, (size_t)(doc_line - 1) + n, &doc, err);
+                if (rc == 0)
+                    doc->line = doc_line;
                 if (rc == 0 && gh_yaml_root(doc) != NULL)
                     rc = fn(ctx, doc, index++);
                 gh_yaml_free(doc);
@@ -483,4 +486,36 @@ int gh_yaml_map_next(struct gh_yaml_doc *doc, struct gh_yaml_node *map, void **i
 struct gh_yaml_node *gh_yaml_seq_next(struct gh_yaml_node *seq, void **iter)
 {
     return (struct gh_yaml_node *)fy_node_sequence_iterate((struct fy_node *)seq, iter);
+}
+
+int gh_yaml_doc_line(const struct gh_yaml_doc *doc)
+{
+    return doc->line ? doc->line : 1;
+}
+
+static int on_stream_doc(void *ctx, struct gh_yaml_doc *doc, int index)
+{
+    (void)index;
+    struct gh_json *arr = ((void **)ctx)[0];
+    const char *name = ((void **)ctx)[1];
+    struct gh_err *err = ((void **)ctx)[2];
+    struct gh_json *j = gh_yaml_to_json(gh_yaml_root(doc), name, err);
+    if (j == NULL)
+        return GH_EINVAL;
+    struct gh_json *item = gh_json_object();
+    gh_json_set(item, "line", gh_json_int(gh_yaml_doc_line(doc)));
+    gh_json_set(item, "doc", j);
+    gh_json_append(arr, item);
+    return 0;
+}
+
+struct gh_json *gh_yaml_stream_json(const char *name, const char *text, size_t len, struct gh_err *err)
+{
+    struct gh_json *arr = gh_json_array();
+    void *ctx[] = {arr, (void *)name, err};
+    if (gh_yaml_load_stream(name, text, len, on_stream_doc, ctx, err) != 0) {
+        gh_json_unref(arr);
+        return NULL;
+    }
+    return arr;
 }

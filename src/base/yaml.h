@@ -58,4 +58,11 @@ int gh_yaml_map_next(struct gh_yaml_doc *doc, struct gh_yaml_node *map, void **i
 /* Iterates a sequence: set *iter = NULL first; returns the next item or NULL. */
 struct gh_yaml_node *gh_yaml_seq_next(struct gh_yaml_node *seq, void **iter);
 
+/* The line a document of a stream starts on (1 for a single document). */
+int gh_yaml_doc_line(const struct gh_yaml_doc *doc);
+
+/* A whole stream as JSON: [{"line": N, "doc": value}, ...], empty documents left out. New reference,
+ * or NULL with "name:line: why" in err. In this process: only for trusted bytes (see child.h). */
+struct gh_json *gh_yaml_stream_json(const char *name, const char *text, size_t len, struct gh_err *err);
+
 #endif

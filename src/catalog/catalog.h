@@ -67,4 +67,29 @@ typedef int (*gh_relation_fn)(void *ctx, const char *source, const char *type, c
 /* The relations a checked entity's spec implies, each in both directions (ownedBy then ownerOf, ...). */
 int gh_entity_relations(const struct gh_json *e, gh_relation_fn fn, void *ctx);
 
+/* A parsed Backstage filter: any group may match (OR); in a group every condition must (AND); a
+ * condition holds when its key exists (exists, no values) or has any of its values. Lower-case. */
+#define GH_FILTER_MAX_GROUPS 16
+#define GH_FILTER_MAX_CONDS 16
+struct gh_filter_cond {
+    char *key;
+    char **values;
+    size_t nvalues;
+    int exists;
+};
+struct gh_filter_group {
+    struct gh_filter_cond conds[GH_FILTER_MAX_CONDS];
+    size_t nconds;
+};
+struct gh_filter {
+    struct gh_filter_group groups[GH_FILTER_MAX_GROUPS];
+    size_t ngroups;
+};
+
+/* Adds one `filter` query parameter's value (already percent-decoded) as a group. Returns 0, or
+ * GH_EINVAL with err saying what is wrong (the filter is left as it was). */
+int gh_filter_add(struct gh_filter *f, const char *text, size_t len, struct gh_err *err);
+void gh_filter_group_free(struct gh_filter_group *g);
+void gh_filter_free(struct gh_filter *f); /* frees the contents; the struct can be reused */
+
 #endif

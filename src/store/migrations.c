@@ -12,12 +12,74 @@ static const struct migration {
     int version;
     const char *name;
     const char *sql;
+    const char *sqlite_sql; /* the driver's own part (full-text indexes), run after sql */
 } migrations[] = {
     {1, "init",
      "CREATE TABLE gh_meta (\n"
      "  key   TEXT PRIMARY KEY,\n"
      "  value TEXT NOT NULL\n"
-     ");\n"},
+     ");\n",
+     NULL},
+    /*
+     * The catalog. Refs, kinds, namespaces and names are kept lower-case (Backstage compares them
+     * without regard to case). catalog_search holds each entity flattened to lower-case key/value pairs
+     * (Backstage's search table), which the filter syntax queries; relations are kept per originating
+     * entity, so removing an entity removes exactly the relations it caused, in both directions.
+     */
+    {2, "catalog",
+     "CREATE TABLE catalog_locations (\n"
+     "  id           TEXT PRIMARY KEY,\n"
+     "  type         TEXT NOT NULL,\n"
+     "  target       TEXT NOT NULL,\n"
+     "  origin       TEXT NOT NULL,\n"
+     "  status       TEXT NOT NULL,\n"
+     "  created_at   TEXT NOT NULL,\n"
+     "  refreshed_at TEXT,\n"
+     "  UNIQUE (type, target)\n"
+     ");\n"
+     "CREATE TABLE catalog_entities (\n"
+     "  uid         TEXT PRIMARY KEY,\n"
+     "  ref         TEXT NOT NULL UNIQUE,\n"
+     "  kind        TEXT NOT NULL,\n"
+     "  namespace   TEXT NOT NULL,\n"
+     "  name        TEXT NOT NULL,\n"
+     "  location_id TEXT NOT NULL REFERENCES catalog_locations (id) ON DELETE CASCADE,\n"
+     "  source      TEXT NOT NULL,\n"
+     "  etag        TEXT NOT NULL,\n"
+     "  body        TEXT NOT NULL,\n"
+     "  updated_at  TEXT NOT NULL\n"
+     ");\n"
+     "CREATE INDEX catalog_entities_location ON catalog_entities (location_id);\n"
+     "CREATE TABLE catalog_relations (\n"
+     "  origin_uid TEXT NOT NULL REFERENCES catalog_entities (uid) ON DELETE CASCADE,\n"
+     "  source_ref TEXT NOT NULL,\n"
+     "  type       TEXT NOT NULL,\n"
+     "  target_ref TEXT NOT NULL\n"
+     ");\n"
+     "CREATE INDEX catalog_relations_source ON catalog_relations (source_ref);\n"
+     "CREATE INDEX catalog_relations_target ON catalog_relations (type, target_ref);\n"
+     "CREATE INDEX catalog_relations_origin ON catalog_relations (origin_uid);\n"
+     "CREATE TABLE catalog_search (\n"
+     "  uid   TEXT NOT NULL REFERENCES catalog_entities (uid) ON DELETE CASCADE,\n"
+     "  key   TEXT NOT NULL,\n"
+     "  value TEXT,\n"
+     "  original_value TEXT\n"
+     ");\n"
+     "CREATE INDEX catalog_search_key_value ON catalog_search (key, value);\n"
+     "CREATE INDEX catalog_search_uid ON catalog_search (uid);\n"
+     "CREATE TABLE catalog_operations (\n"
+     "  uid     TEXT NOT NULL REFERENCES catalog_entities (uid) ON DELETE CASCADE,\n"
+     "  method  TEXT NOT NULL,\n"
+     "  path    TEXT NOT NULL,\n"
+     "  summary TEXT,\n"
+     "  tags    TEXT\n"
+     ");\n"
+     "CREATE INDEX catalog_operations_uid ON catalog_operations (uid);\n",
+     "CREATE VIRTUAL TABLE catalog_fts USING fts5 (\n"
+     "  uid UNINDEXED, kind UNINDEXED, name, title, description, tags, owner, operations,\n"
+     "  tokenize = 'unicode61', prefix = '2 3'\n"
+     ");\n"
+     "CREATE VIRTUAL TABLE catalog_fts_vocab USING fts5vocab (catalog_fts, 'row');\n"},
 };
 
 int gh_store_schema_latest(void)
@@ -63,7 +125,8 @@ int gh__store_migrate(struct gh_store *s, const char *name, struct gh_err *err)
         struct gh_store_val params[] = {GH_VINT(m->version), GH_VTEXT(m->name), GH_VTEXT(when)};
         if ((rc = s->ops->begin(s, err)) != 0)
             return rc;
-        if ((rc = s->ops->script(s, m->sql, err)) != 0 ||
+        const char *own = strcmp(s->ops->driver, "sqlite") == 0 ? m->sqlite_sql : NULL;
+        if ((rc = s->ops->script(s, m->sql, err)) != 0 || (own && (rc = s->ops->script(s, own, err)) != 0) ||
             (rc = s->ops->exec(s, "INSERT INTO gh_schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
                                params, 3, NULL, NULL, err)) != 0 ||
             (rc = s->ops->commit(s, err)) != 0) {

@@ -12,10 +12,18 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#define STMT_CACHE 64
+
 struct sqlite_store {
     struct gh_store base;
     sqlite3 *db;
     char *path;
+    /* prepared statements by SQL text: the catalog runs the same few statements thousands of times */
+    struct {
+        char *sql;
+        sqlite3_stmt *st;
+    } cache[STMT_CACHE];
+    unsigned next_evict;
 };
 
 static int fail(struct sqlite_store *s, struct gh_err *err, const char *what)
@@ -26,6 +34,10 @@ static int fail(struct sqlite_store *s, struct gh_err *err, const char *what)
 static void sq_close(struct gh_store *base)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
+    for (size_t i = 0; i < STMT_CACHE; i++) {
+        sqlite3_finalize(s->cache[i].st);
+        free(s->cache[i].sql);
+    }
     sqlite3_close_v2(s->db);
     free(s->path);
     free(s);
@@ -43,13 +55,46 @@ static int sq_script(struct gh_store *base, const char *sql, struct gh_err *err)
     return 0;
 }
 
+/*
+ * A prepared statement for sql: from the cache, or newly made and cached (evicting round robin).
+ * A statement still stepping (a row callback running another query) is never evicted or shared:
+ * a nested use of the same SQL gets its own statement, which *owned tells the caller to finalize.
+ */
+static sqlite3_stmt *prepare(struct sqlite_store *s, const char *sql, int *owned)
+{
+    *owned = 0;
+    int busy_match = 0;
+    for (size_t i = 0; i < STMT_CACHE; i++)
+        if (s->cache[i].sql && strcmp(s->cache[i].sql, sql) == 0) {
+            if (!sqlite3_stmt_busy(s->cache[i].st))
+                return s->cache[i].st;
+            busy_match = 1;
+        }
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+        return NULL;
+    for (size_t tries = 0; !busy_match && tries < STMT_CACHE; tries++) {
+        size_t slot = s->next_evict++ % STMT_CACHE;
+        if (s->cache[slot].st && sqlite3_stmt_busy(s->cache[slot].st))
+            continue;
+        sqlite3_finalize(s->cache[slot].st);
+        free(s->cache[slot].sql);
+        s->cache[slot].sql = gh_strdup(sql);
+        s->cache[slot].st = st;
+        return st;
+    }
+    *owned = 1;
+    return st;
+}
+
 static int sq_exec(struct gh_store *base, const char *sql, const struct gh_store_val *params, size_t nparams,
                    gh_store_row_fn fn, void *ctx, struct gh_err *err)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
-    sqlite3_stmt *st = NULL;
     int rc = GH_EIO;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    int owned;
+    sqlite3_stmt *st = prepare(s, sql, &owned);
+    if (st == NULL)
         return fail(s, err, "prepare");
     if ((size_t)sqlite3_bind_parameter_count(st) != nparams) {
         rc = gh_err_set(err, GH_EINVAL, "%s: statement takes %d parameters, given %zu", s->path,
@@ -125,7 +170,12 @@ static int sq_exec(struct gh_store *base, const char *sql, const struct gh_store
     }
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    if (owned) {
+        sqlite3_finalize(st);
+    } else {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
     return rc;
 }
 
@@ -188,6 +238,64 @@ static int sq_open(const char *path, struct gh_store **out, struct gh_err *err)
     return 0;
 }
 
+static int sq_search_del(struct gh_store *base, const char *id, struct gh_err *err)
+{
+    struct gh_store_val p[] = {GH_VTEXT(id)};
+    return sq_exec(base, "DELETE FROM catalog_fts WHERE uid = $1", p, 1, NULL, NULL, err);
+}
+
+static int sq_search_put(struct gh_store *base, const char *id, const char *kind, const char *const *cols,
+                         struct gh_err *err)
+{
+    int rc = sq_search_del(base, id, err);
+    if (rc)
+        return rc;
+    struct gh_store_val p[2 + GH_SEARCH_COLS] = {GH_VTEXT(id), GH_VTEXT(kind)};
+    for (size_t i = 0; i < GH_SEARCH_COLS; i++)
+        p[2 + i] = cols[i] ? GH_VTEXT(cols[i]) : GH_VNULL;
+    return sq_exec(base,
+                   "INSERT INTO catalog_fts (uid, kind, name, title, description, tags, owner, operations) "
+                   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                   p, GH_ARRAY_SIZE(p), NULL, NULL, err);
+}
+
+static int sq_search_query(struct gh_store *base, const char *const *terms, size_t nterms, const char *kind,
+                           size_t limit, gh_store_row_fn fn, void *ctx, struct gh_err *err)
+{
+    /* each term quoted (so FTS5 operators in it are plain text) and matched as a prefix */
+    size_t cap = 1;
+    for (size_t i = 0; i < nterms; i++)
+        cap += strlen(terms[i]) * 2 + 5;
+    char *match = gh_malloc(cap), *w = match;
+    for (size_t i = 0; i < nterms; i++) {
+        if (i)
+            *w++ = ' ';
+        *w++ = '"';
+        for (const char *t = terms[i]; *t; t++) {
+            if (*t == '"')
+                *w++ = '"';
+            *w++ = *t;
+        }
+        *w++ = '"';
+        *w++ = '*';
+    }
+    *w = '\0';
+    struct gh_store_val p[] = {GH_VTEXT(match), GH_VTEXT(kind ? kind : ""), GH_VINT((int64_t)limit)};
+    /* bm25 weights per column: uid, kind (unindexed), name, title, description, tags, owner, operations */
+    int rc = sq_exec(base,
+                     "SELECT uid, snippet(catalog_fts, -1, '', '', '...', 16) FROM catalog_fts "
+                     "WHERE catalog_fts MATCH $1 AND ($2 = '' OR kind = $2) "
+                     "ORDER BY bm25(catalog_fts, 0, 0, 10.0, 8.0, 2.0, 4.0, 2.0, 1.0) LIMIT $3",
+                     p, GH_ARRAY_SIZE(p), fn, ctx, err);
+    free(match);
+    return rc;
+}
+
+static int sq_search_words(struct gh_store *base, gh_store_row_fn fn, void *ctx, struct gh_err *err)
+{
+    return sq_exec(base, "SELECT term FROM catalog_fts_vocab", NULL, 0, fn, ctx, err);
+}
+
 const struct gh_store_ops gh_store_sqlite = {
     .driver = "sqlite",
     .open = sq_open,
@@ -197,4 +305,8 @@ const struct gh_store_ops gh_store_sqlite = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
+    .search_put = sq_search_put,
+    .search_del = sq_search_del,
+    .search_query = sq_search_query,
+    .search_words = sq_search_words,
 };

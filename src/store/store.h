@@ -46,7 +46,24 @@ struct gh_store_ops {
     int (*begin)(struct gh_store *s, struct gh_err *err);
     int (*commit)(struct gh_store *s, struct gh_err *err);
     void (*rollback)(struct gh_store *s);
+
+    /*
+     * The catalog's full-text index, which each database does its own way (SQLite: FTS5). A document
+     * has an id, a kind to filter on and GH_SEARCH_COLS text columns (see below), best match first.
+     */
+    int (*search_put)(struct gh_store *s, const char *id, const char *kind, const char *const *cols,
+                      struct gh_err *err);
+    int (*search_del)(struct gh_store *s, const char *id, struct gh_err *err);
+    /* terms are lower-case words, each matched as a prefix, all required; rows: id, snippet */
+    int (*search_query)(struct gh_store *s, const char *const *terms, size_t nterms, const char *kind,
+                        size_t limit, gh_store_row_fn fn, void *ctx, struct gh_err *err);
+    /* every distinct indexed word (for typo correction); rows: word */
+    int (*search_words)(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err);
 };
+
+/* The text columns of a search document, in order. */
+enum { GH_SEARCH_NAME, GH_SEARCH_TITLE, GH_SEARCH_DESCRIPTION, GH_SEARCH_TAGS, GH_SEARCH_OWNER,
+       GH_SEARCH_OPERATIONS, GH_SEARCH_COLS };
 
 /* Every driver's handle starts with this. */
 struct gh_store {
