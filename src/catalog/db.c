@@ -552,7 +552,7 @@ static int commit_items(struct gh_store *s, const char *location_id, struct gh_c
             return rc;
         }
         if (o.found) {
-            char msg[800];
+            char msg[1024];
             snprintf(msg, sizeof(msg), "%s: conflict: the entity is already provided by location %s (%s)", it->ref,
                      o.loc, o.target);
             gh_catalog_batch_error(b, it->source, it->ref, msg);
@@ -625,7 +625,8 @@ int gh_catalog_commit(struct gh_store *s, const char *location_id, struct gh_cat
     rc = gh_store_exec(s, "SELECT uid, ref, source, body FROM catalog_entities WHERE location_id = $1", lp, 1,
                        on_existing, &old, err);
     if (rc == 0) {
-        qsort(old.v, old.n, sizeof(*old.v), cmp_existing);
+        if (old.n)
+            qsort(old.v, old.n, sizeof(*old.v), cmp_existing);
         mark_duplicates(b);
         rc = commit_items(s, location_id, b, &old, &c, err);
     }
@@ -802,14 +803,21 @@ struct sql {
     int overflow;
 };
 
-static void param(struct sql *q, struct gh_store_val v)
+/* Adds a parameter; returns its number. */
+static size_t param_value(struct sql *q, struct gh_store_val v)
 {
     if (q->n == GH_ARRAY_SIZE(q->p)) {
         q->overflow = 1;
-        return;
+        return q->n;
     }
     q->p[q->n++] = v;
-    gh_buf_addf(&q->b, "$%zu", q->n);
+    return q->n;
+}
+
+/* Adds a parameter and its placeholder to the statement. */
+static void param(struct sql *q, struct gh_store_val v)
+{
+    gh_buf_addf(&q->b, "$%zu", param_value(q, v));
 }
 
 static void where_filter(struct sql *q, const struct gh_filter *f)
@@ -932,11 +940,11 @@ int gh_catalog_query(struct gh_store *s, const struct gh_catalog_query *cq, stru
         const char *col = cq->order_key ? order_column(cq->order_key) : "e.ref";
         const char *dir = cq->order_desc ? "DESC" : "ASC";
         if (cq->order_key && col == NULL) {
-            gh_buf_adds(&sel, "SELECT " ENTITY_COLS ", (SELECT MIN(value) FROM catalog_search o WHERE o.uid = e.uid "
-                              "AND o.key = ");
-            param(&q, GH_VTEXT(cq->order_key));
-            gh_buf_addf(&sel, "$%zu) AS sort_value %s ORDER BY sort_value IS NULL, sort_value %s, e.uid %s", q.n,
-                        q.b.p, dir, dir);
+            size_t k = param_value(&q, GH_VTEXT(cq->order_key));
+            gh_buf_addf(&sel,
+                        "SELECT " ENTITY_COLS ", (SELECT MIN(value) FROM catalog_search o WHERE o.uid = e.uid "
+                        "AND o.key = $%zu) AS sort_value %s ORDER BY sort_value IS NULL, sort_value %s, e.uid %s",
+                        k, q.b.p, dir, dir);
         } else {
             gh_buf_addf(&sel, "SELECT " ENTITY_COLS " %s ORDER BY %s %s, e.uid %s", q.b.p, col, dir, dir);
         }

@@ -51,7 +51,7 @@ static int bad(const struct gh_json *e, const char *field, struct gh_err *err, c
 }
 
 /* The kinds Backstage defines, with the spec fields their schemas require or type. */
-enum ftype { F_STR = 1, F_STRS, F_OBJ };
+enum ftype { F_STR = 1, F_STRS, F_OBJ, F_REMOTES };
 struct field {
     const char *name;
     enum ftype type;
@@ -59,11 +59,13 @@ struct field {
 };
 struct kind_rule {
     const char *kind;
+    const char *spec_type; /* a variant for one spec.type (NULL: any other) */
     struct field fields[12];
 };
 
 static const struct kind_rule kinds[] = {
     {"Component",
+     NULL,
      {{"type", F_STR, 1},
       {"lifecycle", F_STR, 1},
       {"owner", F_STR, 1},
@@ -73,28 +75,38 @@ static const struct kind_rule kinds[] = {
       {"consumesApis", F_STRS, 0},
       {"dependsOn", F_STRS, 0},
       {"dependencyOf", F_STRS, 0}}},
+    /* MCP and AI model servers describe their endpoints instead of a definition */
     {"API",
+     "mcp-server",
+     {{"type", F_STR, 1}, {"lifecycle", F_STR, 1}, {"owner", F_STR, 1}, {"remotes", F_REMOTES, 1}, {"system", F_STR, 0}}},
+    {"API",
+     "ai-model-server",
+     {{"type", F_STR, 1}, {"lifecycle", F_STR, 1}, {"owner", F_STR, 1}, {"remotes", F_REMOTES, 1}, {"system", F_STR, 0}}},
+    {"API",
+     NULL,
      {{"type", F_STR, 1},
       {"lifecycle", F_STR, 1},
       {"owner", F_STR, 1},
       {"definition", F_STR, 1},
       {"system", F_STR, 0}}},
-    {"System", {{"owner", F_STR, 1}, {"domain", F_STR, 0}, {"type", F_STR, 0}}},
-    {"Domain", {{"owner", F_STR, 1}, {"subdomainOf", F_STR, 0}, {"type", F_STR, 0}}},
+    {"System", NULL, {{"owner", F_STR, 1}, {"domain", F_STR, 0}, {"type", F_STR, 0}}},
+    {"Domain", NULL, {{"owner", F_STR, 1}, {"subdomainOf", F_STR, 0}, {"type", F_STR, 0}}},
     {"Resource",
+     NULL,
      {{"type", F_STR, 1},
       {"owner", F_STR, 1},
       {"system", F_STR, 0},
       {"dependsOn", F_STRS, 0},
       {"dependencyOf", F_STRS, 0}}},
     {"Group",
+     NULL,
      {{"type", F_STR, 1},
       {"children", F_STRS, 1},
       {"parent", F_STR, 0},
       {"members", F_STRS, 0},
       {"profile", F_OBJ, 0}}},
-    {"User", {{"memberOf", F_STRS, 1}, {"profile", F_OBJ, 0}}},
-    {"Location", {{"type", F_STR, 0}, {"target", F_STR, 0}, {"targets", F_STRS, 0}, {"presence", F_STR, 0}}},
+    {"User", NULL, {{"memberOf", F_STRS, 1}, {"profile", F_OBJ, 0}}},
+    {"Location", NULL, {{"type", F_STR, 0}, {"target", F_STR, 0}, {"targets", F_STRS, 0}, {"presence", F_STR, 0}}},
 };
 
 /* The relations a kind's spec implies (BuiltinKindsEntityProcessor): field, relation from this
@@ -127,12 +139,22 @@ static const struct rel_rule rels[] = {
     {"User", "memberOf", "memberOf", "hasMember", "Group"},
 };
 
+/* The rule for a kind (and, where the kind has variants, for its spec.type; NULL type: the general one). */
+static const struct kind_rule *find_rule(struct gh_str kind, const char *spec_type)
+{
+    for (size_t i = 0; i < GH_ARRAY_SIZE(kinds); i++) {
+        const struct kind_rule *k = &kinds[i];
+        if (strlen(k->kind) != kind.len || strncasecmp(k->kind, kind.p, kind.len) != 0)
+            continue;
+        if (k->spec_type == NULL || (spec_type && strcmp(k->spec_type, spec_type) == 0))
+            return k;
+    }
+    return NULL;
+}
+
 static const struct kind_rule *find_kind(struct gh_str kind)
 {
-    for (size_t i = 0; i < GH_ARRAY_SIZE(kinds); i++)
-        if (strlen(kinds[i].kind) == kind.len && strncasecmp(kinds[i].kind, kind.p, kind.len) == 0)
-            return &kinds[i];
-    return NULL;
+    return find_rule(kind, NULL);
 }
 
 int gh_catalog_known_kind(struct gh_str kind)
@@ -259,6 +281,16 @@ static int check_spec(const struct gh_json *e, const struct kind_rule *k, const 
             if (gh_json_type(v) != GH_JSON_OBJECT)
                 return bad(e, path, err, "must be a mapping");
             break;
+        case F_REMOTES:
+            if (gh_json_type(v) != GH_JSON_ARRAY || gh_json_size(v) == 0)
+                return bad(e, path, err, "must be a non-empty list of {type, url}");
+            for (size_t i = 0; i < gh_json_size(v); i++) {
+                const struct gh_json *r = gh_json_at(v, i);
+                if (gh_json_type(r) != GH_JSON_OBJECT || jstr(gh_json_get(r, "type")).len == 0 ||
+                    jstr(gh_json_get(r, "url")).len == 0)
+                    return bad(e, path, err, "item %zu must have a non-empty type and url", i);
+            }
+            break;
         }
     }
     return 0;
@@ -303,7 +335,8 @@ int gh_entity_check(struct gh_json *e, struct gh_entity_ref *out, struct gh_err 
     if (!gh_catalog_valid_kind(jstr(kind)))
         return bad(e, "kind", err, "'%s' is not valid: 1-63 letters and digits, starting with a letter",
                    jstr(kind).p);
-    const struct kind_rule *k = find_kind(jstr(kind));
+    const struct gh_json *spec_type = gh_json_get(gh_json_get(e, "spec"), "type");
+    const struct kind_rule *k = find_rule(jstr(kind), gh_json_str(spec_type, NULL));
     if (k && strcmp(jstr(av).p, "backstage.io/v1alpha1") != 0 && strcmp(jstr(av).p, "backstage.io/v1beta1") != 0)
         return bad(e, "apiVersion", err, "kind %s needs backstage.io/v1alpha1 or backstage.io/v1beta1, not '%s'",
                    k->kind, jstr(av).p);

@@ -34,7 +34,9 @@ static void test_valid(void **state)
         ENT("Group", "{\"type\":\"team\",\"children\":[]}"),
         ENT("User", "{\"memberOf\":[]}"),
         ENT("Location", "{\"targets\":[\"./a.yaml\"]}"),
-        ENT("Template", "{\"anything\":[1,2]}"), /* kinds without built-in rules: envelope only */
+        ENT("Template", "{\"anything\":[1,2]}"),
+        ENT("API", "{\"type\":\"mcp-server\",\"lifecycle\":\"experimental\",\"owner\":\"a\","
+                   "\"remotes\":[{\"type\":\"streamable-http\",\"url\":\"http://x/mcp\"}]}"), /* kinds without built-in rules: envelope only */
         "{\"apiVersion\":\"backstage.io/v1beta1\",\"kind\":\"component\",\"metadata\":{\"name\":\"A.b_c\","
         "\"namespace\":\"ns-1\",\"title\":\"T\",\"labels\":{\"example.com/tier\":\"gold\",\"x\":\"\"},"
         "\"annotations\":{\"backstage.io/techdocs-ref\":\"dir:.\"},\"tags\":[\"c++\",\"go\"],"
@@ -114,6 +116,10 @@ static void test_invalid(void **state)
          "api:default/x: spec.definition: is required for kind API"},
         {ENT("API", "{\"type\":\"openapi\",\"lifecycle\":\"production\",\"owner\":\"a\",\"definition\":{\"$text\":\"x\"}}"),
          "spec.definition: must be a non-empty string"},
+        {ENT("API", "{\"type\":\"ai-model-server\",\"lifecycle\":\"p\",\"owner\":\"a\",\"remotes\":[]}"),
+         "api:default/x: spec.remotes: must be a non-empty list of {type, url}"},
+        {ENT("API", "{\"type\":\"mcp-server\",\"lifecycle\":\"p\",\"owner\":\"a\",\"remotes\":[{\"url\":\"u\"}]}"),
+         "api:default/x: spec.remotes: item 0 must have a non-empty type and url"},
         {ENT("Group", "{\"type\":\"team\"}"), "group:default/x: spec.children: is required for kind Group"},
         {ENT("User", "{}"), "user:default/x: spec.memberOf: is required for kind User"},
         {ENT("User", "{\"memberOf\":[],\"profile\":\"me\"}"), "spec.profile: must be a mapping"},
