@@ -6,6 +6,8 @@
 #include "base/child.h"
 #include "config/config.h"
 #include "gateway/gateway.h"
+#include "catalog/service.h"
+#include "portal/api.h"
 #include "portal/portal.h"
 #include "store/store.h"
 
@@ -36,6 +38,8 @@ struct control {
     struct gh_gateway *gateway;
     struct gh_portal *portal;
     struct gh_store *store;
+    struct gh_catalog_service *catalog;
+    struct gh_api *api;
     uv_signal_t sighup, sigterm, sigint;
     uint64_t generation;
     int draining;
@@ -115,6 +119,7 @@ static void on_sighup(uv_signal_t *s, int signum)
     ctl->generation++;
     gh_log_level = n->log_level;
     gh_gateway_publish(ctl->gateway, snap);
+    gh_catalog_service_config(ctl->catalog, snap->cfg); /* the catalog follows what the gateway serves */
     gh_snapshot_unref(ctl->snap);
     ctl->snap = snap;
     gh_log(GH_LOG_INFO, "reloaded %s (generation %llu, %zu API%s)", ctl->config_path,
@@ -130,6 +135,8 @@ static void on_sigterm(uv_signal_t *s, int signum)
     gh_log(GH_LOG_INFO, "%s: draining requests in flight, then exiting", signum == SIGINT ? "SIGINT" : "SIGTERM");
     gh_gateway_drain(ctl->gateway);
     gh_portal_stop(ctl->portal);
+    gh_catalog_service_stop(ctl->catalog);
+    ctl->catalog = NULL;
     uv_close((uv_handle_t *)&ctl->sighup, NULL);
     uv_close((uv_handle_t *)&ctl->sigterm, NULL);
     uv_close((uv_handle_t *)&ctl->sigint, NULL);
@@ -174,15 +181,29 @@ static int cmd_serve(const char *path)
         gh_snapshot_unref(ctl.snap);
         return 1;
     }
+    if (gh_catalog_service_start(ctl.loop, ctl.store, ctl.snap->cfg, &ctl.catalog, &err) != 0) {
+        gh_log(GH_LOG_ERROR, "catalog: %s", err.msg);
+        gh_store_close(ctl.store);
+        gh_snapshot_unref(ctl.snap);
+        return 1;
+    }
+    ctl.api = gh_api_new(ctl.catalog);
     if (gh_gateway_start(ctl.snap, &ctl.gateway, &err) != 0) {
         gh_log(GH_LOG_ERROR, "listen.gateway: %s", err.msg);
+        gh_catalog_service_stop(ctl.catalog);
+        uv_run(ctl.loop, UV_RUN_NOWAIT);
+        gh_api_free(ctl.api);
         gh_store_close(ctl.store);
         return 1;
     }
-    if (gh_portal_start(ctl.loop, ctl.snap->cfg->portal_listen, ctl.snap->cfg->header_bytes, &ctl.portal, &err) != 0) {
+    if (gh_portal_start(ctl.loop, ctl.snap->cfg->portal_listen, ctl.snap->cfg->header_bytes, gh_api_handle, ctl.api,
+                        &ctl.portal, &err) != 0) {
         gh_log(GH_LOG_ERROR, "listen.portal: %s", err.msg);
         gh_gateway_drain(ctl.gateway);
         gh_gateway_join(ctl.gateway);
+        gh_catalog_service_stop(ctl.catalog);
+        uv_run(ctl.loop, UV_RUN_NOWAIT);
+        gh_api_free(ctl.api);
         gh_store_close(ctl.store);
         return 1;
     }
@@ -197,6 +218,7 @@ static int cmd_serve(const char *path)
            ctl.snap->napis == 1 ? "" : "s");
     uv_run(ctl.loop, UV_RUN_DEFAULT);
     gh_gateway_join(ctl.gateway);
+    gh_api_free(ctl.api);
     gh_store_close(ctl.store);
     gh_snapshot_unref(ctl.snap);
     uv_loop_close(ctl.loop);

@@ -209,6 +209,8 @@ struct gh_catalog_batch {
     struct gh_json *errors;
     char **kept_files;
     size_t nkept;
+    char **watched; /* files read, and globs listed ("glob:" prefix), for change polling */
+    size_t nwatched;
 };
 
 struct gh_catalog_batch *gh_catalog_batch_new(void)
@@ -230,6 +232,9 @@ void gh_catalog_batch_free(struct gh_catalog_batch *b)
     for (size_t i = 0; i < b->nkept; i++)
         free(b->kept_files[i]);
     free(b->kept_files);
+    for (size_t i = 0; i < b->nwatched; i++)
+        free(b->watched[i]);
+    free(b->watched);
     free(b->items);
     gh_json_unref(b->errors);
     free(b);
@@ -262,6 +267,22 @@ void gh_catalog_batch_keep_file(struct gh_catalog_batch *b, const char *path)
 {
     b->kept_files = gh_realloc(b->kept_files, (b->nkept + 1) * sizeof(char *));
     b->kept_files[b->nkept++] = gh_strdup(path);
+}
+
+void gh_catalog_batch_watch(struct gh_catalog_batch *b, const char *what)
+{
+    b->watched = gh_realloc(b->watched, (b->nwatched + 1) * sizeof(char *));
+    b->watched[b->nwatched++] = gh_strdup(what);
+}
+
+const char *gh_catalog_batch_watched(const struct gh_catalog_batch *b, size_t i)
+{
+    return i < b->nwatched ? b->watched[i] : NULL;
+}
+
+struct gh_json *gh_catalog_batch_entity(const struct gh_catalog_batch *b, size_t i)
+{
+    return i < b->n ? b->items[i].entity : NULL;
 }
 
 size_t gh_catalog_batch_count(const struct gh_catalog_batch *b)
@@ -485,15 +506,18 @@ static int keep(const struct gh_catalog_batch *b, const struct existing *x)
 struct owner {
     char loc[GH_LOCATION_ID_MAX];
     char target[512];
-    int found;
+    char uid[40];
+    int found, yields;
 };
 
 static int on_owner(void *ctx, const struct gh_store_val *c, size_t n)
 {
     struct owner *o = ctx;
-    if (n >= 2) {
+    if (n >= 4) {
         snprintf(o->loc, sizeof(o->loc), "%.*s", (int)c[0].len, c[0].p);
         snprintf(o->target, sizeof(o->target), "%.*s", (int)c[1].len, c[1].p);
+        snprintf(o->uid, sizeof(o->uid), "%.*s", (int)c[3].len, c[3].p);
+        o->yields = c[2].len == 7 && memcmp(c[2].p, "gateway", 7) == 0;
         o->found = 1;
     }
     return 0;
@@ -502,6 +526,13 @@ static int on_owner(void *ctx, const struct gh_store_val *c, size_t n)
 static int commit_items(struct gh_store *s, const char *location_id, struct gh_catalog_batch *b,
                         struct existing_list *old, struct gh_catalog_counts *c, struct gh_err *err)
 {
+    struct text_out lt = {gh_malloc(16), 16, 0};
+    struct gh_store_val lp[] = {GH_VTEXT(location_id)};
+    int lrc = gh_store_exec(s, "SELECT type FROM catalog_locations WHERE id = $1", lp, 1, on_text, &lt, err);
+    int yields = strcmp(lt.buf, "gateway") == 0;
+    free(lt.buf);
+    if (lrc)
+        return lrc;
     char when[40];
     now_text(when, sizeof(when));
     for (size_t i = 0; i < b->n; i++) {
@@ -541,15 +572,25 @@ static int commit_items(struct gh_store *s, const char *location_id, struct gh_c
             continue;
         }
         /* a ref another location provides stays with it (Backstage: "conflicting entity") */
-        struct owner o = {{0}, {0}, 0};
+        struct owner o = {{0}, {0}, {0}, 0, 0};
         struct gh_store_val q[] = {GH_VTEXT(it->ref)};
         int rc = gh_store_exec(s,
-                               "SELECT l.id, l.target FROM catalog_entities e JOIN catalog_locations l "
+                               "SELECT l.id, l.target, l.type, e.uid FROM catalog_entities e JOIN catalog_locations l "
                                "ON l.id = e.location_id WHERE e.ref = $1",
                                q, 1, on_owner, &o, err);
         if (rc) {
             free(body);
             return rc;
+        }
+        if (o.found && o.yields && !yields) {
+            /* the gateway's own entity for an API gives way to one a catalog file describes */
+            struct gh_store_val d[] = {GH_VTEXT(o.uid)};
+            if ((rc = s->ops->search_del(s, o.uid, err)) != 0 ||
+                (rc = gh_store_exec(s, "DELETE FROM catalog_entities WHERE uid = $1", d, 1, NULL, NULL, err)) != 0) {
+                free(body);
+                return rc;
+            }
+            o.found = 0;
         }
         if (o.found) {
             char msg[1024];

@@ -16,8 +16,9 @@ struct gh_json;
 
 #define GH_LOCATION_ID_MAX 40
 
-/* Adds a location (type "file" or "url", and its target) unless one with the same type and target
- * exists; either way *id is its id, and *existed says which. origin: "config", "api", "cli". */
+/* Adds a location (type "file", or "gateway" for the gateway's own) unless one with the same type and
+ * target exists; either way *id is its id, and *existed says which. origin: "config", "api", "cli",
+ * "gateway". An entity of a "gateway" location gives way when a file location provides the same ref. */
 int gh_catalog_location_add(struct gh_store *s, const char *type, const char *target, const char *origin,
                             char id[GH_LOCATION_ID_MAX], int *existed, struct gh_err *err);
 /* {id, type, target} of one location (new reference) or NULL with GH_ENOTFOUND. */
@@ -39,6 +40,10 @@ void gh_catalog_batch_add(struct gh_catalog_batch *b, struct gh_json *entity, co
 void gh_catalog_batch_error(struct gh_catalog_batch *b, const char *source, const char *ref, const char *message);
 /* A file that could not be read or parsed as a whole: entities last seen in it are kept. */
 void gh_catalog_batch_keep_file(struct gh_catalog_batch *b, const char *path);
+/* Something to poll for changes: a file read ("/abs/path") or a glob listed ("glob:<pattern>"). */
+void gh_catalog_batch_watch(struct gh_catalog_batch *b, const char *what);
+const char *gh_catalog_batch_watched(const struct gh_catalog_batch *b, size_t i); /* NULL past the end */
+struct gh_json *gh_catalog_batch_entity(const struct gh_catalog_batch *b, size_t i); /* borrowed */
 size_t gh_catalog_batch_count(const struct gh_catalog_batch *b);
 size_t gh_catalog_batch_errors(const struct gh_catalog_batch *b);
 /* The errors as [{source, entity, message}] (borrowed). */

@@ -313,6 +313,8 @@ static void ingest_doc(struct walk *w, const char *file, int line, struct gh_jso
         return;
     }
     annotate(e, file, w->root);
+    if (w->o->enrich)
+        w->o->enrich(w->o->enrich_ctx, e);
     if (strcasecmp(ref.kind, "Location") == 0) {
         const struct gh_json *spec = gh_json_get(e, "spec");
         const char *type = jtext(gh_json_get(spec, "type"));
@@ -337,6 +339,7 @@ static void ingest_path(struct walk *w, const char *from_source, const char *pat
     char msg[PATH_MAX + 200];
     char *real = realpath(path, NULL);
     if (real == NULL) {
+        gh_catalog_batch_watch(w->b, path); /* so its appearance is noticed */
         snprintf(msg, sizeof(msg), "cannot read '%s': %s", path, strerror(errno));
         gh_catalog_batch_error(w->b, from_source, NULL, msg);
         gh_catalog_batch_keep_file(w->b, path);
@@ -361,6 +364,7 @@ static void ingest_path(struct walk *w, const char *from_source, const char *pat
     }
     w->visited = gh_realloc(w->visited, (w->nvisited + 1) * sizeof(char *));
     w->visited[w->nvisited++] = real;
+    gh_catalog_batch_watch(w->b, real);
     w->files++;
     char *text;
     size_t len;
@@ -406,6 +410,10 @@ static void ingest_target(struct walk *w, const char *from_source, const char *p
         return;
     }
     glob_t g;
+    struct gh_buf watch = {0};
+    gh_buf_addf(&watch, "glob:%s", path);
+    gh_catalog_batch_watch(w->b, watch.p);
+    gh_buf_free(&watch);
     int rc = glob(path, GLOB_ERR, NULL, &g);
     if (rc == 0)
         for (size_t i = 0; i < g.gl_pathc; i++)

@@ -9,6 +9,7 @@
 #include "../catalog/catalog.h"
 #include "../http/http.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -374,6 +375,120 @@ static int load_upstream(struct ld *ld, struct gh_yaml_node *n, int line, struct
 }
 
 /* API names are catalog entity names: the gateway's APIs appear in the catalog under them */
+/* A path from the config, made absolute against the config file's directory. */
+static char *config_relative(struct ld *ld, const char *p)
+{
+    if (p[0] == '/')
+        return gh_strdup(p);
+    const char *slash = strrchr(ld->file, '/');
+    char base[4096];
+    if (slash)
+        snprintf(base, sizeof(base), "%.*s", (int)(slash - ld->file), ld->file);
+    else
+        snprintf(base, sizeof(base), ".");
+    char *real = realpath(base, NULL);
+    struct gh_buf out = {0};
+    gh_buf_addf(&out, "%s/%s", real ? real : base, strncmp(p, "./", 2) == 0 ? p + 2 : p);
+    free(real);
+    return out.p;
+}
+
+static int location_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
+{
+    struct gh_config_location *l = ctx;
+    if (strcmp(k, "type") == 0) {
+        if (get_string(ld, v, kl, key, &l->type))
+            return GH_EINVAL;
+        if (strcmp(l->type, "file") != 0)
+            return errf(ld, kl, key, "'%s' is not supported (file: Gatehouse does not fetch remote catalogs)", l->type);
+        return 0;
+    }
+    if (strcmp(k, "target") == 0) {
+        char *t = NULL;
+        if (get_string(ld, v, kl, key, &t))
+            return GH_EINVAL;
+        if (t[0] == '\0') {
+            free(t);
+            return errf(ld, kl, key, "must not be empty");
+        }
+        l->target = config_relative(ld, t);
+        free(t);
+        /* a plain path must exist; a glob may match nothing yet */
+        if (strpbrk(l->target, "*?[") == NULL && access(l->target, R_OK) != 0)
+            return errf(ld, kl, key, "cannot read '%s': %s", l->target, strerror(errno));
+        return 0;
+    }
+    if (strcmp(k, "owner") == 0) {
+        if (get_string(ld, v, kl, key, &l->owner))
+            return GH_EINVAL;
+        struct gh_entity_ref r;
+        struct gh_err why = {{0}};
+        if (gh_catalog_parse_ref((struct gh_str){l->owner, strlen(l->owner)}, "Group", NULL, &r, &why) != 0)
+            return errf(ld, kl, key, "%s", why.msg);
+        return 0;
+    }
+    return errf(ld, kl, key, "unknown key (expected type, target, owner)");
+}
+
+static int catalog_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
+{
+    struct gh_config *cfg = ctx;
+    if (strcmp(k, "poll_interval") == 0)
+        return get_duration(ld, v, kl, key, &cfg->catalog_poll_ms);
+    if (strcmp(k, "gateway_url") == 0) {
+        if (get_string(ld, v, kl, key, &cfg->gateway_url))
+            return GH_EINVAL;
+        if (strncmp(cfg->gateway_url, "http://", 7) != 0 && strncmp(cfg->gateway_url, "https://", 8) != 0)
+            return errf(ld, kl, key, "'%s' must be an http:// or https:// URL", cfg->gateway_url);
+        size_t n = strlen(cfg->gateway_url);
+        while (n > 8 && cfg->gateway_url[n - 1] == '/')
+            cfg->gateway_url[--n] = '\0';
+        return 0;
+    }
+    if (strcmp(k, "allowed_dirs") == 0) {
+        char **dirs = NULL;
+        size_t n = 0;
+        int rc = get_string_list(ld, v, kl, key, &dirs, &n);
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            char *abs = config_relative(ld, dirs[i]);
+            char *real = realpath(abs, NULL);
+            if (real == NULL)
+                rc = errf(ld, kl, key, "'%s': %s", abs, strerror(errno));
+            else {
+                cfg->allowed_dirs = gh_realloc(cfg->allowed_dirs, (cfg->nallowed_dirs + 1) * sizeof(char *));
+                cfg->allowed_dirs[cfg->nallowed_dirs++] = real;
+            }
+            free(abs);
+        }
+        for (size_t i = 0; i < n; i++)
+            free(dirs[i]);
+        free(dirs);
+        return rc;
+    }
+    if (strcmp(k, "locations") == 0) {
+        if (want_type(ld, v, GH_YAML_SEQUENCE, kl, key))
+            return GH_EINVAL;
+        void *it = NULL;
+        struct gh_yaml_node *item;
+        while ((item = gh_yaml_seq_next(v, &it)) != NULL) {
+            char lk[64];
+            snprintf(lk, sizeof(lk), "catalog.locations[%zu]", cfg->nlocations);
+            cfg->locations = gh_realloc(cfg->locations, (cfg->nlocations + 1) * sizeof(*cfg->locations));
+            struct gh_config_location *l = &cfg->locations[cfg->nlocations++];
+            *l = (struct gh_config_location){.line = kl};
+            int rc = each_key(ld, item, kl, lk, location_key, l);
+            if (rc)
+                return rc;
+            if (l->target == NULL)
+                return errf(ld, kl, lk, "target is required");
+            if (l->type == NULL)
+                l->type = gh_strdup("file");
+        }
+        return 0;
+    }
+    return errf(ld, kl, key, "unknown key (expected locations, allowed_dirs, poll_interval, gateway_url)");
+}
+
 static int valid_api_name(const char *s)
 {
     return gh_catalog_valid_name((struct gh_str){s, strlen(s)});
@@ -423,8 +538,24 @@ static int load_api(struct ld *ld, struct gh_yaml_node *n, int line, size_t inde
             have_upstream = 1;
         } else if (strcmp(k, "strip_prefix") == 0) {
             rc = get_bool(ld, v, kl, key, &a->strip_prefix);
+        } else if (strcmp(k, "owner") == 0 || strcmp(k, "system") == 0) {
+            char **dst = k[0] == 'o' ? &a->owner : &a->system;
+            rc = get_string(ld, v, kl, key, dst);
+            struct gh_entity_ref r;
+            struct gh_err why = {{0}};
+            if (rc == 0 && gh_catalog_parse_ref((struct gh_str){*dst, strlen(*dst)}, k[0] == 'o' ? "Group" : "System",
+                                                NULL, &r, &why) != 0)
+                rc = errf(ld, kl, key, "%s", why.msg);
+        } else if (strcmp(k, "description") == 0) {
+            rc = get_string(ld, v, kl, key, &a->description);
+        } else if (strcmp(k, "lifecycle") == 0) {
+            rc = get_string(ld, v, kl, key, &a->lifecycle);
+            if (rc == 0 && a->lifecycle[0] == '\0')
+                rc = errf(ld, kl, key, "must not be empty");
         } else {
-            return errf(ld, kl, key, "unknown key (expected name, route, upstream, strip_prefix)");
+            return errf(ld, kl, key,
+                        "unknown key (expected name, route, upstream, strip_prefix, owner, description, lifecycle, "
+                        "system)");
         }
         if (rc)
             return rc;
@@ -505,8 +636,10 @@ static int load_root(struct ld *ld, struct gh_config *cfg)
             rc = each_key(ld, v, kl, "store", store_key, cfg);
         } else if (strcmp(k, "apis") == 0) {
             rc = load_apis(ld, v, kl, cfg);
+        } else if (strcmp(k, "catalog") == 0) {
+            rc = each_key(ld, v, kl, "catalog", catalog_key, cfg);
         } else {
-            rc = errf(ld, kl, k, "unknown key (expected listen, workers, limits, upstreams, log, store, apis)");
+            rc = errf(ld, kl, k, "unknown key (expected listen, workers, limits, upstreams, log, store, apis, catalog)");
         }
         if (rc)
             return rc;
@@ -533,6 +666,7 @@ static struct gh_config *defaults(const char *name)
     cfg->store_driver = gh_strdup("sqlite");
     cfg->store_path = gh_strdup("./gatehouse.db");
     cfg->log_level = GH_LOG_INFO;
+    cfg->catalog_poll_ms = 5000;
     return cfg;
 }
 
@@ -587,8 +721,20 @@ void gh_config_free(struct gh_config *cfg)
         free(a->path);
         free_list(a->hosts, a->nhosts);
         free_list(a->targets, a->ntargets);
+        free(a->owner);
+        free(a->description);
+        free(a->lifecycle);
+        free(a->system);
     }
     free(cfg->apis);
+    for (size_t i = 0; i < cfg->nlocations; i++) {
+        free(cfg->locations[i].type);
+        free(cfg->locations[i].target);
+        free(cfg->locations[i].owner);
+    }
+    free(cfg->locations);
+    free_list(cfg->allowed_dirs, cfg->nallowed_dirs);
+    free(cfg->gateway_url);
     free(cfg->file);
     free(cfg->gateway_listen);
     free(cfg->portal_listen);

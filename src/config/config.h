@@ -21,6 +21,16 @@ struct gh_config_api {
     size_t ntargets;
     uint64_t connect_timeout_ms, timeout_ms;
     int strip_prefix;
+    /* catalog facts for the API entity the gateway publishes (all optional) */
+    char *owner, *description, *lifecycle, *system;
+};
+
+/* catalog.locations[]: where entities come from */
+struct gh_config_location {
+    char *type;   /* "file" */
+    char *target; /* a path or glob, resolved against the config file's directory */
+    char *owner;  /* default owner for OpenAPI documents found there (or NULL) */
+    int line;
 };
 
 struct gh_config {
@@ -37,6 +47,13 @@ struct gh_config {
     int log_level;
     struct gh_config_api *apis;
     size_t napis;
+    /* catalog */
+    struct gh_config_location *locations;
+    size_t nlocations;
+    char **allowed_dirs; /* resolved; where placeholders and Location targets may also read */
+    size_t nallowed_dirs;
+    uint64_t catalog_poll_ms; /* how often file locations are checked for changes; 0: never */
+    char *gateway_url;        /* the gateway's public base URL, for API entities (NULL: from listen) */
 };
 
 /* Loads and validates a config file. Returns 0 and a new config, or GH_EINVAL with "file:line: key: why". */

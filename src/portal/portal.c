@@ -1,8 +1,8 @@
 /*
  * portal.c: a small buffered HTTP/1.1 server for the control plane, using the same strict parser as
- * the gateway. Control-plane requests are small, so each connection reads a whole request and
- * answers it; a request carrying a body is answered and the connection closed, until handlers that
- * take bodies exist.
+ * the gateway. Control-plane requests are small, so each connection reads a whole request (head and
+ * Content-Length body, bounded) into one buffer and answers it; the handler runs on the control thread.
+ * Chunked request bodies are refused with 411: every client of the control API sends a length.
  */
 #include "portal.h"
 
@@ -22,6 +22,7 @@ struct pconn {
     char *buf;
     size_t len, cap;
     int closing;
+    int continued; /* 100 Continue sent for the request being read */
     struct gh_http_head h;
 };
 
@@ -31,6 +32,8 @@ struct gh_portal {
     struct pconn *conns;
     int stopping;
     int handles; /* listener + connections; the portal is freed when the last one is closed */
+    gh_portal_handler handler;
+    void *handler_ctx;
 };
 
 static void portal_release(struct gh_portal *p)
@@ -77,14 +80,31 @@ static void on_written(uv_write_t *req, int status)
     }
 }
 
-static void respond(struct pconn *c, int status, const char *ctype, const char *body, int close_after)
+static void write_raw(struct pconn *c, const char *data, size_t len)
 {
-    size_t bl = strlen(body);
-    struct pwrite *w = gh_malloc(sizeof(*w) + bl + 512);
-    int n = snprintf(w->data, bl + 512,
+    struct pwrite *w = gh_malloc(sizeof(*w) + len);
+    memcpy(w->data, data, len);
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
+        free(w);
+        conn_close(c);
+    }
+}
+
+static void respond_full(struct pconn *c, int status, const char *ctype, const char *headers, const char *body,
+                         size_t bl, int head_only, int close_after)
+{
+    size_t hl = headers ? strlen(headers) : 0;
+    struct pwrite *w = gh_malloc(sizeof(*w) + bl + hl + 512);
+    int n = snprintf(w->data, hl + 512,
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
-                     "X-Content-Type-Options: nosniff\r\n%s\r\n%s",
-                     status, gh_http_reason(status), ctype, bl, close_after ? "Connection: close\r\n" : "", body);
+                     "X-Content-Type-Options: nosniff\r\n%s%s\r\n",
+                     status, gh_http_reason(status), ctype, bl, headers ? headers : "",
+                     close_after ? "Connection: close\r\n" : "");
+    if (!head_only && status != 204 && status != 304) {
+        memcpy(w->data + n, body, bl);
+        n += (int)bl;
+    }
     uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
     if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
         free(w);
@@ -95,25 +115,47 @@ static void respond(struct pconn *c, int status, const char *ctype, const char *
         c->closing = 2; /* close once written */
 }
 
-static void handle(struct pconn *c, int rc)
+static void respond(struct pconn *c, int status, const char *ctype, const char *body, int close_after)
+{
+    respond_full(c, status, ctype, NULL, body, strlen(body), 0, close_after);
+}
+
+static void error_json(struct pconn *c, int status, const char *message, int close_after)
+{
+    char body[512];
+    snprintf(body, sizeof(body), "{\"error\":{\"name\":\"%s\",\"message\":\"%s\"},\"response\":{\"statusCode\":%d}}\n",
+             status == 404 ? "NotFoundError" : status == 405 ? "NotAllowedError" : "InputError", message, status);
+    respond(c, status, "application/json", body, close_after);
+}
+
+static void handle(struct pconn *c, int rc, const char *body, size_t body_len)
 {
     struct gh_http_head *h = &c->h;
     if (rc < 0) {
-        char body[256];
-        snprintf(body, sizeof(body), "{\"error\":{\"status\":%d,\"message\":\"%s\"}}\n", -rc, h->error);
-        respond(c, -rc, "application/json", body, 1);
+        error_json(c, -rc, h->error, 1);
         return;
     }
-    int close_after = !h->keep_alive || h->body != GH_BODY_NONE || c->p->stopping;
+    int close_after = !h->keep_alive || c->p->stopping;
     if (gh_str_eq(h->path, "/healthz")) {
         if (h->method_id == GH_METHOD_GET || h->method_id == GH_METHOD_HEAD)
             respond(c, 200, "application/json", "{\"status\":\"ok\"}\n", close_after);
         else
-            respond(c, 405, "application/json", "{\"error\":{\"status\":405,\"message\":\"method not allowed\"}}\n",
-                    close_after);
+            error_json(c, 405, "method not allowed", close_after);
         return;
     }
-    respond(c, 404, "application/json", "{\"error\":{\"status\":404,\"message\":\"not found\"}}\n", close_after);
+    if (c->p->handler == NULL) {
+        error_json(c, 404, "not found", close_after);
+        return;
+    }
+    struct gh_preq req = {h, h->method_id, h->path, h->has_query ? h->query : (struct gh_str){"", 0}, body, body_len};
+    struct gh_presp resp = {0, NULL, {0}, {0}};
+    c->p->handler(c->p->handler_ctx, &req, &resp);
+    if (resp.status == 0)
+        resp.status = 500;
+    respond_full(c, resp.status, resp.ctype ? resp.ctype : "application/json", resp.headers.p, resp.body.p ? resp.body.p : "",
+                 resp.body.len, h->method_id == GH_METHOD_HEAD, close_after);
+    gh_buf_free(&resp.body);
+    gh_buf_free(&resp.headers);
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
@@ -141,11 +183,41 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
                 conn_close(c);
             return;
         }
-        handle(c, rc);
-        if (rc < 0 || c->h.body != GH_BODY_NONE)
+        if (rc < 0) {
+            handle(c, rc, NULL, 0);
             return; /* closing */
-        memmove(c->buf, c->buf + rc, c->len - (size_t)rc);
-        c->len -= (size_t)rc;
+        }
+        size_t body_len = 0;
+        if (c->h.body == GH_BODY_CHUNKED) {
+            error_json(c, 411, "a request body needs Content-Length here", 1);
+            return;
+        }
+        if (c->h.body == GH_BODY_LENGTH) {
+            if (c->h.content_length > GH_PORTAL_MAX_BODY) {
+                char msg[96];
+                snprintf(msg, sizeof(msg), "the body is larger than %d bytes", GH_PORTAL_MAX_BODY);
+                error_json(c, 413, msg, 1);
+                return;
+            }
+            body_len = (size_t)c->h.content_length;
+            size_t need = (size_t)rc + body_len;
+            if (c->len < need) {
+                if (c->cap < need + 1) {
+                    c->buf = gh_realloc(c->buf, need + 1);
+                    c->cap = need + 1;
+                }
+                if (c->h.expect_continue && !c->continued) {
+                    c->continued = 1;
+                    write_raw(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+                }
+                return; /* the head is parsed again when the rest arrives: cheap, and keeps no state */
+            }
+        }
+        c->continued = 0;
+        handle(c, rc, c->buf + rc, body_len);
+        size_t used = (size_t)rc + body_len;
+        memmove(c->buf, c->buf + used, c->len - used);
+        c->len -= used;
     }
 }
 
@@ -169,7 +241,8 @@ static void on_connection(uv_stream_t *l, int status)
         conn_close(c);
 }
 
-int gh_portal_start(uv_loop_t *loop, const char *listen, size_t max_head, struct gh_portal **out, struct gh_err *err)
+int gh_portal_start(uv_loop_t *loop, const char *listen, size_t max_head, gh_portal_handler handler, void *ctx,
+                    struct gh_portal **out, struct gh_err *err)
 {
     int fd = gh_listen_socket(listen, 0, err);
     if (fd < 0)
@@ -177,6 +250,8 @@ int gh_portal_start(uv_loop_t *loop, const char *listen, size_t max_head, struct
     struct gh_portal *p = gh_calloc(1, sizeof(*p));
     p->max_head = max_head;
     p->handles = 1;
+    p->handler = handler;
+    p->handler_ctx = ctx;
     uv_tcp_init(loop, &p->listener);
     p->listener.data = p;
     int rc = uv_tcp_open(&p->listener, fd);

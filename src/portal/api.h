@@ -1,0 +1,19 @@
+/*
+ * api: the control plane's REST API behind the portal listener (gh_api_handle is its handler):
+ * Backstage's catalog API under /api/catalog and search under /api/search.
+ */
+#ifndef GH_PORTAL_API_H
+#define GH_PORTAL_API_H
+
+#include "portal.h"
+
+struct gh_api;
+struct gh_catalog_service;
+
+struct gh_api *gh_api_new(struct gh_catalog_service *catalog);
+void gh_api_free(struct gh_api *a); /* accepts NULL */
+
+/* The portal handler; ctx is a struct gh_api. */
+void gh_api_handle(void *ctx, const struct gh_preq *req, struct gh_presp *resp);
+
+#endif
