@@ -6,6 +6,8 @@
 #include "base/child.h"
 #include "config/config.h"
 #include "gateway/gateway.h"
+#include "base/json.h"
+#include "catalog/ingest.h"
 #include "catalog/service.h"
 #include "portal/api.h"
 #include "portal/portal.h"
@@ -51,6 +53,12 @@ static void usage(FILE *f)
                "usage:\n"
                "  gatehouse serve -c gatehouse.yaml   run the gateway and the portal\n"
                "  gatehouse check -c gatehouse.yaml   validate a config and exit (0 ok, 1 errors)\n"
+               "  gatehouse apply -c gatehouse.yaml   check the config, then re-read every catalog location\n"
+               "  gatehouse catalog validate PATH...  check catalog files or folders (exit 1 on errors)\n"
+               "  gatehouse catalog import -c gatehouse.yaml PATH...\n"
+               "                                      add files or folders to the catalog as locations\n"
+               "  gatehouse catalog get -c gatehouse.yaml REF\n"
+               "                                      print one entity (kind:namespace/name) as JSON\n"
                "  gatehouse --version                 print the version\n"
                "  gatehouse help                      this text\n\n"
                "signals (serve): SIGHUP reloads the config (a bad one is refused, the old one keeps\n"
@@ -226,6 +234,198 @@ static int cmd_serve(const char *path)
     return 0;
 }
 
+/* ---- catalog commands ---- */
+
+static void print_errors(const struct gh_catalog_batch *b)
+{
+    const struct gh_json *errs = gh_catalog_batch_error_list(b);
+    for (size_t i = 0; i < gh_json_size(errs); i++) {
+        const struct gh_json *e = gh_json_at(errs, i);
+        fprintf(stderr, "%s: %s\n", gh_json_str(gh_json_get(e, "source"), NULL),
+                gh_json_str(gh_json_get(e, "message"), NULL));
+    }
+}
+
+static void on_progress(void *ctx, size_t files)
+{
+    const char *what = ctx;
+    if (files % 250 == 0)
+        fprintf(stderr, "%s: %zu files read\r", what, files);
+}
+
+static int cmd_catalog_validate(int argc, char **argv)
+{
+    int bad = 0;
+    size_t entities = 0, files = 0;
+    for (int i = 0; i < argc; i++) {
+        struct gh_err err = {{0}};
+        char *dir = gh_catalog_target_dir(argv[i], &err);
+        if (dir == NULL) {
+            fprintf(stderr, "%s\n", err.msg);
+            bad = 1;
+            continue;
+        }
+        const char *dirs[] = {dir};
+        struct gh_ingest_opts o = {dirs, 1, NULL, NULL, NULL, on_progress, argv[i]};
+        struct gh_catalog_batch *b = gh_catalog_batch_new();
+        files += gh_catalog_ingest_file(argv[i], &o, b);
+        entities += gh_catalog_batch_count(b);
+        if (gh_catalog_batch_errors(b)) {
+            print_errors(b);
+            bad = 1;
+        }
+        gh_catalog_batch_free(b);
+        free(dir);
+    }
+    printf("%zu entit%s in %zu file%s%s\n", entities, entities == 1 ? "y" : "ies", files, files == 1 ? "" : "s",
+           bad ? "; errors above" : ", all valid");
+    return bad;
+}
+
+static int open_store_from(const char *path, struct gh_snapshot **snap, struct gh_store **store)
+{
+    struct gh_err err = {{0}};
+    if (load(path, 1, snap, &err) != 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    struct gh_store_config scfg = {(*snap)->cfg->store_driver, (*snap)->cfg->store_path};
+    if (gh_store_open(&scfg, store, &err) != 0) {
+        fprintf(stderr, "store: %s\n", err.msg);
+        gh_snapshot_unref(*snap);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_catalog_import(const char *config, int argc, char **argv)
+{
+    struct gh_snapshot *snap;
+    struct gh_store *store;
+    if (open_store_from(config, &snap, &store))
+        return 1;
+    int bad = 0;
+    for (int i = 0; i < argc; i++) {
+        struct gh_err err = {{0}};
+        char *real = realpath(argv[i], NULL);
+        char *dir = real ? gh_catalog_target_dir(real, &err) : NULL;
+        if (dir == NULL) {
+            fprintf(stderr, "%s: %s\n", argv[i], real ? err.msg : strerror(errno));
+            free(real);
+            bad = 1;
+            continue;
+        }
+        char id[GH_LOCATION_ID_MAX];
+        int existed = 0;
+        struct gh_catalog_counts c = {0};
+        const char *dirs[] = {dir};
+        struct gh_ingest_opts o = {dirs, 1, NULL, NULL, NULL, on_progress, argv[i]};
+        struct gh_catalog_batch *b = gh_catalog_batch_new();
+        uint64_t t0 = gh_time_mono_ns();
+        gh_catalog_ingest_file(real, &o, b);
+        int rc = gh_catalog_location_add(store, "file", real, "cli", id, &existed, &err);
+        if (rc == 0)
+            rc = gh_catalog_commit(store, id, b, &c, &err);
+        if (rc) {
+            fprintf(stderr, "%s: %s\n", argv[i], err.msg);
+            bad = 1;
+        } else {
+            print_errors(b);
+            printf("%s: %s location %s: %zu added, %zu updated, %zu unchanged, %zu removed, %zu error%s (%.2f s)\n",
+                   argv[i], existed ? "existing" : "new", id, c.added, c.updated, c.unchanged, c.removed, c.errors,
+                   c.errors == 1 ? "" : "s", (double)(gh_time_mono_ns() - t0) / 1e9);
+            if (c.errors)
+                bad = 1;
+        }
+        gh_catalog_batch_free(b);
+        free(dir);
+        free(real);
+    }
+    gh_store_close(store);
+    gh_snapshot_unref(snap);
+    return bad;
+}
+
+static int cmd_catalog_get(const char *config, const char *ref)
+{
+    struct gh_entity_ref r;
+    struct gh_err err = {{0}};
+    if (gh_catalog_parse_ref((struct gh_str){ref, strlen(ref)}, NULL, NULL, &r, &err) != 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 2;
+    }
+    struct gh_snapshot *snap;
+    struct gh_store *store;
+    if (open_store_from(config, &snap, &store))
+        return 1;
+    char canon[GH_ENTITY_REF_MAX];
+    gh_catalog_ref_string(&r, canon, sizeof(canon));
+    struct gh_json *e = gh_catalog_get_by_ref(store, canon, &err);
+    int rc = 0;
+    if (e == NULL) {
+        fprintf(stderr, "%s\n", err.msg);
+        rc = 1;
+    } else {
+        char *text = gh_json_dump_pretty(e);
+        printf("%s\n", text);
+        free(text);
+        gh_json_unref(e);
+    }
+    gh_store_close(store);
+    gh_snapshot_unref(snap);
+    return rc;
+}
+
+static int cmd_apply(const char *config)
+{
+    struct gh_snapshot *snap;
+    struct gh_store *store;
+    if (open_store_from(config, &snap, &store))
+        return 1;
+    struct gh_catalog_service *svc = NULL;
+    struct gh_err err = {{0}};
+    int rc = gh_catalog_service_start(NULL, store, snap->cfg, &svc, &err);
+    if (rc)
+        fprintf(stderr, "catalog: %s\n", err.msg);
+    else
+        printf("%s: ok; catalog locations re-read\n", config);
+    gh_catalog_service_stop(svc);
+    gh_store_close(store);
+    gh_snapshot_unref(snap);
+    return rc ? 1 : 0;
+}
+
+static int cmd_catalog(int argc, char **argv)
+{
+    /* gatehouse catalog <sub> [-c file] args... */
+    if (argc < 3) {
+        usage(stderr);
+        return 2;
+    }
+    const char *sub = argv[2], *config = NULL;
+    char *rest[256];
+    int n = 0;
+    for (int i = 3; i < argc && n < 256; i++) {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
+            config = argv[++i];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            config = argv[i] + 9;
+        else
+            rest[n++] = argv[i];
+    }
+    if (strcmp(sub, "validate") == 0 && n > 0)
+        return cmd_catalog_validate(n, rest);
+    if ((strcmp(sub, "import") == 0 && n > 0) || (strcmp(sub, "get") == 0 && n == 1)) {
+        if (config == NULL) {
+            fprintf(stderr, "gatehouse catalog %s: missing -c gatehouse.yaml (it names the store)\n", sub);
+            return 2;
+        }
+        return sub[0] == 'i' ? cmd_catalog_import(config, n, rest) : cmd_catalog_get(config, rest[0]);
+    }
+    fprintf(stderr, "gatehouse catalog: expected validate PATH..., import -c FILE PATH... or get -c FILE REF\n");
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -247,13 +447,15 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (strcmp(cmd, "serve") == 0 || strcmp(cmd, "check") == 0) {
+    if (strcmp(cmd, "catalog") == 0)
+        return cmd_catalog(argc, argv);
+    if (strcmp(cmd, "serve") == 0 || strcmp(cmd, "check") == 0 || strcmp(cmd, "apply") == 0) {
         const char *path = config_arg(argc, argv);
         if (path == NULL) {
             fprintf(stderr, "gatehouse %s: missing -c gatehouse.yaml\n", cmd);
             return 2;
         }
-        return strcmp(cmd, "serve") == 0 ? cmd_serve(path) : cmd_check(path);
+        return strcmp(cmd, "serve") == 0 ? cmd_serve(path) : strcmp(cmd, "apply") == 0 ? cmd_apply(path) : cmd_check(path);
     }
     fprintf(stderr, "gatehouse: unknown command '%s'\n\n", cmd);
     usage(stderr);

@@ -23,6 +23,11 @@ char *gh_json_dump(const struct gh_json *j, int sorted)
     return json_dumps(J(j), JSON_COMPACT | JSON_ENCODE_ANY | (sorted ? JSON_SORT_KEYS : 0));
 }
 
+char *gh_json_dump_pretty(const struct gh_json *j)
+{
+    return json_dumps(J(j), JSON_INDENT(2) | JSON_ENCODE_ANY);
+}
+
 struct gh_json *gh_json_ref(struct gh_json *j)
 {
     return G(json_incref(J(j)));

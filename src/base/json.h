@@ -25,6 +25,8 @@ struct gh_json *gh_json_parse(const char *text, size_t len, struct gh_err *err);
 
 /* Serialises compactly (sorted keys when `sorted`); returns a new string the caller frees. */
 char *gh_json_dump(const struct gh_json *j, int sorted);
+/* Indented for people to read (keys in their order). */
+char *gh_json_dump_pretty(const struct gh_json *j);
 
 struct gh_json *gh_json_ref(struct gh_json *j);
 void gh_json_unref(struct gh_json *j); /* accepts NULL */

@@ -211,8 +211,14 @@ int gh_yaml_load_stream(const char *name, const char *text, size_t len, gh_yaml_
                 buf[doc_line - 1 + n] = '\0';
                 struct gh_yaml_doc *doc = NULL;
                 rc = load(name, buf, (size_t)(doc_line - 1) + n, &doc, err);
-                if (rc == 0)
-                    doc->line = doc_line;
+                if (rc == 0) {
+                    /* a document's line is that of its first content: after a bare "---" line */
+                    const char *q = doc_start + 3;
+                    int bare = marker(doc_start, doc_start + n, '-');
+                    while (bare && q < doc_start + n && (*q == ' ' || *q == '\t'))
+                        q++;
+                    doc->line = doc_line + (bare && (q == doc_start + n || *q == '\n' || *q == '\r' || *q == '#'));
+                }
                 if (rc == 0 && gh_yaml_root(doc) != NULL)
                     rc = fn(ctx, doc, index++);
                 gh_yaml_free(doc);

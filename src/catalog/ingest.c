@@ -6,6 +6,7 @@
 #include "../base/child.h"
 #include "../base/json.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <glob.h>
 #include <limits.h>
@@ -13,10 +14,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #define MAX_FILE_BYTES ((size_t)16 << 20)
 #define MAX_DEPTH 16    /* Location entities pointing at Location entities ... */
 #define MAX_FILES 100000
+
+/* An OpenAPI document met on the way: registered at the end, unless it turned out to be some API
+ * entity's definition ($text of a file the walk also listed, as a folder location does). */
+struct pending_openapi {
+    char *file;
+    int line;
+    struct gh_json *doc;
+    char *text;
+};
 
 struct walk {
     const struct gh_ingest_opts *o;
@@ -25,6 +36,10 @@ struct walk {
     char **visited;
     size_t nvisited;
     size_t files;
+    char **placeholder_files; /* resolved paths placeholders read */
+    size_t nplaceholder;
+    struct pending_openapi *openapi;
+    size_t nopenapi;
 };
 
 static const char *jtext(const struct gh_json *j)
@@ -51,6 +66,9 @@ static int has_glob(const char *s)
 
 char *gh_catalog_target_dir(const char *target, struct gh_err *err)
 {
+    struct stat st;
+    if (!has_glob(target) && stat(target, &st) == 0 && S_ISDIR(st.st_mode))
+        return realpath(target, NULL);
     char *copy = gh_strdup(target);
     char *g = strpbrk(copy, "*?[");
     if (g)
@@ -164,6 +182,8 @@ static int read_placeholder(struct walk *w, const char *file, const char *kind, 
         free(real);
         return rc;
     }
+    w->placeholder_files = gh_realloc(w->placeholder_files, (w->nplaceholder + 1) * sizeof(char *));
+    w->placeholder_files[w->nplaceholder++] = gh_strdup(real);
     if (strcmp(kind, "$text") == 0) {
         *out = gh_json_string(text, len);
         if (*out == NULL)
@@ -242,6 +262,7 @@ static void annotate(struct gh_json *e, const char *file, const char *root)
 }
 
 static void ingest_target(struct walk *w, const char *from_source, const char *pattern, int depth);
+static void ingest_path(struct walk *w, const char *from_source, const char *path, int depth);
 
 /* An API whose definition is OpenAPI: its operations, for the index (none when it does not parse). */
 static struct gh_json *definition_operations(const struct gh_json *e, const char *file)
@@ -282,13 +303,20 @@ static void ingest_doc(struct walk *w, const char *file, int line, struct gh_jso
         return;
     }
     struct gh_json *e = NULL, *ops = NULL;
+    if (gh_openapi_is_document(doc) && depth >= 0) {
+        w->openapi = gh_realloc(w->openapi, (w->nopenapi + 1) * sizeof(*w->openapi));
+        struct pending_openapi *p = &w->openapi[w->nopenapi++];
+        p->file = gh_strdup(file);
+        p->line = line;
+        p->doc = gh_json_ref(doc);
+        p->text = gh_malloc(textlen + 1);
+        memcpy(p->text, text, textlen);
+        p->text[textlen] = '\0';
+        return;
+    }
     if (gh_openapi_is_document(doc)) {
         ops = gh_openapi_operations(doc);
-        char *copy = gh_malloc(textlen + 1);
-        memcpy(copy, text, textlen);
-        copy[textlen] = '\0';
-        e = gh_openapi_entity(doc, copy, w->o->default_owner, &err);
-        free(copy);
+        e = gh_openapi_entity(doc, text, w->o->default_owner, &err);
         if (e == NULL) {
             error(w, source, NULL, err.msg);
             gh_json_unref(ops);
@@ -376,7 +404,25 @@ static void ingest_path(struct walk *w, const char *from_source, const char *pat
         text = NULL;
     }
     if (docs == NULL) {
-        gh_catalog_batch_error(w->b, real, NULL, err.msg);
+        /* "path:line: why" becomes source "path:line" and message "why" */
+        size_t rl = strlen(real);
+        const char *m = err.msg, *rest = NULL;
+        if (strncmp(m, real, rl) == 0 && m[rl] == ':') {
+            const char *d = m + rl + 1;
+            while (*d >= '0' && *d <= '9')
+                d++;
+            if (d > m + rl + 1 && d[0] == ':' && d[1] == ' ')
+                rest = d + 2;
+            else if (d == m + rl + 1 && d[0] == ' ')
+                rest = d + 1;
+        }
+        if (rest) {
+            char src[PATH_MAX + 32];
+            snprintf(src, sizeof(src), "%.*s", (int)(rest - 2 - m), m);
+            gh_catalog_batch_error(w->b, src, NULL, rest);
+        } else {
+            gh_catalog_batch_error(w->b, real, NULL, err.msg);
+        }
         gh_catalog_batch_keep_file(w->b, real);
         free(text);
         return;
@@ -388,6 +434,59 @@ static void ingest_path(struct walk *w, const char *from_source, const char *pat
     }
     gh_json_unref(docs);
     free(text);
+}
+
+static int catalog_file_name(const char *name)
+{
+    size_t n = strlen(name);
+    return name[0] != '.' && ((n > 5 && strcmp(name + n - 5, ".yaml") == 0) || (n > 4 && strcmp(name + n - 4, ".yml") == 0) ||
+                              (n > 5 && strcmp(name + n - 5, ".json") == 0));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A directory: every *.yaml, *.yml and *.json below it (not hidden ones), in name order. */
+static void ingest_dir(struct walk *w, const char *from_source, const char *dir, int depth)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        char msg[PATH_MAX + 200];
+        snprintf(msg, sizeof(msg), "cannot list '%s': %s", dir, strerror(errno));
+        gh_catalog_batch_error(w->b, from_source, NULL, msg);
+        return;
+    }
+    char **names = NULL;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        names = gh_realloc(names, (n + 1) * sizeof(char *));
+        names[n++] = gh_strdup(de->d_name);
+    }
+    closedir(d);
+    if (n)
+        qsort(names, n, sizeof(char *), cmp_str);
+    gh_catalog_batch_watch(w->b, dir);
+    for (size_t i = 0; i < n; i++) {
+        struct gh_buf p = {0};
+        gh_buf_addf(&p, "%s/%s", dir, names[i]);
+        struct stat st;
+        if (stat(p.p, &st) == 0 && S_ISDIR(st.st_mode)) {
+            if (depth < MAX_DEPTH)
+                ingest_dir(w, from_source, p.p, depth + 1);
+        } else if (catalog_file_name(names[i])) {
+            ingest_path(w, from_source, p.p, depth);
+            if (w->o->progress)
+                w->o->progress(w->o->progress_ctx, w->files);
+        }
+        gh_buf_free(&p);
+        free(names[i]);
+    }
+    free(names);
 }
 
 static void ingest_target(struct walk *w, const char *from_source, const char *pattern, int depth)
@@ -404,6 +503,12 @@ static void ingest_target(struct walk *w, const char *from_source, const char *p
         return;
     }
     char *path = from_source ? relative_to(from_source, pattern) : gh_strdup(pattern);
+    struct stat st;
+    if (!has_glob(path) && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        ingest_dir(w, from_source ? from_source : path, path, depth);
+        free(path);
+        return;
+    }
     if (!has_glob(path)) {
         ingest_path(w, from_source ? from_source : path, path, depth);
         free(path);
@@ -433,8 +538,23 @@ size_t gh_catalog_ingest_file(const char *target, const struct gh_ingest_opts *o
     char *real = has_glob(target) ? NULL : realpath(target, NULL);
     snprintf(root, sizeof(root), "file:%s", real ? real : target);
     free(real);
-    struct walk w = {o, b, root, NULL, 0, 0};
+    struct walk w = {o, b, root, NULL, 0, 0, NULL, 0, NULL, 0};
     ingest_target(&w, NULL, target, 0);
+    for (size_t i = 0; i < w.nopenapi; i++) {
+        struct pending_openapi *p = &w.openapi[i];
+        int used = 0;
+        for (size_t k = 0; k < w.nplaceholder && !used; k++)
+            used = strcmp(w.placeholder_files[k], p->file) == 0;
+        if (!used) /* depth -1: register it now */
+            ingest_doc(&w, p->file, p->line, p->doc, p->text, strlen(p->text), -1);
+        free(p->file);
+        gh_json_unref(p->doc);
+        free(p->text);
+    }
+    free(w.openapi);
+    for (size_t i = 0; i < w.nplaceholder; i++)
+        free(w.placeholder_files[i]);
+    free(w.placeholder_files);
     for (size_t i = 0; i < w.nvisited; i++)
         free(w.visited[i]);
     free(w.visited);

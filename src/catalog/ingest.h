@@ -1,6 +1,7 @@
 /*
  * ingest.h: reading a file location into a batch (db.h). A target is a file or a glob; each file holds
- * one or more YAML documents (or one JSON document). What a document can be:
+ * one or more YAML documents (or one JSON document); a directory stands for every *.yaml, *.yml and
+ * *.json below it. What a document can be:
  *   - an entity (any kind), checked by gh_entity_check;
  *   - a Location entity, whose spec.target/targets (files or globs, relative to the file) are read too;
  *   - an OpenAPI 3.x document, registered as an API entity (gh_openapi_entity).
@@ -20,6 +21,9 @@ struct gh_ingest_opts {
     /* called for each checked entity before it joins the batch (the gateway's facts on APIs) */
     void (*enrich)(void *ctx, struct gh_json *entity);
     void *enrich_ctx;
+    /* called as the files of a directory are read, with the count so far (a progress line) */
+    void (*progress)(void *ctx, size_t files);
+    void *progress_ctx;
 };
 
 /* Ingests a file location's target into b. Returns the number of files read. */

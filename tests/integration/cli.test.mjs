@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BIN } from './helpers.mjs';
@@ -130,4 +130,52 @@ test('the config check works when gatehouse runs under a wrapper (valgrind) or f
   assert.match(r.stdout, /ok \(0 APIs\)/);
   r = spawnSync(path.relative(dir, BIN), ['check', '-c', f], { encoding: 'utf8', cwd: dir });
   assert.equal(r.status, 0, r.stderr);
+});
+
+test('catalog validate: exit 0 for a valid folder, 1 with file:line: entity: field: why', () => {
+  const root = path.resolve(path.dirname(BIN), '..');
+  let r = spawnSync(BIN, ['catalog', 'validate', path.join(root, 'examples/catalog')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '22 entities in 8 files, all valid\n');
+  const bad = path.join(dir, 'bad-catalog');
+  mkdirSync(bad);
+  writeFileSync(path.join(bad, 'a.yaml'), 'apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: ok}\n' +
+    'spec: {type: service, lifecycle: production, owner: me}\n---\n' +
+    'apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: notok}\nspec: {type: service, owner: me}\n');
+  writeFileSync(path.join(bad, 'b.yaml'), 'kind: [\n');
+  r = spawnSync(BIN, ['catalog', 'validate', bad], { encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /a\.yaml:6: component:default\/notok: spec\.lifecycle: is required for kind Component\n/);
+  assert.match(r.stderr, /b\.yaml:2: invalid YAML: flow sequence without a closing bracket\n/);
+  assert.equal(r.stdout, '1 entity in 2 files; errors above\n');
+  r = spawnSync(BIN, ['catalog', 'validate', path.join(dir, 'missing')], { encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /cannot read '.*missing': No such file or directory/);
+});
+
+test('catalog import, get, apply', () => {
+  const root = path.resolve(path.dirname(BIN), '..');
+  const cfg = path.join(dir, 'cat.yaml');
+  writeFileSync(cfg, `store: { path: ${path.join(dir, 'cat.db')} }\n`);
+  let r = spawnSync(BIN, ['catalog', 'import', '-c', cfg, path.join(root, 'examples/catalog')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /examples\/catalog: new location [0-9a-f-]{36}: 22 added, 0 updated, 0 unchanged, 0 removed, 0 errors/);
+  r = spawnSync(BIN, ['catalog', 'import', '-c', cfg, path.join(root, 'examples/catalog')], { encoding: 'utf8' });
+  assert.match(r.stdout, /existing location [0-9a-f-]{36}: 0 added, 0 updated, 22 unchanged/);
+  r = spawnSync(BIN, ['catalog', 'get', '-c', cfg, 'API:Orders'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const e = JSON.parse(r.stdout);
+  assert.equal(e.metadata.title, 'Orders API');
+  assert.ok(e.relations.some((x) => x.type === 'apiProvidedBy' && x.targetRef === 'component:default/orders-service'));
+  r = spawnSync(BIN, ['catalog', 'get', '-c', cfg, 'api:nope'], { encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /no entity 'api:default\/nope'/);
+  r = spawnSync(BIN, ['catalog', 'get', '-c', cfg, 'no such'], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  r = spawnSync(BIN, ['catalog', 'get', 'api:orders'], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /missing -c gatehouse.yaml/);
+  r = spawnSync(BIN, ['apply', '-c', cfg], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /ok; catalog locations re-read/);
 });

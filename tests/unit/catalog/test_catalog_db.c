@@ -261,9 +261,20 @@ static void test_reingest(void **state)
     write_file("pay.yaml", PAY);
     add_location(target, id);
     struct gh_catalog_counts c = ingest(target, id, errors, sizeof(errors));
-    /* pay.yaml is also matched by the glob: an OpenAPI document without an owner is an error */
+    /* pay.yaml is also matched by the glob, but it is the API's $text definition, not an API of its own */
     assert_int_equal(c.added, 2);
-    assert_non_null(strstr(errors, "OpenAPI document has no owner: set info.x-owner"));
+    assert_int_equal(c.errors, 0);
+    /* an OpenAPI document nobody uses as a definition is an API; without an owner, an error */
+    write_file("lone.yaml", "openapi: 3.0.0\ninfo: {title: Lone Wolf, version: '2'}\npaths: {}\n");
+    c = ingest(target, id, errors, sizeof(errors));
+    assert_int_equal(c.added, 0);
+    assert_non_null(strstr(errors, "lone.yaml:1 | api:default/lone-wolf: OpenAPI document has no owner: set info.x-owner"));
+    write_file("lone.yaml", "openapi: 3.0.0\ninfo: {title: Lone Wolf, version: '2', x-owner: team-x}\npaths: {}\n");
+    c = ingest(target, id, errors, sizeof(errors));
+    assert_int_equal(c.added, 1);
+    struct gh_json *lone = get("api:default/lone-wolf");
+    assert_string_equal(field(lone, "spec", "owner"), "team-x");
+    gh_json_unref(lone);
     struct gh_json *v1 = get("component:default/one");
     char uid[64], etag[64];
     snprintf(uid, sizeof(uid), "%s", field(v1, "metadata", "uid"));
@@ -293,7 +304,7 @@ static void test_reingest(void **state)
     write_file("one.yaml", changed);
     c = ingest(target, id, NULL, 0);
     assert_int_equal(c.updated, 1);
-    assert_int_equal(c.unchanged, 1);
+    assert_int_equal(c.unchanged, 2);
     struct gh_json *v2 = get("component:default/one");
     assert_string_equal(field(v2, "metadata", "uid"), uid);
     assert_string_not_equal(field(v2, "metadata", "etag"), etag);
@@ -348,7 +359,7 @@ static void test_conflicts_and_paths(void **state)
     add_location(target, a);
     struct gh_catalog_counts c = ingest(target, a, errors, sizeof(errors));
     assert_int_equal(c.added, 1);
-    assert_non_null(strstr(errors, "a.yaml:5 | domain:default/d: defined again here; the first definition, at "));
+    assert_non_null(strstr(errors, "a.yaml:6 | domain:default/d: defined again here; the first definition, at "));
 
     /* the same entity from another location is a conflict; the first location keeps it */
     write_file("b.yaml", "apiVersion: backstage.io/v1alpha1\nkind: Domain\nmetadata: {name: d}\nspec: {owner: v}\n"
