@@ -439,6 +439,8 @@ int main(int argc, char **argv)
         return cmd_yaml_check(argv[2]);
     if (strcmp(cmd, "__yaml-json") == 0 && argc == 3)
         return gh_child_yaml_json_main(argv[2]);
+    if (strcmp(cmd, "__yaml-json-many") == 0 && argc == 3)
+        return gh_child_yaml_many_main();
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
         printf("gatehouse %s\n", GH_VERSION);
         return 0;

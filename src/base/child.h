@@ -29,6 +29,18 @@ int gh_child_run(const char *sub, const char *name, const char *in, size_t inlen
 /* gh_yaml_stream_json in a child (or in process before gh_child_set_self). */
 struct gh_json *gh_yaml_stream_json_isolated(const char *name, const char *text, size_t len, struct gh_err *err);
 
+/*
+ * Parses several YAML streams in as few children as possible: result i is stream i's
+ * [{"line", "doc"}] array, or a string saying why not ("name:line: why"). Should a child die on a
+ * batch, each of its inputs is tried again alone, so a file that crashes the parser costs only itself.
+ * Texts must be valid UTF-8 (the YAML check refuses anything else anyway). New reference.
+ */
+struct gh_json *gh_yaml_many_json_isolated(const char *const *names, const char *const *texts, const size_t *lens,
+                                           size_t n);
+
+/* The child side of __yaml-json-many. */
+int gh_child_yaml_many_main(void);
+
 /* The child side of __yaml-json: reads stdin, writes the JSON to stdout, or why not to stderr. */
 int gh_child_yaml_json_main(const char *name);
 

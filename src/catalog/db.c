@@ -275,6 +275,16 @@ void gh_catalog_batch_watch(struct gh_catalog_batch *b, const char *what)
     b->watched[b->nwatched++] = gh_strdup(what);
 }
 
+void gh_catalog_batch_set_operations(struct gh_catalog_batch *b, size_t i, struct gh_json *operations)
+{
+    if (i >= b->n) {
+        gh_json_unref(operations);
+        return;
+    }
+    gh_json_unref(b->items[i].operations);
+    b->items[i].operations = operations;
+}
+
 const char *gh_catalog_batch_watched(const struct gh_catalog_batch *b, size_t i)
 {
     return i < b->nwatched ? b->watched[i] : NULL;
@@ -388,13 +398,14 @@ static const char *jtext(const struct gh_json *j)
 
 /* The derived rows of one entity: search pairs, relations, operations, full-text document. */
 static int write_derived(struct gh_store *s, const char *uid, const struct gh_json *e, const struct gh_json *ops,
-                         struct gh_err *err)
+                         int fresh, struct gh_err *err)
 {
     struct gh_store_val p[] = {GH_VTEXT(uid)};
     int rc;
-    if ((rc = gh_store_exec(s, "DELETE FROM catalog_search WHERE uid = $1", p, 1, NULL, NULL, err)) ||
-        (rc = gh_store_exec(s, "DELETE FROM catalog_relations WHERE origin_uid = $1", p, 1, NULL, NULL, err)) ||
-        (rc = gh_store_exec(s, "DELETE FROM catalog_operations WHERE uid = $1", p, 1, NULL, NULL, err)))
+    if (!fresh && ((rc = gh_store_exec(s, "DELETE FROM catalog_search WHERE uid = $1", p, 1, NULL, NULL, err)) ||
+                   (rc = gh_store_exec(s, "DELETE FROM catalog_relations WHERE origin_uid = $1", p, 1, NULL, NULL, err)) ||
+                   (rc = gh_store_exec(s, "DELETE FROM catalog_operations WHERE uid = $1", p, 1, NULL, NULL, err)) ||
+                   (rc = s->ops->search_del(s, uid, err))))
         return rc;
     struct search_ctx x = {s, uid, err, 0};
     flatten(&x, "", e);
@@ -562,7 +573,7 @@ static int commit_items(struct gh_store *s, const char *location_id, struct gh_c
                                    "WHERE uid = $1",
                                    p, 5, NULL, NULL, err);
             if (rc == 0)
-                rc = write_derived(s, x->uid, it->entity, it->operations, err);
+                rc = write_derived(s, x->uid, it->entity, it->operations, 0, err);
             free(body);
             if (rc)
                 return rc;
@@ -619,7 +630,7 @@ static int commit_items(struct gh_store *s, const char *location_id, struct gh_c
         free(name);
         free(body);
         if (rc == 0)
-            rc = write_derived(s, uid, it->entity, it->operations, err);
+            rc = write_derived(s, uid, it->entity, it->operations, 1, err);
         if (rc)
             return rc;
         c->added++;

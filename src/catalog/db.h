@@ -43,6 +43,8 @@ void gh_catalog_batch_keep_file(struct gh_catalog_batch *b, const char *path);
 /* Something to poll for changes: a file read ("/abs/path") or a glob listed ("glob:<pattern>"). */
 void gh_catalog_batch_watch(struct gh_catalog_batch *b, const char *what);
 const char *gh_catalog_batch_watched(const struct gh_catalog_batch *b, size_t i); /* NULL past the end */
+/* Sets (takes) the operations of item i, found after it joined the batch. */
+void gh_catalog_batch_set_operations(struct gh_catalog_batch *b, size_t i, struct gh_json *operations);
 struct gh_json *gh_catalog_batch_entity(const struct gh_catalog_batch *b, size_t i); /* borrowed */
 size_t gh_catalog_batch_count(const struct gh_catalog_batch *b);
 size_t gh_catalog_batch_errors(const struct gh_catalog_batch *b);

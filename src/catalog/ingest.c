@@ -29,17 +29,37 @@ struct pending_openapi {
     char *text;
 };
 
+struct pending_file {
+    char *real, *from_source, *text;
+    size_t len;
+    int depth;
+};
+
+struct pending_def {
+    size_t item;
+    const char *text; /* the entity's spec.definition, alive with the batch */
+    size_t len;
+    char *file;
+};
+
 struct walk {
     const struct gh_ingest_opts *o;
     struct gh_catalog_batch *b;
     const char *root; /* "file:<path>" of the location itself, for managed-by-origin-location */
     char **visited;
     size_t nvisited;
-    size_t files;
+    size_t files, parsed;
     char **placeholder_files; /* resolved paths placeholders read */
     size_t nplaceholder;
     struct pending_openapi *openapi;
     size_t nopenapi;
+    /* files read and waiting to be parsed (together, in one child): one round per level of Location
+     * entities */
+    struct pending_file *pending;
+    size_t npending;
+    /* API definitions whose operations are to be indexed: batch item and its text */
+    struct pending_def *defs;
+    size_t ndefs;
 };
 
 static const char *jtext(const struct gh_json *j)
@@ -264,32 +284,60 @@ static void annotate(struct gh_json *e, const char *file, const char *root)
 static void ingest_target(struct walk *w, const char *from_source, const char *pattern, int depth);
 static void ingest_path(struct walk *w, const char *from_source, const char *path, int depth);
 
-/* An API whose definition is OpenAPI: its operations, for the index (none when it does not parse). */
-static struct gh_json *definition_operations(const struct gh_json *e, const char *file)
+/* An API whose definition is OpenAPI: its operations are indexed once every file is read (all such
+ * definitions parsed together). A definition without "paths" has no operations to index. */
+static void want_operations(struct walk *w, const struct gh_json *e, const char *file)
 {
     const struct gh_json *spec = gh_json_get(e, "spec");
     if (strcasecmp(jtext(gh_json_get(e, "kind")), "API") != 0 || strcasecmp(jtext(gh_json_get(spec, "type")), "openapi") != 0)
-        return NULL;
+        return;
     size_t len = 0;
     const char *def = gh_json_str(gh_json_get(spec, "definition"), &len);
-    if (def == NULL)
-        return NULL;
-    const char *p = def;
-    while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
-        p++;
-    struct gh_json *doc = NULL;
-    struct gh_err err = {{0}};
-    if (*p == '{') {
-        doc = gh_json_parse(def, len, &err);
-    } else {
-        struct gh_json *docs = gh_yaml_stream_json_isolated(file, def, len, &err);
-        if (docs && gh_json_size(docs))
-            doc = gh_json_copy(gh_json_get(gh_json_at(docs, 0), "doc"));
-        gh_json_unref(docs);
+    if (def == NULL || strstr(def, "paths") == NULL)
+        return;
+    w->defs = gh_realloc(w->defs, (w->ndefs + 1) * sizeof(*w->defs));
+    w->defs[w->ndefs++] = (struct pending_def){gh_catalog_batch_count(w->b), def, len, gh_strdup(file)};
+}
+
+static void index_operations(struct walk *w)
+{
+    const char **names = gh_malloc((w->ndefs + 1) * sizeof(char *)), **texts = gh_malloc((w->ndefs + 1) * sizeof(char *));
+    size_t *lens = gh_malloc((w->ndefs + 1) * sizeof(size_t)), *which = gh_malloc((w->ndefs + 1) * sizeof(size_t));
+    size_t n = 0;
+    for (size_t i = 0; i < w->ndefs; i++) {
+        struct pending_def *d = &w->defs[i];
+        const char *p = d->text;
+        while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
+            p++;
+        if (*p == '{') {
+            struct gh_json *doc = gh_json_parse(d->text, d->len, NULL);
+            if (doc)
+                gh_catalog_batch_set_operations(w->b, d->item, gh_openapi_operations(doc));
+            gh_json_unref(doc);
+            continue;
+        }
+        names[n] = d->file;
+        texts[n] = d->text;
+        lens[n] = d->len;
+        which[n++] = i;
     }
-    struct gh_json *ops = doc ? gh_openapi_operations(doc) : NULL;
-    gh_json_unref(doc);
-    return ops;
+    struct gh_json *res = n ? gh_yaml_many_json_isolated(names, texts, lens, n) : NULL;
+    for (size_t k = 0; k < n; k++) {
+        const struct gh_json *docs = gh_json_at(res, k);
+        if (gh_json_type(docs) == GH_JSON_ARRAY && gh_json_size(docs))
+            gh_catalog_batch_set_operations(w->b, w->defs[which[k]].item,
+                                            gh_openapi_operations(gh_json_get(gh_json_at(docs, 0), "doc")));
+    }
+    gh_json_unref(res);
+    for (size_t i = 0; i < w->ndefs; i++)
+        free(w->defs[i].file);
+    free(w->defs);
+    w->defs = NULL;
+    w->ndefs = 0;
+    free(names);
+    free(texts);
+    free(lens);
+    free(which);
 }
 
 static void ingest_doc(struct walk *w, const char *file, int line, struct gh_json *doc, const char *text,
@@ -359,7 +407,9 @@ static void ingest_doc(struct walk *w, const char *file, int line, struct gh_jso
                 ingest_target(w, source, jtext(gh_json_at(ts, i)), depth + 1);
         }
     }
-    gh_catalog_batch_add(w->b, e, &ref, source, ops ? ops : definition_operations(e, file));
+    if (ops == NULL)
+        want_operations(w, e, file);
+    gh_catalog_batch_add(w->b, e, &ref, source, ops);
 }
 
 static void ingest_path(struct walk *w, const char *from_source, const char *path, int depth)
@@ -397,13 +447,31 @@ static void ingest_path(struct walk *w, const char *from_source, const char *pat
     char *text;
     size_t len;
     struct gh_err err = {{0}};
-    struct gh_json *docs = NULL;
-    if (gh_read_file(real, MAX_FILE_BYTES, &text, &len, &err) == 0) {
-        docs = parse_stream(real, text, len, &err);
-    } else {
-        text = NULL;
+    if (gh_read_file(real, MAX_FILE_BYTES, &text, &len, &err) != 0) {
+        gh_catalog_batch_error(w->b, real, NULL, err.msg);
+        gh_catalog_batch_keep_file(w->b, real);
+        return;
     }
+    w->pending = gh_realloc(w->pending, (w->npending + 1) * sizeof(*w->pending));
+    w->pending[w->npending++] = (struct pending_file){gh_strdup(real), gh_strdup(from_source), text, len, depth};
+}
+
+static int is_json_name(const char *path)
+{
+    size_t pl = strlen(path);
+    return pl > 5 && strcasecmp(path + pl - 5, ".json") == 0;
+}
+
+/* One parsed (or failed) file: its documents, in order. */
+static void ingest_parsed(struct walk *w, const struct pending_file *f, struct gh_json *docs, const char *why)
+{
+    const char *real = f->real;
+    const char *text = f->text;
+    size_t len = f->len;
+    int depth = f->depth;
     if (docs == NULL) {
+        struct gh_err err = {{0}};
+        snprintf(err.msg, sizeof(err.msg), "%s", why);
         /* "path:line: why" becomes source "path:line" and message "why" */
         size_t rl = strlen(real);
         const char *m = err.msg, *rest = NULL;
@@ -424,7 +492,6 @@ static void ingest_path(struct walk *w, const char *from_source, const char *pat
             gh_catalog_batch_error(w->b, real, NULL, err.msg);
         }
         gh_catalog_batch_keep_file(w->b, real);
-        free(text);
         return;
     }
     for (size_t i = 0; i < gh_json_size(docs); i++) {
@@ -432,8 +499,55 @@ static void ingest_path(struct walk *w, const char *from_source, const char *pat
         ingest_doc(w, real, (int)gh_json_int_value(gh_json_get(item, "line")), gh_json_get(item, "doc"), text, len,
                    depth);
     }
-    gh_json_unref(docs);
-    free(text);
+}
+
+/* Parses every file waiting, YAML ones together in one child, and takes in their documents, which
+ * may queue more files (Location entities): then another round. */
+static void flush(struct walk *w)
+{
+    while (w->npending) {
+        struct pending_file *files = w->pending;
+        size_t n = w->npending;
+        w->pending = NULL;
+        w->npending = 0;
+        const char **names = gh_malloc(n * sizeof(char *)), **texts = gh_malloc(n * sizeof(char *));
+        size_t *lens = gh_malloc(n * sizeof(size_t)), m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!is_json_name(files[i].real)) {
+                names[m] = files[i].real;
+                texts[m] = files[i].text;
+                lens[m++] = files[i].len;
+            }
+        struct gh_json *yaml = m ? gh_yaml_many_json_isolated(names, texts, lens, m) : NULL;
+        for (size_t i = 0, k = 0; i < n; i++) {
+            struct pending_file *f = &files[i];
+            struct gh_err err = {{0}};
+            struct gh_json *docs = NULL;
+            if (is_json_name(f->real)) {
+                docs = parse_stream(f->real, f->text, f->len, &err);
+            } else {
+                const struct gh_json *r = gh_json_at(yaml, k++);
+                if (gh_json_type(r) == GH_JSON_ARRAY)
+                    docs = gh_json_ref((struct gh_json *)r);
+                else
+                    snprintf(err.msg, sizeof(err.msg), "%s", jtext(r));
+            }
+            ingest_parsed(w, f, docs, err.msg);
+            gh_json_unref(docs);
+            if (w->o->progress)
+                w->o->progress(w->o->progress_ctx, ++w->parsed);
+        }
+        gh_json_unref(yaml);
+        for (size_t i = 0; i < n; i++) {
+            free(files[i].real);
+            free(files[i].from_source);
+            free(files[i].text);
+        }
+        free(files);
+        free(names);
+        free(texts);
+        free(lens);
+    }
 }
 
 static int catalog_file_name(const char *name)
@@ -480,8 +594,6 @@ static void ingest_dir(struct walk *w, const char *from_source, const char *dir,
                 ingest_dir(w, from_source, p.p, depth + 1);
         } else if (catalog_file_name(names[i])) {
             ingest_path(w, from_source, p.p, depth);
-            if (w->o->progress)
-                w->o->progress(w->o->progress_ctx, w->files);
         }
         gh_buf_free(&p);
         free(names[i]);
@@ -538,8 +650,9 @@ size_t gh_catalog_ingest_file(const char *target, const struct gh_ingest_opts *o
     char *real = has_glob(target) ? NULL : realpath(target, NULL);
     snprintf(root, sizeof(root), "file:%s", real ? real : target);
     free(real);
-    struct walk w = {o, b, root, NULL, 0, 0, NULL, 0, NULL, 0};
+    struct walk w = {o, b, root, NULL, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0};
     ingest_target(&w, NULL, target, 0);
+    flush(&w);
     for (size_t i = 0; i < w.nopenapi; i++) {
         struct pending_openapi *p = &w.openapi[i];
         int used = 0;
@@ -552,6 +665,7 @@ size_t gh_catalog_ingest_file(const char *target, const struct gh_ingest_opts *o
         free(p->text);
     }
     free(w.openapi);
+    index_operations(&w);
     for (size_t i = 0; i < w.nplaceholder; i++)
         free(w.placeholder_files[i]);
     free(w.placeholder_files);

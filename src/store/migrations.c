@@ -77,7 +77,7 @@ static const struct migration {
      "CREATE INDEX catalog_operations_uid ON catalog_operations (uid);\n",
      "CREATE VIRTUAL TABLE catalog_fts USING fts5 (\n"
      "  uid UNINDEXED, kind UNINDEXED, name, title, description, tags, owner, operations,\n"
-     "  tokenize = 'unicode61', prefix = '2 3'\n"
+     "  tokenize = 'unicode61'\n"
      ");\n"
      "CREATE VIRTUAL TABLE catalog_fts_vocab USING fts5vocab (catalog_fts, 'row');\n"},
 };

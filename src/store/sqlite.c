@@ -225,7 +225,7 @@ static int sq_open(const char *path, struct gh_store **out, struct gh_err *err)
     if (rc == 0 && strcmp(mode, "wal") != 0)
         rc = gh_err_set(err, GH_EIO, "%s: cannot switch to WAL (journal mode is '%s')", path, mode);
     if (rc == 0)
-        rc = sq_script(&s->base, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;", err);
+        rc = sq_script(&s->base, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA cache_size = -65536;", err);
     if (rc == 0) {
         /* a file that is not a database fails here, with SQLite's own words for it */
         rc = sq_script(&s->base, "SELECT count(*) FROM sqlite_master", err);
@@ -238,24 +238,23 @@ static int sq_open(const char *path, struct gh_store **out, struct gh_err *err)
     return 0;
 }
 
+/* An FTS5 table finds rows fast only by rowid, so a document's rowid is its entity's. */
 static int sq_search_del(struct gh_store *base, const char *id, struct gh_err *err)
 {
     struct gh_store_val p[] = {GH_VTEXT(id)};
-    return sq_exec(base, "DELETE FROM catalog_fts WHERE uid = $1", p, 1, NULL, NULL, err);
+    return sq_exec(base, "DELETE FROM catalog_fts WHERE rowid = (SELECT rowid FROM catalog_entities WHERE uid = $1)",
+                   p, 1, NULL, NULL, err);
 }
 
 static int sq_search_put(struct gh_store *base, const char *id, const char *kind, const char *const *cols,
                          struct gh_err *err)
 {
-    int rc = sq_search_del(base, id, err);
-    if (rc)
-        return rc;
     struct gh_store_val p[2 + GH_SEARCH_COLS] = {GH_VTEXT(id), GH_VTEXT(kind)};
     for (size_t i = 0; i < GH_SEARCH_COLS; i++)
         p[2 + i] = cols[i] ? GH_VTEXT(cols[i]) : GH_VNULL;
     return sq_exec(base,
-                   "INSERT INTO catalog_fts (uid, kind, name, title, description, tags, owner, operations) "
-                   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                   "INSERT INTO catalog_fts (rowid, uid, kind, name, title, description, tags, owner, operations) "
+                   "VALUES ((SELECT rowid FROM catalog_entities WHERE uid = $1), $1, $2, $3, $4, $5, $6, $7, $8)",
                    p, GH_ARRAY_SIZE(p), NULL, NULL, err);
 }
 

@@ -49,8 +49,10 @@ struct gh_store_ops {
 
     /*
      * The catalog's full-text index, which each database does its own way (SQLite: FTS5). A document
-     * has an id, a kind to filter on and GH_SEARCH_COLS text columns (see below), best match first.
+     * has an id (a catalog entity's uid: the entity row must exist while it is indexed or dropped), a
+     * kind to filter on and GH_SEARCH_COLS text columns (see below); queries give the best match first.
      */
+    /* indexes a document; one already indexed under the id must be dropped first */
     int (*search_put)(struct gh_store *s, const char *id, const char *kind, const char *const *cols,
                       struct gh_err *err);
     int (*search_del)(struct gh_store *s, const char *id, struct gh_err *err);
