@@ -2,6 +2,7 @@
  * db.c: the catalog's tables (migration 2) and every statement that touches them. See db.h.
  */
 #include "db.h"
+#include "index.h"
 
 #include "../base/json.h"
 
@@ -60,6 +61,15 @@ static int on_count(void *ctx, const struct gh_store_val *c, size_t n)
     if (n >= 1 && c[0].type == GH_VAL_INT)
         *(int64_t *)ctx = c[0].i;
     return 0;
+}
+
+/* Every catalog change moves the generation, inside the change's own transaction (portable upsert). */
+static int bump_generation(struct gh_store *s, struct gh_err *err)
+{
+    return gh_store_exec(s,
+                         "INSERT INTO gh_meta (key, value) VALUES ('catalog_generation', '1') "
+                         "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(gh_meta.value AS INTEGER) + 1 AS TEXT)",
+                         NULL, 0, NULL, NULL, err);
 }
 
 /* ---- locations ---- */
@@ -186,6 +196,8 @@ int gh_catalog_location_remove(struct gh_store *s, const char *id, struct gh_err
         rc = s->ops->search_del(s, u.v[i], err);
     if (rc == 0)
         rc = gh_store_exec(s, "DELETE FROM catalog_locations WHERE id = $1", p, 1, NULL, NULL, err);
+    if (rc == 0)
+        rc = bump_generation(s, err);
     if (rc == 0)
         rc = gh_store_commit(s, err);
     if (rc)
@@ -696,6 +708,8 @@ int gh_catalog_commit(struct gh_store *s, const char *location_id, struct gh_cat
             rc = gh_store_exec(s, "DELETE FROM catalog_entities WHERE uid = $1", p, 1, NULL, NULL, err);
         c.removed++;
     }
+    if (rc == 0 && (c.added || c.updated || c.removed))
+        rc = bump_generation(s, err);
     if (rc == 0) {
         char *status = gh_json_dump(b->errors, 0), when[40];
         now_text(when, sizeof(when));
@@ -827,237 +841,77 @@ int gh_catalog_delete_uid(struct gh_store *s, const char *uid, struct gh_err *er
     if ((rc = gh_store_begin(s, err)) != 0)
         return rc;
     if ((rc = s->ops->search_del(s, uid, err)) == 0 &&
-        (rc = gh_store_exec(s, "DELETE FROM catalog_entities WHERE uid = $1", p, 1, NULL, NULL, err)) == 0)
+        (rc = gh_store_exec(s, "DELETE FROM catalog_entities WHERE uid = $1", p, 1, NULL, NULL, err)) == 0 &&
+        (rc = bump_generation(s, err)) == 0)
         rc = gh_store_commit(s, err);
     if (rc)
         gh_store_rollback(s);
     return rc;
 }
 
-/* ---- queries ---- */
+/* ---- queries: through the in-memory index, rebuilt when the catalog generation moved ---- */
 
-/* Relation types by their lower-case filter key, so `relations.ownedby` finds "ownedBy". */
-static const char *relation_type(const char *lc)
+static void index_free(void *p)
 {
-    static const char *types[] = {"ownedBy",     "ownerOf",   "partOf",        "hasPart",     "providesApi",
-                                  "apiProvidedBy", "consumesApi", "apiConsumedBy", "dependsOn", "dependencyOf",
-                                  "parentOf",    "childOf",   "memberOf",      "hasMember"};
-    for (size_t i = 0; i < GH_ARRAY_SIZE(types); i++)
-        if (strcasecmp(types[i], lc) == 0)
-            return types[i];
-    return NULL;
+    gh_catalog_index_free(p);
 }
 
-struct sql {
-    struct gh_buf b;
-    struct gh_store_val p[400];
-    size_t n;
-    int overflow;
-};
-
-/* Adds a parameter; returns its number. */
-static size_t param_value(struct sql *q, struct gh_store_val v)
+static struct gh_catalog_index *index_of(struct gh_store *s, struct gh_err *err)
 {
-    if (q->n == GH_ARRAY_SIZE(q->p)) {
-        q->overflow = 1;
-        return q->n;
+    struct gh_catalog_index *x = s->cache_free == index_free ? s->cache : NULL;
+    if (x && gh_catalog_index_generation(x) == gh_catalog_generation(s))
+        return x;
+    gh_catalog_index_free(x);
+    s->cache = NULL;
+    x = gh_catalog_index_build(s, err);
+    if (x) {
+        s->cache = x;
+        s->cache_free = index_free;
     }
-    q->p[q->n++] = v;
-    return q->n;
+    return x;
 }
 
-/* Adds a parameter and its placeholder to the statement. */
-static void param(struct sql *q, struct gh_store_val v)
+int gh_catalog_warm(struct gh_store *s, struct gh_err *err)
 {
-    gh_buf_addf(&q->b, "$%zu", param_value(q, v));
-}
-
-static void where_filter(struct sql *q, const struct gh_filter *f)
-{
-    if (f == NULL || f->ngroups == 0) {
-        gh_buf_adds(&q->b, "1 = 1");
-        return;
-    }
-    gh_buf_adds(&q->b, "(");
-    for (size_t g = 0; g < f->ngroups; g++) {
-        const struct gh_filter_group *grp = &f->groups[g];
-        gh_buf_adds(&q->b, g ? " OR (" : "(");
-        if (grp->nconds == 0)
-            gh_buf_adds(&q->b, "1 = 1");
-        for (size_t i = 0; i < grp->nconds; i++) {
-            const struct gh_filter_cond *c = &grp->conds[i];
-            if (i)
-                gh_buf_adds(&q->b, " AND ");
-            if (strncmp(c->key, "relations.", 10) == 0) {
-                const char *type = relation_type(c->key + 10);
-                if (type == NULL) {
-                    gh_buf_adds(&q->b, "1 = 0");
-                    continue;
-                }
-                gh_buf_adds(&q->b, "e.ref IN (SELECT source_ref FROM catalog_relations WHERE type = ");
-                param(q, GH_VTEXT(type));
-                if (c->nvalues) {
-                    gh_buf_adds(&q->b, " AND target_ref IN (");
-                    for (size_t k = 0; k < c->nvalues; k++) {
-                        if (k)
-                            gh_buf_adds(&q->b, ", ");
-                        param(q, GH_VTEXT(c->values[k]));
-                    }
-                    gh_buf_adds(&q->b, ")");
-                }
-                gh_buf_adds(&q->b, ")");
-                continue;
-            }
-            gh_buf_adds(&q->b, "e.uid IN (SELECT uid FROM catalog_search WHERE key = ");
-            param(q, GH_VTEXT(c->key));
-            if (c->nvalues) {
-                gh_buf_adds(&q->b, " AND value IN (");
-                for (size_t k = 0; k < c->nvalues; k++) {
-                    if (k)
-                        gh_buf_adds(&q->b, ", ");
-                    param(q, GH_VTEXT(c->values[k]));
-                }
-                gh_buf_adds(&q->b, ")");
-            }
-            gh_buf_adds(&q->b, ")");
-        }
-        gh_buf_adds(&q->b, ")");
-    }
-    gh_buf_adds(&q->b, ")");
-}
-
-static void where_text(struct sql *q, const struct gh_catalog_query *cq, char **pattern)
-{
-    if (cq->text == NULL || cq->text[0] == '\0')
-        return;
-    /* a substring, any case; LIKE's own wildcards in the term are escaped */
-    struct gh_buf pat = {0};
-    gh_buf_adds(&pat, "%");
-    for (const char *p = cq->text; *p; p++) {
-        char ch = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-        if (ch == '%' || ch == '_' || ch == '\\')
-            gh_buf_add(&pat, "\\", 1);
-        gh_buf_add(&pat, &ch, 1);
-    }
-    gh_buf_adds(&pat, "%");
-    *pattern = pat.p;
-    gh_buf_adds(&q->b, " AND e.uid IN (SELECT uid FROM catalog_search WHERE key IN (");
-    if (cq->ntext_keys == 0) {
-        param(q, GH_VTEXT("metadata.name"));
-    }
-    for (size_t i = 0; i < cq->ntext_keys; i++) {
-        if (i)
-            gh_buf_adds(&q->b, ", ");
-        param(q, GH_VTEXT(cq->text_keys[i]));
-    }
-    gh_buf_adds(&q->b, ") AND value LIKE ");
-    param(q, GH_VTEXT(*pattern));
-    gh_buf_adds(&q->b, " ESCAPE '\\')");
-}
-
-/* Columns the entity table has, so ordering by them needs no search lookup. */
-static const char *order_column(const char *key)
-{
-    if (strcmp(key, "metadata.name") == 0)
-        return "e.name";
-    if (strcmp(key, "kind") == 0)
-        return "e.kind";
-    if (strcmp(key, "metadata.namespace") == 0)
-        return "e.namespace";
-    if (strcmp(key, "metadata.uid") == 0)
-        return "e.uid";
-    return NULL;
+    return index_of(s, err) ? 0 : GH_EIO;
 }
 
 int gh_catalog_query(struct gh_store *s, const struct gh_catalog_query *cq, struct gh_json **items, size_t *total,
                      struct gh_err *err)
 {
-    struct sql q = {0};
-    char *pattern = NULL;
-    gh_buf_adds(&q.b, "FROM catalog_entities e WHERE ");
-    where_filter(&q, cq->filter);
-    where_text(&q, cq, &pattern);
-    if (q.overflow) {
-        gh_buf_free(&q.b);
-        free(pattern);
-        return gh_err_set(err, GH_EINVAL, "the query has too many conditions");
-    }
-    struct gh_buf count = {0};
-    gh_buf_addf(&count, "SELECT COUNT(*) %s", q.b.p);
-    int64_t n = 0;
-    int rc = gh_store_exec(s, count.p, q.p, q.n, on_count, &n, err);
-    gh_buf_free(&count);
-    if (rc == 0 && items) {
-        struct gh_buf sel = {0};
-        const char *col = cq->order_key ? order_column(cq->order_key) : "e.ref";
-        const char *dir = cq->order_desc ? "DESC" : "ASC";
-        if (cq->order_key && col == NULL) {
-            size_t k = param_value(&q, GH_VTEXT(cq->order_key));
-            gh_buf_addf(&sel,
-                        "SELECT " ENTITY_COLS ", (SELECT MIN(value) FROM catalog_search o WHERE o.uid = e.uid "
-                        "AND o.key = $%zu) AS sort_value %s ORDER BY sort_value IS NULL, sort_value %s, e.uid %s",
-                        k, q.b.p, dir, dir);
-        } else {
-            gh_buf_addf(&sel, "SELECT " ENTITY_COLS " %s ORDER BY %s %s, e.uid %s", q.b.p, col, dir, dir);
-        }
-        if (cq->limit) {
-            gh_buf_addf(&sel, " LIMIT %zu OFFSET %zu", cq->limit, cq->offset);
-        } else if (cq->offset) {
-            gh_buf_addf(&sel, " LIMIT -1 OFFSET %zu", cq->offset);
-        }
+    struct gh_catalog_index *x = index_of(s, err);
+    if (x == NULL)
+        return GH_EIO;
+    struct gh_catalog_query q = *cq;
+    if (items == NULL)
+        q.limit = 0, q.offset = (size_t)-1; /* the count alone */
+    uint32_t *page = NULL;
+    size_t npage = 0, n = 0;
+    gh_catalog_index_query(x, &q, &page, &npage, &n);
+    int rc = 0;
+    if (items) {
         struct build_ctx b = {s, gh_json_array(), err};
-        rc = gh_store_exec(s, sel.p, q.p, q.n, on_entity, &b, err);
-        gh_buf_free(&sel);
+        for (size_t i = 0; rc == 0 && i < npage; i++) {
+            struct gh_store_val p[] = {GH_VTEXT(gh_catalog_index_uid(x, page[i]))};
+            rc = gh_store_exec(s, "SELECT " ENTITY_COLS " FROM catalog_entities e WHERE e.uid = $1", p, 1, on_entity, &b,
+                               err);
+        }
         if (rc)
             gh_json_unref(b.arr);
         else
             *items = b.arr;
     }
-    gh_buf_free(&q.b);
-    free(pattern);
+    free(page);
     if (total)
-        *total = (size_t)n;
+        *total = n;
     return rc;
-}
-
-static int on_facet(void *ctx, const struct gh_store_val *c, size_t n)
-{
-    struct gh_json *arr = ctx;
-    if (n < 2 || c[0].type != GH_VAL_TEXT)
-        return 0;
-    struct gh_json *o = gh_json_object();
-    gh_json_set(o, "value", col_json(&c[0]));
-    gh_json_set(o, "count", gh_json_int(c[1].i));
-    gh_json_append(arr, o);
-    return 0;
 }
 
 struct gh_json *gh_catalog_facets(struct gh_store *s, const struct gh_filter *f, const char *const *keys,
                                   size_t nkeys, struct gh_err *err)
 {
-    struct gh_json *out = gh_json_object(), *facets = gh_json_object();
-    gh_json_set(out, "facets", facets);
-    for (size_t i = 0; i < nkeys; i++) {
-        struct sql q = {0};
-        char *lk = lower(keys[i]);
-        gh_buf_adds(&q.b, "SELECT s.original_value, COUNT(DISTINCT s.uid) FROM catalog_search s "
-                          "JOIN catalog_entities e ON e.uid = s.uid WHERE s.key = ");
-        param(&q, GH_VTEXT(lk));
-        gh_buf_adds(&q.b, " AND s.original_value IS NOT NULL AND ");
-        where_filter(&q, f);
-        gh_buf_adds(&q.b, " GROUP BY s.original_value ORDER BY s.original_value");
-        struct gh_json *arr = gh_json_array();
-        int rc = q.overflow ? gh_err_set(err, GH_EINVAL, "the query has too many conditions")
-                            : gh_store_exec(s, q.b.p, q.p, q.n, on_facet, arr, err);
-        gh_buf_free(&q.b);
-        free(lk);
-        gh_json_set(facets, keys[i], arr);
-        if (rc) {
-            gh_json_unref(out);
-            return NULL;
-        }
-    }
-    return out;
+    struct gh_catalog_index *x = index_of(s, err);
+    return x ? gh_catalog_index_facets(x, f, keys, nkeys) : NULL;
 }
 
 /* ---- full-text search ---- */
@@ -1113,6 +967,13 @@ static int on_word(void *ctx, const struct gh_store_val *c, size_t n)
     return 0;
 }
 
+static int on_body(void *ctx, const struct gh_store_val *c, size_t n)
+{
+    if (n >= 1 && c[0].type == GH_VAL_TEXT)
+        *(struct gh_json **)ctx = gh_json_parse(c[0].p, c[0].len, NULL);
+    return 0;
+}
+
 struct hits {
     struct gh_store *s;
     struct gh_json *arr;
@@ -1126,8 +987,9 @@ static int on_hit(void *ctx, const struct gh_store_val *c, size_t n)
         return 0;
     char uid[40];
     snprintf(uid, sizeof(uid), "%.*s", (int)c[0].len, c[0].p);
-    struct gh_json *e = gh_catalog_get_by_uid(h->s, uid, NULL);
-    if (e == NULL)
+    struct gh_store_val p[] = {GH_VTEXT(uid)};
+    struct gh_json *e = NULL;
+    if (gh_store_exec(h->s, "SELECT body FROM catalog_entities WHERE uid = $1", p, 1, on_body, &e, NULL) != 0 || e == NULL)
         return 0;
     const struct gh_json *md = gh_json_get(e, "metadata");
     struct gh_json *o = gh_json_object();
@@ -1184,7 +1046,20 @@ struct gh_json *gh_catalog_search(struct gh_store *s, const char *query, const c
                 if (len < 3)
                     continue;
                 struct words w = {terms[i], len, "", len >= 6 ? 3 : 2};
-                rc = s->ops->search_words(s, on_word, &w, err);
+                struct gh_catalog_index *x = index_of(s, err);
+                if (x == NULL) {
+                    rc = GH_EIO;
+                    break;
+                }
+                const char *const *words;
+                size_t nwords = gh_catalog_index_words(x, s, &words);
+                for (size_t k = 0; k < nwords; k++) {
+                    size_t wl = strlen(words[k]);
+                    if (wl + 2 < len || wl > len + 16)
+                        continue; /* too short to be it, or too long to be a typo of a prefix */
+                    struct gh_store_val v = {.type = GH_VAL_TEXT, .p = words[k], .len = wl};
+                    on_word(&w, &v, 1);
+                }
                 if (rc == 0 && w.best[0] && strcmp(w.best, terms[i]) != 0) {
                     free(terms[i]);
                     terms[i] = gh_strdup(w.best);

@@ -75,6 +75,9 @@ struct gh_catalog_query {
     size_t ntext_keys;
     size_t offset, limit;           /* limit 0: all */
 };
+/* Queries run on an in-memory index of the catalog (index.h), rebuilt when the catalog changed;
+ * gh_catalog_warm rebuilds it now, so the first query after a change does not pay for it. */
+int gh_catalog_warm(struct gh_store *s, struct gh_err *err);
 /* Matching entities (array, new reference) and how many match in all. */
 int gh_catalog_query(struct gh_store *s, const struct gh_catalog_query *q, struct gh_json **items, size_t *total,
                      struct gh_err *err);

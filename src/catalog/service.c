@@ -408,6 +408,8 @@ int gh_catalog_service_refresh_all(struct gh_catalog_service *svc, struct gh_err
         rc = ingest_location(svc, &svc->locs[i], err);
     if (rc == 0)
         rc = ingest_gateway(svc, err);
+    if (rc == 0)
+        rc = gh_catalog_warm(svc->store, err);
     return rc;
 }
 
@@ -428,8 +430,8 @@ static void on_poll(uv_timer_t *t)
     }
     if (changed) {
         struct gh_err err = {{0}};
-        if (ingest_gateway(svc, &err) != 0)
-            gh_log(GH_LOG_ERROR, "catalog: gateway APIs: %s", err.msg);
+        if (ingest_gateway(svc, &err) != 0 || gh_catalog_warm(svc->store, &err) != 0)
+            gh_log(GH_LOG_ERROR, "catalog: %s", err.msg);
     }
 }
 

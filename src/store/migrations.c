@@ -65,7 +65,6 @@ static const struct migration {
      "  value TEXT,\n"
      "  original_value TEXT\n"
      ");\n"
-     "CREATE INDEX catalog_search_key_value ON catalog_search (key, value);\n"
      "CREATE INDEX catalog_search_uid ON catalog_search (uid);\n"
      "CREATE TABLE catalog_operations (\n"
      "  uid     TEXT NOT NULL REFERENCES catalog_entities (uid) ON DELETE CASCADE,\n"
@@ -76,7 +75,7 @@ static const struct migration {
      ");\n"
      "CREATE INDEX catalog_operations_uid ON catalog_operations (uid);\n",
      "CREATE VIRTUAL TABLE catalog_fts USING fts5 (\n"
-     "  uid UNINDEXED, kind UNINDEXED, name, title, description, tags, owner, operations,\n"
+     "  uid UNINDEXED, kind, name, title, description, tags, owner, operations,\n"
      "  tokenize = 'unicode61'\n"
      ");\n"
      "CREATE VIRTUAL TABLE catalog_fts_vocab USING fts5vocab (catalog_fts, 'row');\n"},

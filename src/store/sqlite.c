@@ -261,11 +261,21 @@ static int sq_search_put(struct gh_store *base, const char *id, const char *kind
 static int sq_search_query(struct gh_store *base, const char *const *terms, size_t nterms, const char *kind,
                            size_t limit, gh_store_row_fn fn, void *ctx, struct gh_err *err)
 {
-    /* each term quoted (so FTS5 operators in it are plain text) and matched as a prefix */
-    size_t cap = 1;
+    /* each term quoted (so FTS5 operators in it are plain text) and matched as a prefix; the kind, an
+     * indexed column of its own, narrows the matches before they are ranked */
+    size_t cap = 32 + (kind ? strlen(kind) * 2 : 0);
     for (size_t i = 0; i < nterms; i++)
         cap += strlen(terms[i]) * 2 + 5;
     char *match = gh_malloc(cap), *w = match;
+    if (kind && kind[0]) {
+        w += sprintf(w, "kind : \"");
+        for (const char *t = kind; *t; t++) {
+            if (*t == '"')
+                *w++ = '"';
+            *w++ = *t;
+        }
+        w += sprintf(w, "\" AND ");
+    }
     for (size_t i = 0; i < nterms; i++) {
         if (i)
             *w++ = ' ';
@@ -277,14 +287,16 @@ static int sq_search_query(struct gh_store *base, const char *const *terms, size
         }
         *w++ = '"';
         *w++ = '*';
+        if (i + 1 < nterms)
+            w += sprintf(w, " AND");
     }
     *w = '\0';
-    struct gh_store_val p[] = {GH_VTEXT(match), GH_VTEXT(kind ? kind : ""), GH_VINT((int64_t)limit)};
-    /* bm25 weights per column: uid, kind (unindexed), name, title, description, tags, owner, operations */
+    struct gh_store_val p[] = {GH_VTEXT(match), GH_VINT((int64_t)limit)};
+    /* bm25 weights per column: uid (unindexed), kind (a filter, not a match), name, title, description,
+     * tags, owner, operations */
     int rc = sq_exec(base,
                      "SELECT uid, snippet(catalog_fts, -1, '', '', '...', 16) FROM catalog_fts "
-                     "WHERE catalog_fts MATCH $1 AND ($2 = '' OR kind = $2) "
-                     "ORDER BY bm25(catalog_fts, 0, 0, 10.0, 8.0, 2.0, 4.0, 2.0, 1.0) LIMIT $3",
+                     "WHERE catalog_fts MATCH $1 ORDER BY bm25(catalog_fts, 0, 0, 10.0, 8.0, 2.0, 4.0, 2.0, 1.0) LIMIT $2",
                      p, GH_ARRAY_SIZE(p), fn, ctx, err);
     free(match);
     return rc;

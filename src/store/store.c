@@ -27,8 +27,11 @@ int gh_store_open(const struct gh_store_config *cfg, struct gh_store **out, stru
 
 void gh_store_close(struct gh_store *s)
 {
-    if (s != NULL)
-        s->ops->close(s);
+    if (s == NULL)
+        return;
+    if (s->cache_free)
+        s->cache_free(s->cache);
+    s->ops->close(s);
 }
 
 int gh_store_exec(struct gh_store *s, const char *sql, const struct gh_store_val *params, size_t nparams,

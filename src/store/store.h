@@ -71,6 +71,9 @@ enum { GH_SEARCH_NAME, GH_SEARCH_TITLE, GH_SEARCH_DESCRIPTION, GH_SEARCH_TAGS, G
 struct gh_store {
     const struct gh_store_ops *ops;
     int schema_version; /* after gh_store_open: the version the database is at */
+    /* a derived copy a module keeps next to the store (the catalog's query index), freed on close */
+    void *cache;
+    void (*cache_free)(void *cache);
 };
 
 struct gh_store_config {
