@@ -108,8 +108,13 @@ check: build/.deps-ok
 demo: build/.deps-ok build/gatehouse
 	@bash scripts/demo.sh
 
-bench: build/.deps-ok build/gatehouse
+bench: build/.deps-ok build/gatehouse build/bench-bin/catalog_bench
 	@bash bench/run.sh
+	@bash bench/catalog.sh
+
+build/bench-bin/catalog_bench: bench/catalog_bench.c build/libgh.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -Isrc -o $@ $< build/libgh.a $(LDLIBS)
 
 fmt:
 	clang-format -i $$(find src tests -name '*.[ch]')
