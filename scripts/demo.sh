@@ -16,6 +16,8 @@ cat <<'MSG'
                                             curl -i http://127.0.0.1:8080/inventory/sku-1
                                             curl -i http://127.0.0.1:8080/nothing-here
   portal   http://127.0.0.1:7070/healthz
+  catalog  curl -s http://127.0.0.1:7070/api/catalog/entities/by-name/api/default/orders
+           curl -s 'http://127.0.0.1:7070/api/search?q=invntory'  (edit examples/catalog/*.yaml: re-read within 2 s)
   reload   kill -HUP <gatehouse pid> after editing examples/gatehouse.yaml
   stop     Ctrl-C
 
