@@ -49,20 +49,21 @@ struct control {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Gatehouse %s: API gateway and developer portal\n\n"
-               "usage:\n"
-               "  gatehouse serve -c gatehouse.yaml   run the gateway and the portal\n"
-               "  gatehouse check -c gatehouse.yaml   validate a config and exit (0 ok, 1 errors)\n"
-               "  gatehouse apply -c gatehouse.yaml   check the config, then re-read every catalog location\n"
-               "  gatehouse catalog validate PATH...  check catalog files or folders (exit 1 on errors)\n"
-               "  gatehouse catalog import -c gatehouse.yaml PATH...\n"
-               "                                      add files or folders to the catalog as locations\n"
-               "  gatehouse catalog get -c gatehouse.yaml REF\n"
-               "                                      print one entity (kind:namespace/name) as JSON\n"
-               "  gatehouse --version                 print the version\n"
-               "  gatehouse help                      this text\n\n"
-               "signals (serve): SIGHUP reloads the config (a bad one is refused, the old one keeps\n"
-               "serving); SIGTERM or SIGINT stop accepting, finish requests in flight, then exit.\n",
+    fprintf(f,
+            "Gatehouse %s: API gateway and developer portal\n\n"
+            "usage:\n"
+            "  gatehouse serve -c gatehouse.yaml   run the gateway and the portal\n"
+            "  gatehouse check -c gatehouse.yaml   validate a config and exit (0 ok, 1 errors)\n"
+            "  gatehouse apply -c gatehouse.yaml   check the config, then re-read every catalog location\n"
+            "  gatehouse catalog validate PATH...  check catalog files or folders (exit 1 on errors)\n"
+            "  gatehouse catalog import -c gatehouse.yaml PATH...\n"
+            "                                      add files or folders to the catalog as locations\n"
+            "  gatehouse catalog get -c gatehouse.yaml REF\n"
+            "                                      print one entity (kind:namespace/name) as JSON\n"
+            "  gatehouse --version                 print the version\n"
+            "  gatehouse help                      this text\n\n"
+            "signals (serve): SIGHUP reloads the config (a bad one is refused, the old one keeps\n"
+            "serving); SIGTERM or SIGINT stop accepting, finish requests in flight, then exit.\n",
             GH_VERSION);
 }
 
@@ -119,11 +120,11 @@ static void on_sighup(uv_signal_t *s, int signum)
         return;
     }
     const struct gh_config *o = ctl->snap->cfg, *n = snap->cfg;
-    if (strcmp(o->gateway_listen, n->gateway_listen) != 0 || strcmp(o->portal_listen, n->portal_listen) != 0 ||
-        o->workers != n->workers || strcmp(o->store_driver, n->store_driver) != 0 ||
-        strcmp(o->store_path, n->store_path) != 0)
-        gh_log(GH_LOG_WARN,
-               "reload: listen addresses, workers and the store change only on restart; keeping the running ones");
+    if (strcmp(o->gateway_listen, n->gateway_listen) != 0 ||
+        strcmp(o->portal_listen, n->portal_listen) != 0 || o->workers != n->workers ||
+        strcmp(o->store_driver, n->store_driver) != 0 || strcmp(o->store_path, n->store_path) != 0)
+        gh_log(GH_LOG_WARN, "reload: listen addresses, workers and the store change only on restart; keeping "
+                            "the running ones");
     ctl->generation++;
     gh_log_level = n->log_level;
     gh_gateway_publish(ctl->gateway, snap);
@@ -140,7 +141,8 @@ static void on_sigterm(uv_signal_t *s, int signum)
     if (ctl->draining)
         return;
     ctl->draining = 1;
-    gh_log(GH_LOG_INFO, "%s: draining requests in flight, then exiting", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    gh_log(GH_LOG_INFO, "%s: draining requests in flight, then exiting",
+           signum == SIGINT ? "SIGINT" : "SIGTERM");
     gh_gateway_drain(ctl->gateway);
     gh_portal_stop(ctl->portal);
     gh_catalog_service_stop(ctl->catalog);
@@ -204,8 +206,8 @@ static int cmd_serve(const char *path)
         gh_store_close(ctl.store);
         return 1;
     }
-    if (gh_portal_start(ctl.loop, ctl.snap->cfg->portal_listen, ctl.snap->cfg->header_bytes, gh_api_handle, ctl.api,
-                        &ctl.portal, &err) != 0) {
+    if (gh_portal_start(ctl.loop, ctl.snap->cfg->portal_listen, ctl.snap->cfg->header_bytes, gh_api_handle,
+                        ctl.api, &ctl.portal, &err) != 0) {
         gh_log(GH_LOG_ERROR, "listen.portal: %s", err.msg);
         gh_gateway_drain(ctl.gateway);
         gh_gateway_join(ctl.gateway);
@@ -277,8 +279,8 @@ static int cmd_catalog_validate(int argc, char **argv)
         gh_catalog_batch_free(b);
         free(dir);
     }
-    printf("%zu entit%s in %zu file%s%s\n", entities, entities == 1 ? "y" : "ies", files, files == 1 ? "" : "s",
-           bad ? "; errors above" : ", all valid");
+    printf("%zu entit%s in %zu file%s%s\n", entities, entities == 1 ? "y" : "ies", files,
+           files == 1 ? "" : "s", bad ? "; errors above" : ", all valid");
     return bad;
 }
 
@@ -331,9 +333,10 @@ static int cmd_catalog_import(const char *config, int argc, char **argv)
             bad = 1;
         } else {
             print_errors(b);
-            printf("%s: %s location %s: %zu added, %zu updated, %zu unchanged, %zu removed, %zu error%s (%.2f s)\n",
-                   argv[i], existed ? "existing" : "new", id, c.added, c.updated, c.unchanged, c.removed, c.errors,
-                   c.errors == 1 ? "" : "s", (double)(gh_time_mono_ns() - t0) / 1e9);
+            printf("%s: %s location %s: %zu added, %zu updated, %zu unchanged, %zu removed, %zu error%s "
+                   "(%.2f s)\n",
+                   argv[i], existed ? "existing" : "new", id, c.added, c.updated, c.unchanged, c.removed,
+                   c.errors, c.errors == 1 ? "" : "s", (double)(gh_time_mono_ns() - t0) / 1e9);
             if (c.errors)
                 bad = 1;
         }
@@ -422,7 +425,8 @@ static int cmd_catalog(int argc, char **argv)
         }
         return sub[0] == 'i' ? cmd_catalog_import(config, n, rest) : cmd_catalog_get(config, rest[0]);
     }
-    fprintf(stderr, "gatehouse catalog: expected validate PATH..., import -c FILE PATH... or get -c FILE REF\n");
+    fprintf(stderr,
+            "gatehouse catalog: expected validate PATH..., import -c FILE PATH... or get -c FILE REF\n");
     return 2;
 }
 
@@ -457,7 +461,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "gatehouse %s: missing -c gatehouse.yaml\n", cmd);
             return 2;
         }
-        return strcmp(cmd, "serve") == 0 ? cmd_serve(path) : strcmp(cmd, "apply") == 0 ? cmd_apply(path) : cmd_check(path);
+        return strcmp(cmd, "serve") == 0   ? cmd_serve(path)
+               : strcmp(cmd, "apply") == 0 ? cmd_apply(path)
+                                           : cmd_check(path);
     }
     fprintf(stderr, "gatehouse: unknown command '%s'\n\n", cmd);
     usage(stderr);

@@ -26,7 +26,8 @@ struct gh_err {
     char msg[512];
 };
 
-/* Formats the message into err (which may be NULL). Returns `code` so callers can `return gh_err_set(...)`. */
+/* Formats the message into err (which may be NULL). Returns `code` so callers can `return gh_err_set(...)`.
+ */
 int gh_err_set(struct gh_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* A borrowed, not NUL-terminated view of bytes. */

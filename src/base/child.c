@@ -162,10 +162,11 @@ static int child_finish(struct child *c, size_t max_out, char **out, size_t *out
         ;
     rc = 0;
     if (timed_out)
-        rc = gh_err_set(err, GH_EINVAL, "%s: the YAML parser did not finish within %d s; the file is refused", name,
-                        GH_CHILD_MS / 1000);
+        rc = gh_err_set(err, GH_EINVAL, "%s: the YAML parser did not finish within %d s; the file is refused",
+                        name, GH_CHILD_MS / 1000);
     else if (too_big)
-        rc = gh_err_set(err, GH_EINVAL, "%s: the parsed document is larger than %zu bytes; the file is refused", name,
+        rc = gh_err_set(err, GH_EINVAL,
+                        "%s: the parsed document is larger than %zu bytes; the file is refused", name,
                         max_out);
     else if (WIFSIGNALED(status))
         rc = gh_err_set(err, GH_EINVAL,
@@ -193,7 +194,8 @@ int gh_child_run(const char *sub, const char *name, const char *in, size_t inlen
     return rc ? rc : child_finish(&c, max_out, out, outlen, err);
 }
 
-struct gh_json *gh_yaml_stream_json_isolated(const char *name, const char *text, size_t len, struct gh_err *err)
+struct gh_json *gh_yaml_stream_json_isolated(const char *name, const char *text, size_t len,
+                                             struct gh_err *err)
 {
     if (self_path == NULL)
         return gh_yaml_stream_json(name, text, len, err);
@@ -252,7 +254,8 @@ int gh_child_yaml_many_main(void)
     for (size_t i = 0; i < gh_json_size(in); i++) {
         const struct gh_json *pair = gh_json_at(in, i);
         size_t tl = 0;
-        const char *name = gh_json_str(gh_json_at(pair, 0), NULL), *text = gh_json_str(gh_json_at(pair, 1), &tl);
+        const char *name = gh_json_str(gh_json_at(pair, 0), NULL),
+                   *text = gh_json_str(gh_json_at(pair, 1), &tl);
         struct gh_err e = {{0}};
         struct gh_json *r = name && text ? gh_yaml_stream_json(name, text, tl, &e) : NULL;
         gh_json_append(out, r ? r : gh_json_string(e.msg, strlen(e.msg)));
@@ -301,12 +304,12 @@ static void many_finish(struct many *m)
     m->payload = NULL;
 }
 
-static void many_one(const char *const *names, const char *const *texts, const size_t *lens, size_t from, size_t to,
-                     struct gh_json *results);
+static void many_one(const char *const *names, const char *const *texts, const size_t *lens, size_t from,
+                     size_t to, struct gh_json *results);
 
 /* The results of a finished batch; on its failure, each input again in a child of its own. */
-static void many_collect(struct many *m, const char *const *names, const char *const *texts, const size_t *lens,
-                         struct gh_json *results)
+static void many_collect(struct many *m, const char *const *names, const char *const *texts,
+                         const size_t *lens, struct gh_json *results)
 {
     struct gh_json *res = m->rc == 0 ? gh_json_parse(m->out, m->outlen, &m->err) : NULL;
     free(m->out);
@@ -327,8 +330,8 @@ static void many_collect(struct many *m, const char *const *names, const char *c
     gh_json_unref(res);
 }
 
-static void many_one(const char *const *names, const char *const *texts, const size_t *lens, size_t from, size_t to,
-                     struct gh_json *results)
+static void many_one(const char *const *names, const char *const *texts, const size_t *lens, size_t from,
+                     size_t to, struct gh_json *results)
 {
     struct many m = {from, to, 0, NULL, {0}, 0, NULL, 0, 0, {{0}}};
     for (size_t i = from; i < to; i++)
@@ -340,8 +343,8 @@ static void many_one(const char *const *names, const char *const *texts, const s
 
 #define PARALLEL_MIN_BYTES (256 << 10) /* below this one child is quicker than two */
 
-struct gh_json *gh_yaml_many_json_isolated(const char *const *names, const char *const *texts, const size_t *lens,
-                                           size_t n)
+struct gh_json *gh_yaml_many_json_isolated(const char *const *names, const char *const *texts,
+                                           const size_t *lens, size_t n)
 {
     struct gh_json *results = gh_json_array();
     if (self_path == NULL) {
@@ -358,7 +361,8 @@ struct gh_json *gh_yaml_many_json_isolated(const char *const *names, const char 
         size_t total = 0, to = from;
         while (to < n && (to == from || total + lens[to] <= 2 * GH_CHILD_MAX_INPUT))
             total += lens[to++];
-        struct many m[2] = {{from, to, total, NULL, {0}, 0, NULL, 0, 0, {{0}}}, {to, to, 0, NULL, {0}, 0, NULL, 0, 0, {{0}}}};
+        struct many m[2] = {{from, to, total, NULL, {0}, 0, NULL, 0, 0, {{0}}},
+                            {to, to, 0, NULL, {0}, 0, NULL, 0, 0, {{0}}}};
         int two = to - from >= 2 && total >= PARALLEL_MIN_BYTES;
         if (two || total > GH_CHILD_MAX_INPUT) {
             /* split where the first half's bytes pass half the total */

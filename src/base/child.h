@@ -11,7 +11,7 @@
 
 #include "base.h"
 
-#define GH_CHILD_MS 10000               /* wall-clock limit for one child */
+#define GH_CHILD_MS 10000 /* wall-clock limit for one child */
 #define GH_CHILD_MAX_INPUT ((size_t)16 << 20)
 
 /* Where this program is (argv[0]); until it is set, gh_yaml_stream_json_isolated parses in process
@@ -27,7 +27,8 @@ int gh_child_run(const char *sub, const char *name, const char *in, size_t inlen
                  size_t *outlen, struct gh_err *err);
 
 /* gh_yaml_stream_json in a child (or in process before gh_child_set_self). */
-struct gh_json *gh_yaml_stream_json_isolated(const char *name, const char *text, size_t len, struct gh_err *err);
+struct gh_json *gh_yaml_stream_json_isolated(const char *name, const char *text, size_t len,
+                                             struct gh_err *err);
 
 /*
  * Parses several YAML streams in as few children as possible: result i is stream i's
@@ -35,8 +36,8 @@ struct gh_json *gh_yaml_stream_json_isolated(const char *name, const char *text,
  * batch, each of its inputs is tried again alone, so a file that crashes the parser costs only itself.
  * Texts must be valid UTF-8 (the YAML check refuses anything else anyway). New reference.
  */
-struct gh_json *gh_yaml_many_json_isolated(const char *const *names, const char *const *texts, const size_t *lens,
-                                           size_t n);
+struct gh_json *gh_yaml_many_json_isolated(const char *const *names, const char *const *texts,
+                                           const size_t *lens, size_t n);
 
 /* The child side of __yaml-json-many. */
 int gh_child_yaml_many_main(void);

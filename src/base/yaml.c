@@ -67,7 +67,8 @@ static size_t utf8_len(const unsigned char *p, size_t n)
             return 0;
         cp = (cp << 6) | (p[i] & 0x3f);
     }
-    if ((need == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (need == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+    if ((need == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (need == 4 && (cp < 0x10000 || cp > 0x10ffff)))
         return 0;
     return need;
 }
@@ -84,13 +85,15 @@ static int check_text(const char *name, const char *text, size_t len, struct gh_
     for (size_t i = 0; i < len;) {
         unsigned char ch = p[i];
         if (bol && ch == '%')
-            return gh_err_set(err, GH_EINVAL, "%s:%d: invalid YAML: directives (%%YAML, %%TAG) are not supported",
-                              name, line);
+            return gh_err_set(err, GH_EINVAL,
+                              "%s:%d: invalid YAML: directives (%%YAML, %%TAG) are not supported", name,
+                              line);
         bol = ch == '\n';
         if (ch == '\n')
             line++;
         if ((ch < 0x20 && ch != '\t' && ch != '\r' && ch != '\n') || ch == 0x7f)
-            return gh_err_set(err, GH_EINVAL, "%s:%d: invalid YAML: control character 0x%02x", name, line, ch);
+            return gh_err_set(err, GH_EINVAL, "%s:%d: invalid YAML: control character 0x%02x", name, line,
+                              ch);
         size_t n = utf8_len(p + i, len - i);
         if (n == 0)
             return gh_err_set(err, GH_EINVAL, "%s:%d: invalid YAML: not valid UTF-8", name, line);
@@ -131,7 +134,8 @@ static int diag_error(const char *name, const struct diag_capture *cap, struct g
     }
     if (line > 0 && msg != NULL)
         return gh_err_set(err, GH_EINVAL, "%s:%ld: invalid YAML: %s", name, line, msg + 7);
-    return gh_err_set(err, GH_EINVAL, "%s: cannot read or parse YAML%s%s", name, cap->have ? ": " : "", cap->text);
+    return gh_err_set(err, GH_EINVAL, "%s: cannot read or parse YAML%s%s", name, cap->have ? ": " : "",
+                      cap->text);
 }
 
 static int load(const char *name, const char *text, size_t len, struct gh_yaml_doc **out, struct gh_err *err)
@@ -211,15 +215,16 @@ int gh_yaml_load_stream(const char *name, const char *text, size_t len, gh_yaml_
                 buf[doc_line - 1 + n] = '\0';
                 struct gh_yaml_doc *doc = NULL;
                 rc = load(name, buf, (size_t)(doc_line - 1) + n, &doc, err);
-                if (rc == 0) {
+                if (rc == 0 && doc) {
                     /* a document's line is that of its first content: after a bare "---" line */
                     const char *q = doc_start + 3;
                     int bare = marker(doc_start, doc_start + n, '-');
                     while (bare && q < doc_start + n && (*q == ' ' || *q == '\t'))
                         q++;
-                    doc->line = doc_line + (bare && (q == doc_start + n || *q == '\n' || *q == '\r' || *q == '#'));
+                    doc->line =
+                        doc_line + (bare && (q == doc_start + n || *q == '\n' || *q == '\r' || *q == '#'));
                 }
-                if (rc == 0 && gh_yaml_root(doc) != NULL)
+                if (rc == 0 && doc && gh_yaml_root(doc) != NULL)
                     rc = fn(ctx, doc, index++);
                 gh_yaml_free(doc);
                 free(buf);
@@ -242,8 +247,8 @@ int gh_yaml_load_stream(const char *name, const char *text, size_t len, gh_yaml_
 static struct gh_json *plain_scalar(const char *s, size_t n)
 {
     char buf[64];
-    if (n == 0 || (n == 1 && s[0] == '~') || (n == 4 && (!memcmp(s, "null", 4) || !memcmp(s, "Null", 4) ||
-                                                          !memcmp(s, "NULL", 4))))
+    if (n == 0 || (n == 1 && s[0] == '~') ||
+        (n == 4 && (!memcmp(s, "null", 4) || !memcmp(s, "Null", 4) || !memcmp(s, "NULL", 4))))
         return gh_json_null();
     if ((n == 4 && (!memcmp(s, "true", 4) || !memcmp(s, "True", 4) || !memcmp(s, "TRUE", 4))))
         return gh_json_bool(1);
@@ -341,7 +346,8 @@ static struct gh_json *to_json(struct fy_node *n, const char *name, int depth, s
         else
             j = gh_json_string(s ? s : "", s ? len : 0);
         if (j == NULL)
-            gh_err_set(err, GH_EINVAL, "%s:%d: text is not valid UTF-8", name, gh_yaml_line((struct gh_yaml_node *)n));
+            gh_err_set(err, GH_EINVAL, "%s:%d: text is not valid UTF-8", name,
+                       gh_yaml_line((struct gh_yaml_node *)n));
         return j;
     }
     case FYNT_SEQUENCE: {

@@ -20,8 +20,8 @@ static void new_uuid(char out[37])
     gh_random_bytes(b, sizeof(b));
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
-             b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
 static void new_etag(char out[33])
@@ -66,10 +66,11 @@ static int on_count(void *ctx, const struct gh_store_val *c, size_t n)
 /* Every catalog change moves the generation, inside the change's own transaction (portable upsert). */
 static int bump_generation(struct gh_store *s, struct gh_err *err)
 {
-    return gh_store_exec(s,
-                         "INSERT INTO gh_meta (key, value) VALUES ('catalog_generation', '1') "
-                         "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(gh_meta.value AS INTEGER) + 1 AS TEXT)",
-                         NULL, 0, NULL, NULL, err);
+    return gh_store_exec(
+        s,
+        "INSERT INTO gh_meta (key, value) VALUES ('catalog_generation', '1') "
+        "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(gh_meta.value AS INTEGER) + 1 AS TEXT)",
+        NULL, 0, NULL, NULL, err);
 }
 
 /* ---- locations ---- */
@@ -95,8 +96,8 @@ int gh_catalog_location_add(struct gh_store *s, const char *type, const char *ta
 {
     struct gh_store_val key[] = {GH_VTEXT(type), GH_VTEXT(target)};
     struct text_out t = {id, GH_LOCATION_ID_MAX, 0};
-    int rc = gh_store_exec(s, "SELECT id FROM catalog_locations WHERE type = $1 AND target = $2", key, 2, on_text,
-                           &t, err);
+    int rc = gh_store_exec(s, "SELECT id FROM catalog_locations WHERE type = $1 AND target = $2", key, 2,
+                           on_text, &t, err);
     if (rc)
         return rc;
     if (existed)
@@ -106,7 +107,8 @@ int gh_catalog_location_add(struct gh_store *s, const char *type, const char *ta
     char uid[37], when[40];
     new_uuid(uid);
     now_text(when, sizeof(when));
-    struct gh_store_val p[] = {GH_VTEXT(uid), GH_VTEXT(type), GH_VTEXT(target), GH_VTEXT(origin), GH_VTEXT(when)};
+    struct gh_store_val p[] = {GH_VTEXT(uid), GH_VTEXT(type), GH_VTEXT(target), GH_VTEXT(origin),
+                               GH_VTEXT(when)};
     rc = gh_store_exec(s,
                        "INSERT INTO catalog_locations (id, type, target, origin, status, created_at) "
                        "VALUES ($1, $2, $3, $4, '[]', $5)",
@@ -138,8 +140,8 @@ struct gh_json *gh_catalog_location_get(struct gh_store *s, const char *id, stru
 {
     struct gh_json *arr = gh_json_array();
     struct gh_store_val p[] = {GH_VTEXT(id)};
-    if (gh_store_exec(s, "SELECT " LOCATION_COLS " FROM catalog_locations WHERE id = $1", p, 1, on_location, arr,
-                      err) != 0) {
+    if (gh_store_exec(s, "SELECT " LOCATION_COLS " FROM catalog_locations WHERE id = $1", p, 1, on_location,
+                      arr, err) != 0) {
         gh_json_unref(arr);
         return NULL;
     }
@@ -183,7 +185,8 @@ int gh_catalog_location_remove(struct gh_store *s, const char *id, struct gh_err
 {
     struct gh_store_val p[] = {GH_VTEXT(id)};
     int64_t count = 0;
-    int rc = gh_store_exec(s, "SELECT COUNT(*) FROM catalog_locations WHERE id = $1", p, 1, on_count, &count, err);
+    int rc =
+        gh_store_exec(s, "SELECT COUNT(*) FROM catalog_locations WHERE id = $1", p, 1, on_count, &count, err);
     if (rc)
         return rc;
     if (count == 0)
@@ -266,7 +269,8 @@ void gh_catalog_batch_add(struct gh_catalog_batch *b, struct gh_json *entity, co
     gh_catalog_ref_string(ref, it->ref, sizeof(it->ref));
 }
 
-void gh_catalog_batch_error(struct gh_catalog_batch *b, const char *source, const char *ref, const char *message)
+void gh_catalog_batch_error(struct gh_catalog_batch *b, const char *source, const char *ref,
+                            const char *message)
 {
     struct gh_json *e = gh_json_object();
     gh_json_set(e, "source", str_json(source));
@@ -361,8 +365,9 @@ static void search_row(struct search_ctx *x, const char *key, const struct gh_js
         p[2] = GH_VTEXT(lv);
         p[3] = (struct gh_store_val){.type = GH_VAL_TEXT, .p = text, .len = len};
     }
-    x->rc = gh_store_exec(x->s, "INSERT INTO catalog_search (uid, key, value, original_value) VALUES ($1, $2, $3, $4)",
-                          p, 4, NULL, NULL, x->err);
+    x->rc = gh_store_exec(
+        x->s, "INSERT INTO catalog_search (uid, key, value, original_value) VALUES ($1, $2, $3, $4)", p, 4,
+        NULL, NULL, x->err);
     free(lv);
 }
 
@@ -397,9 +402,10 @@ static int on_relation_insert(void *ctx, const char *source, const char *type, c
 {
     struct search_ctx *x = ctx;
     struct gh_store_val p[] = {GH_VTEXT(x->uid), GH_VTEXT(source), GH_VTEXT(type), GH_VTEXT(target)};
-    return gh_store_exec(x->s,
-                         "INSERT INTO catalog_relations (origin_uid, source_ref, type, target_ref) VALUES ($1, $2, $3, $4)",
-                         p, 4, NULL, NULL, x->err);
+    return gh_store_exec(
+        x->s,
+        "INSERT INTO catalog_relations (origin_uid, source_ref, type, target_ref) VALUES ($1, $2, $3, $4)", p,
+        4, NULL, NULL, x->err);
 }
 
 static const char *jtext(const struct gh_json *j)
@@ -409,15 +415,17 @@ static const char *jtext(const struct gh_json *j)
 }
 
 /* The derived rows of one entity: search pairs, relations, operations, full-text document. */
-static int write_derived(struct gh_store *s, const char *uid, const struct gh_json *e, const struct gh_json *ops,
-                         int fresh, struct gh_err *err)
+static int write_derived(struct gh_store *s, const char *uid, const struct gh_json *e,
+                         const struct gh_json *ops, int fresh, struct gh_err *err)
 {
     struct gh_store_val p[] = {GH_VTEXT(uid)};
     int rc;
-    if (!fresh && ((rc = gh_store_exec(s, "DELETE FROM catalog_search WHERE uid = $1", p, 1, NULL, NULL, err)) ||
-                   (rc = gh_store_exec(s, "DELETE FROM catalog_relations WHERE origin_uid = $1", p, 1, NULL, NULL, err)) ||
-                   (rc = gh_store_exec(s, "DELETE FROM catalog_operations WHERE uid = $1", p, 1, NULL, NULL, err)) ||
-                   (rc = s->ops->search_del(s, uid, err))))
+    if (!fresh &&
+        ((rc = gh_store_exec(s, "DELETE FROM catalog_search WHERE uid = $1", p, 1, NULL, NULL, err)) ||
+         (rc = gh_store_exec(s, "DELETE FROM catalog_relations WHERE origin_uid = $1", p, 1, NULL, NULL,
+                             err)) ||
+         (rc = gh_store_exec(s, "DELETE FROM catalog_operations WHERE uid = $1", p, 1, NULL, NULL, err)) ||
+         (rc = s->ops->search_del(s, uid, err))))
         return rc;
     struct search_ctx x = {s, uid, err, 0};
     flatten(&x, "", e);
@@ -431,10 +439,12 @@ static int write_derived(struct gh_store *s, const char *uid, const struct gh_js
     struct gh_buf optext = {0};
     for (size_t i = 0; i < gh_json_size(ops); i++) {
         const struct gh_json *o = gh_json_at(ops, i);
-        struct gh_store_val q[] = {GH_VTEXT(uid), GH_VTEXT(jtext(gh_json_get(o, "method"))),
-                                   GH_VTEXT(jtext(gh_json_get(o, "path"))), GH_VTEXT(jtext(gh_json_get(o, "summary"))),
-                                   GH_VTEXT(jtext(gh_json_get(o, "tags")))};
-        if ((rc = gh_store_exec(s, "INSERT INTO catalog_operations (uid, method, path, summary, tags) VALUES ($1, $2, $3, $4, $5)",
+        struct gh_store_val q[] = {
+            GH_VTEXT(uid), GH_VTEXT(jtext(gh_json_get(o, "method"))), GH_VTEXT(jtext(gh_json_get(o, "path"))),
+            GH_VTEXT(jtext(gh_json_get(o, "summary"))), GH_VTEXT(jtext(gh_json_get(o, "tags")))};
+        if ((rc = gh_store_exec(s,
+                                "INSERT INTO catalog_operations (uid, method, path, summary, tags) VALUES "
+                                "($1, $2, $3, $4, $5)",
                                 q, 5, NULL, NULL, err)) != 0) {
             gh_buf_free(&optext);
             return rc;
@@ -562,8 +572,8 @@ static int commit_items(struct gh_store *s, const char *location_id, struct gh_c
         const struct item *it = &b->items[i];
         if (it->duplicate_of) {
             char msg[600];
-            snprintf(msg, sizeof(msg), "%s: defined again here; the first definition, at %s, is used", it->ref,
-                     it->duplicate_of->source);
+            snprintf(msg, sizeof(msg), "%s: defined again here; the first definition, at %s, is used",
+                     it->ref, it->duplicate_of->source);
             gh_catalog_batch_error(b, it->source, NULL, msg);
             continue;
         }
@@ -580,10 +590,11 @@ static int commit_items(struct gh_store *s, const char *location_id, struct gh_c
             new_etag(etag);
             struct gh_store_val p[] = {GH_VTEXT(x->uid), GH_VTEXT(it->source), GH_VTEXT(etag), GH_VTEXT(body),
                                        GH_VTEXT(when)};
-            int rc = gh_store_exec(s,
-                                   "UPDATE catalog_entities SET source = $2, etag = $3, body = $4, updated_at = $5 "
-                                   "WHERE uid = $1",
-                                   p, 5, NULL, NULL, err);
+            int rc = gh_store_exec(
+                s,
+                "UPDATE catalog_entities SET source = $2, etag = $3, body = $4, updated_at = $5 "
+                "WHERE uid = $1",
+                p, 5, NULL, NULL, err);
             if (rc == 0)
                 rc = write_derived(s, x->uid, it->entity, it->operations, 0, err);
             free(body);
@@ -597,10 +608,11 @@ static int commit_items(struct gh_store *s, const char *location_id, struct gh_c
         /* a ref another location provides stays with it (Backstage: "conflicting entity") */
         struct owner o = {{0}, {0}, {0}, 0, 0};
         struct gh_store_val q[] = {GH_VTEXT(it->ref)};
-        int rc = gh_store_exec(s,
-                               "SELECT l.id, l.target, l.type, e.uid FROM catalog_entities e JOIN catalog_locations l "
-                               "ON l.id = e.location_id WHERE e.ref = $1",
-                               q, 1, on_owner, &o, err);
+        int rc = gh_store_exec(
+            s,
+            "SELECT l.id, l.target, l.type, e.uid FROM catalog_entities e JOIN catalog_locations l "
+            "ON l.id = e.location_id WHERE e.ref = $1",
+            q, 1, on_owner, &o, err);
         if (rc) {
             free(body);
             return rc;
@@ -609,7 +621,8 @@ static int commit_items(struct gh_store *s, const char *location_id, struct gh_c
             /* the gateway's own entity for an API gives way to one a catalog file describes */
             struct gh_store_val d[] = {GH_VTEXT(o.uid)};
             if ((rc = s->ops->search_del(s, o.uid, err)) != 0 ||
-                (rc = gh_store_exec(s, "DELETE FROM catalog_entities WHERE uid = $1", d, 1, NULL, NULL, err)) != 0) {
+                (rc = gh_store_exec(s, "DELETE FROM catalog_entities WHERE uid = $1", d, 1, NULL, NULL,
+                                    err)) != 0) {
                 free(body);
                 return rc;
             }
@@ -617,8 +630,8 @@ static int commit_items(struct gh_store *s, const char *location_id, struct gh_c
         }
         if (o.found) {
             char msg[1024];
-            snprintf(msg, sizeof(msg), "%s: conflict: the entity is already provided by location %s (%s)", it->ref,
-                     o.loc, o.target);
+            snprintf(msg, sizeof(msg), "%s: conflict: the entity is already provided by location %s (%s)",
+                     it->ref, o.loc, o.target);
             gh_catalog_batch_error(b, it->source, it->ref, msg);
             free(body);
             continue;
@@ -627,16 +640,16 @@ static int commit_items(struct gh_store *s, const char *location_id, struct gh_c
         new_uuid(uid);
         new_etag(etag);
         const struct gh_json *md = gh_json_get(it->entity, "metadata");
-        char *kind = lower(jtext(gh_json_get(it->entity, "kind"))), *ns = lower(jtext(gh_json_get(md, "namespace"))),
-             *name = lower(jtext(gh_json_get(md, "name")));
-        struct gh_store_val p[] = {GH_VTEXT(uid),         GH_VTEXT(it->ref),     GH_VTEXT(kind),
-                                   GH_VTEXT(ns),          GH_VTEXT(name),        GH_VTEXT(location_id),
-                                   GH_VTEXT(it->source),  GH_VTEXT(etag),        GH_VTEXT(body),
-                                   GH_VTEXT(when)};
-        rc = gh_store_exec(s,
-                           "INSERT INTO catalog_entities (uid, ref, kind, namespace, name, location_id, source, etag, "
-                           "body, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                           p, GH_ARRAY_SIZE(p), NULL, NULL, err);
+        char *kind = lower(jtext(gh_json_get(it->entity, "kind"))),
+             *ns = lower(jtext(gh_json_get(md, "namespace"))), *name = lower(jtext(gh_json_get(md, "name")));
+        struct gh_store_val p[] = {
+            GH_VTEXT(uid),         GH_VTEXT(it->ref),    GH_VTEXT(kind), GH_VTEXT(ns),   GH_VTEXT(name),
+            GH_VTEXT(location_id), GH_VTEXT(it->source), GH_VTEXT(etag), GH_VTEXT(body), GH_VTEXT(when)};
+        rc = gh_store_exec(
+            s,
+            "INSERT INTO catalog_entities (uid, ref, kind, namespace, name, location_id, source, etag, "
+            "body, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            p, GH_ARRAY_SIZE(p), NULL, NULL, err);
         free(kind);
         free(ns);
         free(name);
@@ -665,12 +678,12 @@ static int cmp_item_ref(const void *a, const void *b)
 /* The same entity twice in one location: the first one found counts, the others are errors. */
 static void mark_duplicates(struct gh_catalog_batch *b)
 {
-    struct item **v = gh_malloc((b->n ? b->n : 1) * sizeof(*v));
+    struct item **v = gh_malloc((b->n ? b->n : 1) * sizeof(struct item *));
     for (size_t i = 0; i < b->n; i++) {
         v[i] = &b->items[i];
         v[i]->duplicate_of = NULL;
     }
-    qsort(v, b->n, sizeof(*v), cmp_item_ref);
+    qsort(v, b->n, sizeof(struct item *), cmp_item_ref);
     for (size_t i = 1; i < b->n; i++)
         if (strcmp(v[i]->ref, v[i - 1]->ref) == 0)
             v[i]->duplicate_of = v[i - 1]->duplicate_of ? v[i - 1]->duplicate_of : v[i - 1];
@@ -714,8 +727,8 @@ int gh_catalog_commit(struct gh_store *s, const char *location_id, struct gh_cat
         char *status = gh_json_dump(b->errors, 0), when[40];
         now_text(when, sizeof(when));
         struct gh_store_val p[] = {GH_VTEXT(location_id), GH_VTEXT(status), GH_VTEXT(when)};
-        rc = gh_store_exec(s, "UPDATE catalog_locations SET status = $2, refreshed_at = $3 WHERE id = $1", p, 3, NULL,
-                           NULL, err);
+        rc = gh_store_exec(s, "UPDATE catalog_locations SET status = $2, refreshed_at = $3 WHERE id = $1", p,
+                           3, NULL, NULL, err);
         free(status);
     }
     if (rc == 0)
@@ -833,7 +846,8 @@ int gh_catalog_delete_uid(struct gh_store *s, const char *uid, struct gh_err *er
 {
     struct gh_store_val p[] = {GH_VTEXT(uid)};
     int64_t n = 0;
-    int rc = gh_store_exec(s, "SELECT COUNT(*) FROM catalog_entities WHERE uid = $1", p, 1, on_count, &n, err);
+    int rc =
+        gh_store_exec(s, "SELECT COUNT(*) FROM catalog_entities WHERE uid = $1", p, 1, on_count, &n, err);
     if (rc)
         return rc;
     if (n == 0)
@@ -876,8 +890,8 @@ int gh_catalog_warm(struct gh_store *s, struct gh_err *err)
     return index_of(s, err) ? 0 : GH_EIO;
 }
 
-int gh_catalog_query(struct gh_store *s, const struct gh_catalog_query *cq, struct gh_json **items, size_t *total,
-                     struct gh_err *err)
+int gh_catalog_query(struct gh_store *s, const struct gh_catalog_query *cq, struct gh_json **items,
+                     size_t *total, struct gh_err *err)
 {
     struct gh_catalog_index *x = index_of(s, err);
     if (x == NULL)
@@ -893,8 +907,8 @@ int gh_catalog_query(struct gh_store *s, const struct gh_catalog_query *cq, stru
         struct build_ctx b = {s, gh_json_array(), err};
         for (size_t i = 0; rc == 0 && i < npage; i++) {
             struct gh_store_val p[] = {GH_VTEXT(gh_catalog_index_uid(x, page[i]))};
-            rc = gh_store_exec(s, "SELECT " ENTITY_COLS " FROM catalog_entities e WHERE e.uid = $1", p, 1, on_entity, &b,
-                               err);
+            rc = gh_store_exec(s, "SELECT " ENTITY_COLS " FROM catalog_entities e WHERE e.uid = $1", p, 1,
+                               on_entity, &b, err);
         }
         if (rc)
             gh_json_unref(b.arr);
@@ -989,7 +1003,9 @@ static int on_hit(void *ctx, const struct gh_store_val *c, size_t n)
     snprintf(uid, sizeof(uid), "%.*s", (int)c[0].len, c[0].p);
     struct gh_store_val p[] = {GH_VTEXT(uid)};
     struct gh_json *e = NULL;
-    if (gh_store_exec(h->s, "SELECT body FROM catalog_entities WHERE uid = $1", p, 1, on_body, &e, NULL) != 0 || e == NULL)
+    if (gh_store_exec(h->s, "SELECT body FROM catalog_entities WHERE uid = $1", p, 1, on_body, &e, NULL) !=
+            0 ||
+        e == NULL)
         return 0;
     const struct gh_json *md = gh_json_get(e, "metadata");
     struct gh_json *o = gh_json_object();
@@ -1067,7 +1083,8 @@ struct gh_json *gh_catalog_search(struct gh_store *s, const char *query, const c
                 }
             }
             if (rc == 0 && changed)
-                rc = s->ops->search_query(s, (const char *const *)terms, nterms, kind, limit, on_hit, &h, err);
+                rc =
+                    s->ops->search_query(s, (const char *const *)terms, nterms, kind, limit, on_hit, &h, err);
         }
     }
     for (size_t i = 0; i < nterms; i++)

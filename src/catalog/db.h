@@ -37,7 +37,8 @@ void gh_catalog_batch_add(struct gh_catalog_batch *b, struct gh_json *entity, co
                           const char *source, struct gh_json *operations);
 /* An error met while ingesting: where, which entity (canonical ref, or NULL when unknown), what. An
  * entity named here keeps its stored version. */
-void gh_catalog_batch_error(struct gh_catalog_batch *b, const char *source, const char *ref, const char *message);
+void gh_catalog_batch_error(struct gh_catalog_batch *b, const char *source, const char *ref,
+                            const char *message);
 /* A file that could not be read or parsed as a whole: entities last seen in it are kept. */
 void gh_catalog_batch_keep_file(struct gh_catalog_batch *b, const char *path);
 /* Something to poll for changes: a file read ("/abs/path") or a glob listed ("glob:<pattern>"). */
@@ -70,17 +71,17 @@ struct gh_catalog_query {
     const struct gh_filter *filter; /* NULL or no groups: every entity */
     const char *order_key;          /* a search key ("metadata.name"); NULL: by ref */
     int order_desc;
-    const char *text;               /* full-text filter term (substring, any case), or NULL */
-    const char *const *text_keys;   /* keys it looks in; NULL: metadata.name */
+    const char *text;             /* full-text filter term (substring, any case), or NULL */
+    const char *const *text_keys; /* keys it looks in; NULL: metadata.name */
     size_t ntext_keys;
-    size_t offset, limit;           /* limit 0: all */
+    size_t offset, limit; /* limit 0: all */
 };
 /* Queries run on an in-memory index of the catalog (index.h), rebuilt when the catalog changed;
  * gh_catalog_warm rebuilds it now, so the first query after a change does not pay for it. */
 int gh_catalog_warm(struct gh_store *s, struct gh_err *err);
 /* Matching entities (array, new reference) and how many match in all. */
-int gh_catalog_query(struct gh_store *s, const struct gh_catalog_query *q, struct gh_json **items, size_t *total,
-                     struct gh_err *err);
+int gh_catalog_query(struct gh_store *s, const struct gh_catalog_query *q, struct gh_json **items,
+                     size_t *total, struct gh_err *err);
 /* {facets: {key: [{value, count}]}} for the entities the filter matches. */
 struct gh_json *gh_catalog_facets(struct gh_store *s, const struct gh_filter *f, const char *const *keys,
                                   size_t nkeys, struct gh_err *err);

@@ -77,7 +77,8 @@ int gh_filter_add(struct gh_filter *f, const char *text, size_t len, struct gh_e
             if (g.nconds == GH_FILTER_MAX_CONDS) {
                 free(lk);
                 gh_filter_group_free(&g);
-                return gh_err_set(err, GH_EINVAL, "filter: at most %d keys in one filter", GH_FILTER_MAX_CONDS);
+                return gh_err_set(err, GH_EINVAL, "filter: at most %d keys in one filter",
+                                  GH_FILTER_MAX_CONDS);
             }
             c = &g.conds[g.nconds++];
             *c = (struct gh_filter_cond){.key = lk};

@@ -132,7 +132,7 @@ struct gh_catalog_index {
     struct column {
         uint32_t *value; /* by ordinal; UINT32_MAX: none */
         int multi;
-    } *columns;
+    } * columns;
     int8_t *matched; /* per value id, for the text filter of one query: -1 unknown, 0, 1 */
     /* indexed words for typo correction, made on first use */
     char **words;
@@ -291,7 +291,8 @@ static int cmp_rank(const void *a, const void *b)
 
 static uint32_t *ranks(struct strtab *t)
 {
-    uint32_t *order = gh_malloc((t->n + 1) * sizeof(uint32_t)), *rank = gh_malloc((t->n + 1) * sizeof(uint32_t));
+    uint32_t *order = gh_malloc((t->n + 1) * sizeof(uint32_t)),
+             *rank = gh_malloc((t->n + 1) * sizeof(uint32_t));
     for (size_t i = 0; i < t->n; i++)
         order[i] = (uint32_t)i;
     rank_strings = t->s;
@@ -313,7 +314,8 @@ static int on_generation(void *ctx, const struct gh_store_val *c, size_t n)
 int64_t gh_catalog_generation(struct gh_store *s)
 {
     int64_t g = 0;
-    gh_store_exec(s, "SELECT value FROM gh_meta WHERE key = 'catalog_generation'", NULL, 0, on_generation, &g, NULL);
+    gh_store_exec(s, "SELECT value FROM gh_meta WHERE key = 'catalog_generation'", NULL, 0, on_generation, &g,
+                  NULL);
     return g;
 }
 
@@ -321,21 +323,23 @@ struct gh_catalog_index *gh_catalog_index_build(struct gh_store *s, struct gh_er
 {
     struct gh_catalog_index *x = gh_calloc(1, sizeof(*x));
     x->generation = gh_catalog_generation(s);
-    int rc = gh_store_exec(s, "SELECT uid, ref FROM catalog_entities ORDER BY ref", NULL, 0, on_entity, x, err);
+    int rc =
+        gh_store_exec(s, "SELECT uid, ref FROM catalog_entities ORDER BY ref", NULL, 0, on_entity, x, err);
     if (rc == 0)
         rc = gh_store_exec(s,
                            "SELECT e.ref, s.key, s.value, s.original_value FROM catalog_search s "
                            "JOIN catalog_entities e ON e.uid = s.uid",
                            NULL, 0, on_pair, x, err);
     if (rc == 0)
-        rc = gh_store_exec(s, "SELECT DISTINCT source_ref, type, target_ref FROM catalog_relations", NULL, 0, on_relation,
-                           x, err);
+        rc = gh_store_exec(s, "SELECT DISTINCT source_ref, type, target_ref FROM catalog_relations", NULL, 0,
+                           on_relation, x, err);
     if (rc) {
         gh_catalog_index_free(x);
         return NULL;
     }
     if (x->npairs)
-        qsort(x->pairs, x->npairs, sizeof(struct pair), cmp_pair); /* stable enough: order within an entity is free */
+        qsort(x->pairs, x->npairs, sizeof(struct pair),
+              cmp_pair); /* stable enough: order within an entity is free */
     x->pair_start = gh_calloc(x->n + 1, sizeof(size_t));
     for (size_t i = 0, e = 0; e <= x->n; e++) {
         while (i < x->npairs && x->pairs[i].ord < e)
@@ -414,7 +418,8 @@ static void unite(struct list *a, const struct list *b)
 static void copy(struct list *a, const struct list *b)
 {
     a->v = gh_malloc((b->n + 1) * sizeof(uint32_t));
-    memcpy(a->v, b->v, b->n * sizeof(uint32_t));
+    if (b->n)
+        memcpy(a->v, b->v, b->n * sizeof(uint32_t));
     a->n = a->cap = b->n;
 }
 
@@ -472,7 +477,8 @@ static struct list evaluate(struct gh_catalog_index *x, const struct gh_filter *
     return out;
 }
 
-static int has_text(struct gh_catalog_index *x, uint32_t e, const uint32_t *keys, size_t nkeys, const char *term)
+static int has_text(struct gh_catalog_index *x, uint32_t e, const uint32_t *keys, size_t nkeys,
+                    const char *term)
 {
     for (size_t i = x->pair_start[e]; i < x->pair_start[e + 1]; i++) {
         const struct pair *p = &x->pairs[i];
@@ -613,13 +619,14 @@ static int cmp_facet(const void *a, const void *b)
     return strcmp(facet_x->origs.s[p->orig], facet_x->origs.s[q->orig]);
 }
 
-struct gh_json *gh_catalog_index_facets(struct gh_catalog_index *x, const struct gh_filter *f, const char *const *keys,
-                                        size_t nkeys)
+struct gh_json *gh_catalog_index_facets(struct gh_catalog_index *x, const struct gh_filter *f,
+                                        const char *const *keys, size_t nkeys)
 {
     struct list m = evaluate(x, f);
     struct gh_json *out = gh_json_object(), *facets = gh_json_object();
     gh_json_set(out, "facets", facets);
-    uint32_t *counts = gh_calloc(x->origs.n + 1, sizeof(uint32_t)), *last = gh_malloc((x->origs.n + 1) * sizeof(uint32_t));
+    uint32_t *counts = gh_calloc(x->origs.n + 1, sizeof(uint32_t)),
+             *last = gh_malloc((x->origs.n + 1) * sizeof(uint32_t));
     for (size_t k = 0; k < nkeys; k++) {
         char lk[512];
         snprintf(lk, sizeof(lk), "%s", keys[k]);

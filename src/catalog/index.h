@@ -23,8 +23,8 @@ int gh_catalog_index_query(struct gh_catalog_index *x, const struct gh_catalog_q
 const char *gh_catalog_index_uid(const struct gh_catalog_index *x, uint32_t ordinal);
 
 /* {facets: {key: [{value, count}]}} over the entities a filter matches (new reference). */
-struct gh_json *gh_catalog_index_facets(struct gh_catalog_index *x, const struct gh_filter *f, const char *const *keys,
-                                        size_t nkeys);
+struct gh_json *gh_catalog_index_facets(struct gh_catalog_index *x, const struct gh_filter *f,
+                                        const char *const *keys, size_t nkeys);
 
 /* The indexed words with a letter in them (for typo correction), loaded on first use. */
 size_t gh_catalog_index_words(struct gh_catalog_index *x, struct gh_store *s, const char *const **words);

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 
 #define MAX_FILE_BYTES ((size_t)16 << 20)
-#define MAX_DEPTH 16    /* Location entities pointing at Location entities ... */
+#define MAX_DEPTH 16 /* Location entities pointing at Location entities ... */
 #define MAX_FILES 100000
 
 /* An OpenAPI document met on the way: registered at the end, unless it turned out to be some API
@@ -72,8 +72,8 @@ static int inside(const struct gh_ingest_opts *o, const char *real)
 {
     for (size_t i = 0; i < o->nallowed; i++) {
         size_t n = strlen(o->allowed_dirs[i]);
-        if (strncmp(real, o->allowed_dirs[i], n) == 0 && (real[n] == '/' || real[n] == '\0' ||
-                                                          (n == 1 && o->allowed_dirs[i][0] == '/')))
+        if (strncmp(real, o->allowed_dirs[i], n) == 0 &&
+            (real[n] == '/' || real[n] == '\0' || (n == 1 && o->allowed_dirs[i][0] == '/')))
             return 1;
     }
     return 0;
@@ -99,7 +99,7 @@ char *gh_catalog_target_dir(const char *target, struct gh_err *err)
     else if (slash)
         *slash = '\0';
     else
-        strcpy(copy, ".");
+        snprintf(copy, strlen(target) + 1, "%s", strlen(target) ? "." : "");
     char *real = realpath(copy, NULL);
     if (real == NULL)
         gh_err_set(err, GH_EINVAL, "%s: directory '%s' cannot be used: %s", target, copy, strerror(errno));
@@ -180,7 +180,8 @@ static int read_placeholder(struct walk *w, const char *file, const char *kind, 
 {
     if (is_url(target))
         return gh_err_set(err, GH_EINVAL,
-                          "%s: '%s' is a remote URL; Gatehouse reads placeholders from local files only", kind, target);
+                          "%s: '%s' is a remote URL; Gatehouse reads placeholders from local files only",
+                          kind, target);
     char *path = relative_to(file, target);
     char *real = realpath(path, NULL);
     if (real == NULL) {
@@ -190,8 +191,8 @@ static int read_placeholder(struct walk *w, const char *file, const char *kind, 
     }
     free(path);
     if (!inside(w->o, real)) {
-        int rc = gh_err_set(err, GH_EINVAL, "%s: '%s' is outside the directories this location may read", kind,
-                            target);
+        int rc = gh_err_set(err, GH_EINVAL, "%s: '%s' is outside the directories this location may read",
+                            kind, target);
         free(real);
         return rc;
     }
@@ -218,7 +219,8 @@ static int read_placeholder(struct walk *w, const char *file, const char *kind, 
         if (docs == NULL)
             rc = GH_EINVAL;
         else
-            *out = gh_json_size(docs) ? gh_json_copy(gh_json_get(gh_json_at(docs, 0), "doc")) : gh_json_null();
+            *out =
+                gh_json_size(docs) ? gh_json_copy(gh_json_get(gh_json_at(docs, 0), "doc")) : gh_json_null();
         gh_json_unref(docs);
     }
     free(text);
@@ -249,8 +251,9 @@ static int placeholders(struct walk *w, const char *file, struct gh_json *node, 
             struct gh_json *target;
             gh_json_next(v, &it2, &k2, &target);
             if (k2[0] == '$') {
-                if (strcmp(k2, "$text") && strcmp(k2, "$json") && strcmp(k2, "$yaml"))
-                    return gh_err_set(err, GH_EINVAL, "%s: unknown placeholder '%s' ($text, $json, $yaml)", key, k2);
+                if (strcmp(k2, "$text") != 0 && strcmp(k2, "$json") != 0 && strcmp(k2, "$yaml") != 0)
+                    return gh_err_set(err, GH_EINVAL, "%s: unknown placeholder '%s' ($text, $json, $yaml)",
+                                      key, k2);
                 if (gh_json_type(target) != GH_JSON_STRING)
                     return gh_err_set(err, GH_EINVAL, "%s: %s must name a file", key, k2);
                 struct gh_json *val = NULL;
@@ -289,7 +292,8 @@ static void ingest_path(struct walk *w, const char *from_source, const char *pat
 static void want_operations(struct walk *w, const struct gh_json *e, const char *file)
 {
     const struct gh_json *spec = gh_json_get(e, "spec");
-    if (strcasecmp(jtext(gh_json_get(e, "kind")), "API") != 0 || strcasecmp(jtext(gh_json_get(spec, "type")), "openapi") != 0)
+    if (strcasecmp(jtext(gh_json_get(e, "kind")), "API") != 0 ||
+        strcasecmp(jtext(gh_json_get(spec, "type")), "openapi") != 0)
         return;
     size_t len = 0;
     const char *def = gh_json_str(gh_json_get(spec, "definition"), &len);
@@ -301,8 +305,10 @@ static void want_operations(struct walk *w, const struct gh_json *e, const char 
 
 static void index_operations(struct walk *w)
 {
-    const char **names = gh_malloc((w->ndefs + 1) * sizeof(char *)), **texts = gh_malloc((w->ndefs + 1) * sizeof(char *));
-    size_t *lens = gh_malloc((w->ndefs + 1) * sizeof(size_t)), *which = gh_malloc((w->ndefs + 1) * sizeof(size_t));
+    const char **names = gh_malloc((w->ndefs + 1) * sizeof(char *)),
+               **texts = gh_malloc((w->ndefs + 1) * sizeof(char *));
+    size_t *lens = gh_malloc((w->ndefs + 1) * sizeof(size_t)),
+           *which = gh_malloc((w->ndefs + 1) * sizeof(size_t));
     size_t n = 0;
     for (size_t i = 0; i < w->ndefs; i++) {
         struct pending_def *d = &w->defs[i];
@@ -347,7 +353,8 @@ static void ingest_doc(struct walk *w, const char *file, int line, struct gh_jso
     snprintf(source, sizeof(source), "%s:%d", file, line);
     struct gh_err err = {{0}};
     if (gh_json_type(doc) != GH_JSON_OBJECT) {
-        error(w, source, NULL, "the document is not a mapping (an entity has apiVersion, kind, metadata, spec)");
+        error(w, source, NULL,
+              "the document is not a mapping (an entity has apiVersion, kind, metadata, spec)");
         return;
     }
     struct gh_json *e = NULL, *ops = NULL;
@@ -396,8 +403,10 @@ static void ingest_doc(struct walk *w, const char *file, int line, struct gh_jso
         const char *type = jtext(gh_json_get(spec, "type"));
         if (type[0] && strcmp(type, "file") != 0) {
             char msg[400];
-            snprintf(msg, sizeof(msg), "location:%s/%s: spec.type: '%s' locations are not read (only 'file': "
-                     "Gatehouse does not fetch remote catalogs)", ref.ns, ref.name, type);
+            snprintf(msg, sizeof(msg),
+                     "location:%s/%s: spec.type: '%s' locations are not read (only 'file': "
+                     "Gatehouse does not fetch remote catalogs)",
+                     ref.ns, ref.name, type);
             error(w, source, NULL, msg);
         } else {
             const struct gh_json *t = gh_json_get(spec, "target"), *ts = gh_json_get(spec, "targets");
@@ -453,7 +462,8 @@ static void ingest_path(struct walk *w, const char *from_source, const char *pat
         return;
     }
     w->pending = gh_realloc(w->pending, (w->npending + 1) * sizeof(*w->pending));
-    w->pending[w->npending++] = (struct pending_file){gh_strdup(real), gh_strdup(from_source), text, len, depth};
+    w->pending[w->npending++] =
+        (struct pending_file){gh_strdup(real), gh_strdup(from_source), text, len, depth};
 }
 
 static int is_json_name(const char *path)
@@ -496,8 +506,8 @@ static void ingest_parsed(struct walk *w, const struct pending_file *f, struct g
     }
     for (size_t i = 0; i < gh_json_size(docs); i++) {
         const struct gh_json *item = gh_json_at(docs, i);
-        ingest_doc(w, real, (int)gh_json_int_value(gh_json_get(item, "line")), gh_json_get(item, "doc"), text, len,
-                   depth);
+        ingest_doc(w, real, (int)gh_json_int_value(gh_json_get(item, "line")), gh_json_get(item, "doc"), text,
+                   len, depth);
     }
 }
 
@@ -553,8 +563,9 @@ static void flush(struct walk *w)
 static int catalog_file_name(const char *name)
 {
     size_t n = strlen(name);
-    return name[0] != '.' && ((n > 5 && strcmp(name + n - 5, ".yaml") == 0) || (n > 4 && strcmp(name + n - 4, ".yml") == 0) ||
-                              (n > 5 && strcmp(name + n - 5, ".json") == 0));
+    return name[0] != '.' &&
+           ((n > 5 && strcmp(name + n - 5, ".yaml") == 0) || (n > 4 && strcmp(name + n - 4, ".yml") == 0) ||
+            (n > 5 && strcmp(name + n - 5, ".json") == 0));
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -605,7 +616,8 @@ static void ingest_target(struct walk *w, const char *from_source, const char *p
 {
     char msg[PATH_MAX + 200];
     if (depth > MAX_DEPTH) {
-        snprintf(msg, sizeof(msg), "'%s' not read: Location entities nest deeper than %d", pattern, MAX_DEPTH);
+        snprintf(msg, sizeof(msg), "'%s' not read: Location entities nest deeper than %d", pattern,
+                 MAX_DEPTH);
         gh_catalog_batch_error(w->b, from_source, NULL, msg);
         return;
     }
@@ -756,16 +768,18 @@ struct gh_json *gh_openapi_entity(const struct gh_json *doc, const char *text, c
     else
         slug(jtext(gh_json_get(info, "title")), name);
     if (!gh_catalog_valid_name((struct gh_str){name, strlen(name)}))
-        return gh_err_set(err, GH_EINVAL,
-                          "OpenAPI document: info.title gives no valid entity name; set info.x-gatehouse-name"),
+        return gh_err_set(
+                   err, GH_EINVAL,
+                   "OpenAPI document: info.title gives no valid entity name; set info.x-gatehouse-name"),
                NULL;
     const char *owner = gh_json_str(gh_json_get(info, "x-owner"), NULL);
     if (owner == NULL)
         owner = default_owner;
     if (owner == NULL)
-        return gh_err_set(err, GH_EINVAL,
-                          "api:default/%s: OpenAPI document has no owner: set info.x-owner, or the location's owner",
-                          name),
+        return gh_err_set(
+                   err, GH_EINVAL,
+                   "api:default/%s: OpenAPI document has no owner: set info.x-owner, or the location's owner",
+                   name),
                NULL;
     const char *lifecycle = gh_json_str(gh_json_get(info, "x-lifecycle"), NULL);
     struct gh_json *e = gh_json_object(), *md = gh_json_object(), *spec = gh_json_object();
@@ -783,8 +797,9 @@ struct gh_json *gh_openapi_entity(const struct gh_json *doc, const char *text, c
     }
     gh_json_set(e, "metadata", md);
     gh_json_set(spec, "type", gh_json_string("openapi", 7));
-    gh_json_set(spec, "lifecycle", gh_json_string(lifecycle ? lifecycle : "production",
-                                                  strlen(lifecycle ? lifecycle : "production")));
+    gh_json_set(
+        spec, "lifecycle",
+        gh_json_string(lifecycle ? lifecycle : "production", strlen(lifecycle ? lifecycle : "production")));
     gh_json_set(spec, "owner", gh_json_string(owner, strlen(owner)));
     if (gh_json_type(gh_json_get(info, "x-system")) == GH_JSON_STRING)
         gh_json_set(spec, "system", gh_json_copy(gh_json_get(info, "x-system")));

@@ -17,7 +17,7 @@
 struct gh_ingest_opts {
     const char *const *allowed_dirs; /* absolute, resolved; files and placeholders must be inside one */
     size_t nallowed;
-    const char *default_owner;       /* owner for OpenAPI documents without info.x-owner (or NULL) */
+    const char *default_owner; /* owner for OpenAPI documents without info.x-owner (or NULL) */
     /* called for each checked entity before it joins the batch (the gateway's facts on APIs) */
     void (*enrich)(void *ctx, struct gh_json *entity);
     void *enrich_ctx;

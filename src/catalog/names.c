@@ -145,7 +145,8 @@ int gh_catalog_parse_ref(struct gh_str ref, const char *default_kind, const char
     }
     name = (struct gh_str){rest, (size_t)(ref.p + ref.len - rest)};
     if ((colon && kind.len == 0) || (slash && ns.len == 0) || name.len == 0)
-        return gh_err_set(err, GH_EINVAL, "entity reference '%.*s' is not of the form [<kind>:][<namespace>/]<name>",
+        return gh_err_set(err, GH_EINVAL,
+                          "entity reference '%.*s' is not of the form [<kind>:][<namespace>/]<name>",
                           (int)ref.len, ref.p);
     if (!colon) {
         if (default_kind == NULL)
@@ -157,20 +158,20 @@ int gh_catalog_parse_ref(struct gh_str ref, const char *default_kind, const char
         ns = (struct gh_str){d, strlen(d)};
     }
     if (!gh_catalog_valid_kind(kind))
-        return gh_err_set(err, GH_EINVAL, "entity reference '%.*s': '%.*s' is not a valid kind", (int)ref.len, ref.p,
-                          (int)kind.len, kind.p);
+        return gh_err_set(err, GH_EINVAL, "entity reference '%.*s': '%.*s' is not a valid kind", (int)ref.len,
+                          ref.p, (int)kind.len, kind.p);
     /* namespaces are matched without regard to case, as Backstage does; the rule is checked folded */
-    char folded[GH_ENTITY_PART_MAX];
+    char folded[GH_ENTITY_PART_MAX] = {0};
     if (ns.len < sizeof(folded)) {
         for (size_t i = 0; i < ns.len; i++)
             folded[i] = (char)(ns.p[i] >= 'A' && ns.p[i] <= 'Z' ? ns.p[i] + 32 : ns.p[i]);
     }
     if (ns.len >= sizeof(folded) || !gh_catalog_valid_namespace((struct gh_str){folded, ns.len}))
-        return gh_err_set(err, GH_EINVAL, "entity reference '%.*s': '%.*s' is not a valid namespace", (int)ref.len,
-                          ref.p, (int)ns.len, ns.p);
+        return gh_err_set(err, GH_EINVAL, "entity reference '%.*s': '%.*s' is not a valid namespace",
+                          (int)ref.len, ref.p, (int)ns.len, ns.p);
     if (!gh_catalog_valid_name(name))
-        return gh_err_set(err, GH_EINVAL, "entity reference '%.*s': '%.*s' is not a valid name", (int)ref.len, ref.p,
-                          (int)name.len, name.p);
+        return gh_err_set(err, GH_EINVAL, "entity reference '%.*s': '%.*s' is not a valid name", (int)ref.len,
+                          ref.p, (int)name.len, name.p);
     copy_part(out->kind, kind);
     copy_part(out->ns, ns);
     copy_part(out->name, name);

@@ -17,7 +17,7 @@
 struct loc {
     char id[GH_LOCATION_ID_MAX];
     char *target;
-    char *owner; /* default owner for OpenAPI documents (config locations) */
+    char *owner;     /* default owner for OpenAPI documents (config locations) */
     char *signature; /* of the files it read last time; NULL: never ingested */
     char *watched;   /* those files and globs, one per line */
 };
@@ -109,12 +109,14 @@ static void enrich(void *ctx, struct gh_json *e)
 {
     struct gh_catalog_service *svc = ctx;
     const struct gh_json *md = gh_json_get(e, "metadata");
-    if (strcasecmp(jtext(gh_json_get(e, "kind")), "API") != 0 || strcmp(jtext(gh_json_get(md, "namespace")), "default"))
+    if (strcasecmp(jtext(gh_json_get(e, "kind")), "API") != 0 ||
+        strcmp(jtext(gh_json_get(md, "namespace")), "default") != 0)
         return;
     const struct gh_config_api *a = gateway_api(svc->cfg, jtext(gh_json_get(md, "name")));
     if (a == NULL)
         return;
-    struct gh_json *ann = gh_json_get(md, "annotations"), *facts = gh_catalog_gateway_annotations(svc->cfg, a);
+    struct gh_json *ann = gh_json_get(md, "annotations"),
+                   *facts = gh_catalog_gateway_annotations(svc->cfg, a);
     void *it = NULL;
     const char *k;
     struct gh_json *v;
@@ -145,8 +147,9 @@ static int ingest_gateway(struct gh_catalog_service *svc, struct gh_err *err)
         gh_catalog_ref_string(&r, ref, sizeof(ref));
         int described = 0;
         struct gh_store_val p[] = {GH_VTEXT(ref), GH_VTEXT(svc->gateway_id)};
-        int rc = gh_store_exec(svc->store, "SELECT 1 FROM catalog_entities WHERE ref = $1 AND location_id <> $2", p, 2,
-                               on_exists, &described, err);
+        int rc =
+            gh_store_exec(svc->store, "SELECT 1 FROM catalog_entities WHERE ref = $1 AND location_id <> $2",
+                          p, 2, on_exists, &described, err);
         if (rc) {
             gh_catalog_batch_free(b);
             return rc;
@@ -222,8 +225,8 @@ static char *signature(const struct gh_catalog_batch *b)
         }
         struct stat st;
         if (stat(w, &st) == 0)
-            gh_buf_addf(&sig, "%s %lld.%09ld %lld %llu\n", w, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
-                        (long long)st.st_size, (unsigned long long)st.st_ino);
+            gh_buf_addf(&sig, "%s %lld.%09ld %lld %llu\n", w, (long long)st.st_mtim.tv_sec,
+                        st.st_mtim.tv_nsec, (long long)st.st_size, (unsigned long long)st.st_ino);
         else
             gh_buf_addf(&sig, "%s -\n", w);
     }
@@ -272,8 +275,10 @@ static int ingest_location(struct gh_catalog_service *svc, struct loc *l, struct
     if (rc == 0) {
         remember(l, b);
         if (c.added || c.updated || c.removed || c.errors)
-            gh_log(GH_LOG_INFO, "catalog: %s: %zu added, %zu updated, %zu removed, %zu unchanged, %zu kept, %zu error%s",
-                   l->target, c.added, c.updated, c.removed, c.unchanged, c.kept, c.errors, c.errors == 1 ? "" : "s");
+            gh_log(GH_LOG_INFO,
+                   "catalog: %s: %zu added, %zu updated, %zu removed, %zu unchanged, %zu kept, %zu error%s",
+                   l->target, c.added, c.updated, c.removed, c.unchanged, c.kept, c.errors,
+                   c.errors == 1 ? "" : "s");
         const struct gh_json *errs = gh_catalog_batch_error_list(b);
         for (size_t i = 0; i < gh_json_size(errs) && i < 20; i++)
             gh_log(GH_LOG_WARN, "catalog: %s: %s", jtext(gh_json_get(gh_json_at(errs, i), "source")),
@@ -324,7 +329,8 @@ static int on_stored(void *ctx, const struct gh_store_val *c, size_t n)
     if (n < 4)
         return 0;
     /* id, type, target, origin: the API's file locations (the config's are added from the config) */
-    if (!(c[1].len == 4 && memcmp(c[1].p, "file", 4) == 0) || (c[3].len == 6 && memcmp(c[3].p, "config", 6) == 0))
+    if (!(c[1].len == 4 && memcmp(c[1].p, "file", 4) == 0) ||
+        (c[3].len == 6 && memcmp(c[3].p, "config", 6) == 0))
         return 0;
     svc->locs = gh_realloc(svc->locs, (svc->nlocs + 1) * sizeof(*svc->locs));
     struct loc *l = &svc->locs[svc->nlocs++];
@@ -379,8 +385,8 @@ static int sync_locations(struct gh_catalog_service *svc, struct gh_err *err)
     /* config locations the config no longer names go, with their entities */
     struct config_locs old = {0};
     if (rc == 0)
-        rc = gh_store_exec(svc->store, "SELECT id, target FROM catalog_locations WHERE origin = 'config'", NULL, 0,
-                           on_config_loc, &old, err);
+        rc = gh_store_exec(svc->store, "SELECT id, target FROM catalog_locations WHERE origin = 'config'",
+                           NULL, 0, on_config_loc, &old, err);
     for (size_t i = 0; rc == 0 && i < old.n; i++) {
         int kept = 0;
         for (size_t k = 0; k < cfg->nlocations; k++)
@@ -394,8 +400,9 @@ static int sync_locations(struct gh_catalog_service *svc, struct gh_err *err)
     }
     free(old.v);
     if (rc == 0)
-        rc = gh_store_exec(svc->store, "SELECT id, type, target, origin FROM catalog_locations ORDER BY created_at",
-                           NULL, 0, on_stored, svc, err);
+        rc = gh_store_exec(svc->store,
+                           "SELECT id, type, target, origin FROM catalog_locations ORDER BY created_at", NULL,
+                           0, on_stored, svc, err);
     if (rc == 0)
         rc = gh_catalog_location_add(svc->store, "gateway", "config", "gateway", svc->gateway_id, NULL, err);
     return rc;
@@ -523,8 +530,8 @@ int gh_catalog_service_refresh_entity(struct gh_catalog_service *svc, const char
 {
     struct loc_of lo = {{0}, 0};
     struct gh_store_val p[] = {GH_VTEXT(ref)};
-    int rc = gh_store_exec(svc->store, "SELECT location_id FROM catalog_entities WHERE ref = $1", p, 1, on_loc_of, &lo,
-                           err);
+    int rc = gh_store_exec(svc->store, "SELECT location_id FROM catalog_entities WHERE ref = $1", p, 1,
+                           on_loc_of, &lo, err);
     if (rc)
         return rc;
     if (!lo.found)
@@ -541,8 +548,9 @@ int gh_catalog_service_add_location(struct gh_catalog_service *svc, const char *
                                     int dry_run, struct gh_json **out, struct gh_err *err)
 {
     if (strcmp(type, "file") != 0)
-        return gh_err_set(err, GH_EINVAL,
-                          "type '%s' is not supported: only 'file' (Gatehouse does not fetch remote catalogs)", type);
+        return gh_err_set(
+            err, GH_EINVAL,
+            "type '%s' is not supported: only 'file' (Gatehouse does not fetch remote catalogs)", type);
     if (target[0] != '/')
         return gh_err_set(err, GH_EINVAL, "target '%s' must be an absolute path", target);
     char *dir = gh_catalog_target_dir(target, err);
@@ -584,8 +592,8 @@ int gh_catalog_service_add_location(struct gh_catalog_service *svc, const char *
         /* a dry run's id is fresh and never stored */
         struct gh_store_val p[] = {GH_VTEXT("file"), GH_VTEXT(target)};
         struct loc_of lo = {{0}, 0};
-        rc = gh_store_exec(svc->store, "SELECT id FROM catalog_locations WHERE type = $1 AND target = $2", p, 2,
-                           on_loc_of, &lo, err);
+        rc = gh_store_exec(svc->store, "SELECT id FROM catalog_locations WHERE type = $1 AND target = $2", p,
+                           2, on_loc_of, &lo, err);
         existed = lo.found;
         snprintf(id, sizeof(id), "%s", lo.found ? lo.id : "00000000-0000-4000-8000-000000000000");
     }
@@ -593,14 +601,15 @@ int gh_catalog_service_add_location(struct gh_catalog_service *svc, const char *
         struct gh_json *e = gh_catalog_batch_entity(b, i);
         char ref[GH_ENTITY_REF_MAX];
         const struct gh_json *md = gh_json_get(e, "metadata");
-        snprintf(ref, sizeof(ref), "%s:%s/%s", jtext(gh_json_get(e, "kind")), jtext(gh_json_get(md, "namespace")),
-                 jtext(gh_json_get(md, "name")));
+        snprintf(ref, sizeof(ref), "%s:%s/%s", jtext(gh_json_get(e, "kind")),
+                 jtext(gh_json_get(md, "namespace")), jtext(gh_json_get(md, "name")));
         struct gh_json *stored = dry_run ? NULL : gh_catalog_get_by_ref(svc->store, ref, NULL);
         gh_json_append(entities, stored ? stored : gh_json_ref(e));
     }
     if (rc == 0 && dry_run && gh_catalog_batch_errors(b) > 0) {
         const struct gh_json *first = gh_json_at(gh_catalog_batch_error_list(b), 0);
-        rc = gh_err_set(err, GH_EINVAL, "%s: %s", jtext(gh_json_get(first, "source")), jtext(gh_json_get(first, "message")));
+        rc = gh_err_set(err, GH_EINVAL, "%s: %s", jtext(gh_json_get(first, "source")),
+                        jtext(gh_json_get(first, "message")));
     }
     gh_catalog_batch_free(b);
     if (rc) {
@@ -627,7 +636,8 @@ int gh_catalog_service_remove_location(struct gh_catalog_service *svc, const cha
             int config = loc && strcmp(jtext(gh_json_get(loc, "origin")), "config") == 0;
             gh_json_unref(loc);
             if (config)
-                return gh_err_set(err, GH_EINVAL, "location %s comes from the config file; remove it there", id);
+                return gh_err_set(err, GH_EINVAL, "location %s comes from the config file; remove it there",
+                                  id);
             int rc = gh_catalog_location_remove(svc->store, id, err);
             if (rc)
                 return rc;

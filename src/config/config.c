@@ -22,8 +22,8 @@ struct ld {
     struct gh_err *err;
 };
 
-__attribute__((format(printf, 4, 5))) static int errf(struct ld *ld, int line, const char *key, const char *fmt,
-                                                        ...)
+__attribute__((format(printf, 4, 5))) static int errf(struct ld *ld, int line, const char *key,
+                                                      const char *fmt, ...)
 {
     char why[384];
     va_list ap;
@@ -68,8 +68,8 @@ static int get_duration(struct ld *ld, struct gh_yaml_node *n, int line, const c
     return rc;
 }
 
-static int get_size(struct ld *ld, struct gh_yaml_node *n, int line, const char *key, uint64_t min, uint64_t max,
-                    uint64_t *out)
+static int get_size(struct ld *ld, struct gh_yaml_node *n, int line, const char *key, uint64_t min,
+                    uint64_t max, uint64_t *out)
 {
     char *s = NULL;
     if (get_string(ld, n, line, key, &s)) {
@@ -87,8 +87,8 @@ static int get_size(struct ld *ld, struct gh_yaml_node *n, int line, const char 
     return rc;
 }
 
-static int get_count(struct ld *ld, struct gh_yaml_node *n, int line, const char *key, uint64_t min, uint64_t max,
-                     int *out)
+static int get_count(struct ld *ld, struct gh_yaml_node *n, int line, const char *key, uint64_t min,
+                     uint64_t max, int *out)
 {
     char *s = NULL;
     uint64_t v;
@@ -159,10 +159,12 @@ static int valid_listen(const char *s)
 }
 
 /* One key of a mapping: k as written, key its dotted path for messages, kl its line. */
-typedef int (*key_fn)(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx);
+typedef int (*key_fn)(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v,
+                      void *ctx);
 
 /* A mapping at `section` (also its name in messages): each key goes to fn, which refuses unknown ones. */
-static int each_key(struct ld *ld, struct gh_yaml_node *n, int line, const char *section, key_fn fn, void *ctx)
+static int each_key(struct ld *ld, struct gh_yaml_node *n, int line, const char *section, key_fn fn,
+                    void *ctx)
 {
     if (want_type(ld, n, GH_YAML_MAPPING, line, section))
         return GH_EINVAL;
@@ -180,7 +182,8 @@ static int each_key(struct ld *ld, struct gh_yaml_node *n, int line, const char 
     return 0;
 }
 
-static int listen_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
+static int listen_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v,
+                      void *ctx)
 {
     struct gh_config *cfg = ctx;
     char **dst;
@@ -197,7 +200,8 @@ static int listen_key(struct ld *ld, const char *k, const char *key, int kl, str
     return 0;
 }
 
-static int limits_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
+static int limits_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v,
+                      void *ctx)
 {
     struct gh_config *cfg = ctx;
     if (strcmp(k, "header_bytes") == 0)
@@ -210,11 +214,13 @@ static int limits_key(struct ld *ld, const char *k, const char *key, int kl, str
         return get_duration(ld, v, kl, key, &cfg->idle_timeout_ms);
     if (strcmp(k, "drain_timeout") == 0)
         return get_duration(ld, v, kl, key, &cfg->drain_timeout_ms);
-    return errf(ld, kl, key,
-                "unknown key (expected header_bytes, body_bytes, header_timeout, idle_timeout, drain_timeout)");
+    return errf(
+        ld, kl, key,
+        "unknown key (expected header_bytes, body_bytes, header_timeout, idle_timeout, drain_timeout)");
 }
 
-static int upstreams_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
+static int upstreams_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v,
+                         void *ctx)
 {
     struct gh_config *cfg = ctx;
     if (strcmp(k, "idle_timeout") == 0)
@@ -253,7 +259,8 @@ static int store_key(struct ld *ld, const char *k, const char *key, int kl, stru
         if (get_string(ld, v, kl, key, &cfg->store_driver))
             return GH_EINVAL;
         if (strcmp(cfg->store_driver, "sqlite") != 0)
-            return errf(ld, kl, key, "'%s' is not supported (sqlite; postgres comes later)", cfg->store_driver);
+            return errf(ld, kl, key, "'%s' is not supported (sqlite; postgres comes later)",
+                        cfg->store_driver);
         return 0;
     }
     if (strcmp(k, "path") == 0)
@@ -323,8 +330,9 @@ static int route_key(struct ld *ld, const char *k, const char *key, int kl, stru
         for (size_t i = 0; i < nm && rc == 0; i++) {
             int b = method_bit(ms[i]);
             if (b < 0)
-                rc = errf(ld, kl, key, "'%s' is not a method (GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH, TRACE)",
-                          ms[i]);
+                rc =
+                    errf(ld, kl, key,
+                         "'%s' is not a method (GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH, TRACE)", ms[i]);
             else
                 a->methods |= 1u << b;
         }
@@ -346,7 +354,8 @@ static int load_route(struct ld *ld, struct gh_yaml_node *n, int line, struct gh
     return rc;
 }
 
-static int upstream_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
+static int upstream_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v,
+                        void *ctx)
 {
     struct gh_config_api *a = ctx;
     if (strcmp(k, "targets") == 0) {
@@ -393,14 +402,16 @@ static char *config_relative(struct ld *ld, const char *p)
     return out.p;
 }
 
-static int location_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
+static int location_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v,
+                        void *ctx)
 {
     struct gh_config_location *l = ctx;
     if (strcmp(k, "type") == 0) {
         if (get_string(ld, v, kl, key, &l->type))
             return GH_EINVAL;
         if (strcmp(l->type, "file") != 0)
-            return errf(ld, kl, key, "'%s' is not supported (file: Gatehouse does not fetch remote catalogs)", l->type);
+            return errf(ld, kl, key, "'%s' is not supported (file: Gatehouse does not fetch remote catalogs)",
+                        l->type);
         return 0;
     }
     if (strcmp(k, "target") == 0) {
@@ -430,7 +441,8 @@ static int location_key(struct ld *ld, const char *k, const char *key, int kl, s
     return errf(ld, kl, key, "unknown key (expected type, target, owner)");
 }
 
-static int catalog_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
+static int catalog_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v,
+                       void *ctx)
 {
     struct gh_config *cfg = ctx;
     if (strcmp(k, "poll_interval") == 0)
@@ -516,8 +528,8 @@ static int load_api(struct ld *ld, struct gh_yaml_node *n, int line, size_t inde
             if (get_string(ld, v, kl, key, &a->name))
                 return GH_EINVAL;
             if (!valid_api_name(a->name))
-                return errf(ld, kl, key,
-                            "'%s' must be 1-63 letters or digits, with - _ . only between them", a->name);
+                return errf(ld, kl, key, "'%s' must be 1-63 letters or digits, with - _ . only between them",
+                            a->name);
             a->line = kl;
         }
     }
@@ -543,8 +555,8 @@ static int load_api(struct ld *ld, struct gh_yaml_node *n, int line, size_t inde
             rc = get_string(ld, v, kl, key, dst);
             struct gh_entity_ref r;
             struct gh_err why = {{0}};
-            if (rc == 0 && gh_catalog_parse_ref((struct gh_str){*dst, strlen(*dst)}, k[0] == 'o' ? "Group" : "System",
-                                                NULL, &r, &why) != 0)
+            if (rc == 0 && gh_catalog_parse_ref((struct gh_str){*dst, strlen(*dst)},
+                                                k[0] == 'o' ? "Group" : "System", NULL, &r, &why) != 0)
                 rc = errf(ld, kl, key, "%s", why.msg);
         } else if (strcmp(k, "description") == 0) {
             rc = get_string(ld, v, kl, key, &a->description);
@@ -553,9 +565,10 @@ static int load_api(struct ld *ld, struct gh_yaml_node *n, int line, size_t inde
             if (rc == 0 && a->lifecycle[0] == '\0')
                 rc = errf(ld, kl, key, "must not be empty");
         } else {
-            return errf(ld, kl, key,
-                        "unknown key (expected name, route, upstream, strip_prefix, owner, description, lifecycle, "
-                        "system)");
+            return errf(
+                ld, kl, key,
+                "unknown key (expected name, route, upstream, strip_prefix, owner, description, lifecycle, "
+                "system)");
         }
         if (rc)
             return rc;
@@ -596,7 +609,8 @@ static int load_apis(struct ld *ld, struct gh_yaml_node *n, int line, struct gh_
             if (strcmp(b->name, a->name) == 0)
                 return errf(ld, a->line, key, "duplicate API name (also at line %d)", b->line);
             /* the same prefix for the same host and an overlapping method is a conflict, not a choice */
-            if (strcmp(b->path, a->path) == 0 && (a->methods == 0 || b->methods == 0 || (a->methods & b->methods))) {
+            if (strcmp(b->path, a->path) == 0 &&
+                (a->methods == 0 || b->methods == 0 || (a->methods & b->methods))) {
                 for (size_t x = 0; x < a->nhosts; x++)
                     for (size_t y = 0; y < b->nhosts; y++)
                         if (strcmp(a->hosts[x], b->hosts[y]) == 0) {
@@ -639,7 +653,8 @@ static int load_root(struct ld *ld, struct gh_config *cfg)
         } else if (strcmp(k, "catalog") == 0) {
             rc = each_key(ld, v, kl, "catalog", catalog_key, cfg);
         } else {
-            rc = errf(ld, kl, k, "unknown key (expected listen, workers, limits, upstreams, log, store, apis, catalog)");
+            rc = errf(ld, kl, k,
+                      "unknown key (expected listen, workers, limits, upstreams, log, store, apis, catalog)");
         }
         if (rc)
             return rc;

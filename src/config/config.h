@@ -12,8 +12,8 @@ struct gh_config_api {
     char *name;
     int line;
     /* route */
-    char *path;      /* prefix, starts with '/' */
-    char **hosts;    /* exact host names (lower case, no port) or "*" */
+    char *path;   /* prefix, starts with '/' */
+    char **hosts; /* exact host names (lower case, no port) or "*" */
     size_t nhosts;
     uint32_t methods; /* bit (1 << enum gh_http_method); 0 means every method */
     /* upstream */

@@ -16,8 +16,8 @@ struct accesslog {
     int fd; /* -1: off */
     char *buf;
     size_t len, cap;
-    uint64_t sec;    /* the second cached in stamp */
-    char stamp[32];  /* "YYYY-MM-DDTHH:MM:SS" of that second */
+    uint64_t sec;   /* the second cached in stamp */
+    char stamp[32]; /* "YYYY-MM-DDTHH:MM:SS" of that second */
 };
 
 void gh__accesslog_init(struct accesslog *l, const char *target);
@@ -59,8 +59,8 @@ struct worker {
     size_t nrr;
     struct accesslog log;
     uint64_t seq;       /* request counter for generated request ids */
-    int64_t date_sec;    /* the second date_line was made for */
-    char date_line[48];  /* "Date: <IMF-fixdate>\r\n" */
+    int64_t date_sec;   /* the second date_line was made for */
+    char date_line[48]; /* "Date: <IMF-fixdate>\r\n" */
     size_t date_len;
     char rid_prefix[17]; /* random per worker */
 };
@@ -73,8 +73,8 @@ struct gh_gateway {
 
 /* proxy.c */
 void gh__proxy_on_accept(uv_stream_t *listener, int status);
-void gh__proxy_drain(struct worker *w);       /* close idle clients; others close after their response */
-void gh__proxy_close_all(struct worker *w);   /* drain timeout: close every client now */
+void gh__proxy_drain(struct worker *w);     /* close idle clients; others close after their response */
+void gh__proxy_close_all(struct worker *w); /* drain timeout: close every client now */
 void gh__pools_close(struct worker *w);
 void gh__worker_maybe_stop(struct worker *w); /* worker.c: ends the loop once draining and empty */
 

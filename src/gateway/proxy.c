@@ -52,8 +52,9 @@ struct client {
     int state;
     int handles;
     unsigned reading : 1, closing : 1, eof : 1, keep_alive : 1, req_done : 1, head_sent : 1, resp_started : 1,
-        resp_done : 1, qpending : 1, rpending : 1, retried : 1, must_close : 1, lingering : 1, close_after : 1,
-        chunk_out : 1, had_cl : 1, expect : 1, sent_continue : 1, in_input : 1, head_timer : 1, logged : 1;
+        resp_done : 1, qpending : 1, rpending : 1, retried : 1, must_close : 1, lingering : 1,
+        close_after : 1, chunk_out : 1, had_cl : 1, expect : 1, sent_continue : 1, in_input : 1,
+        head_timer : 1, logged : 1;
     char *ibuf;
     size_t icap, ipos, ilen;
     char *qbuf; /* serialised request head */
@@ -163,7 +164,8 @@ static const char *date_line(struct worker *w, size_t *len)
     if (now != w->date_sec) {
         struct tm tm;
         gmtime_r(&now, &tm);
-        w->date_len = strftime(w->date_line, sizeof(w->date_line), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+        w->date_len =
+            strftime(w->date_line, sizeof(w->date_line), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
         w->date_sec = now;
     }
     *len = w->date_len;
@@ -389,8 +391,9 @@ static int retry_allowed(struct client *c, struct upconn *up)
         return 0;
     if (up == NULL || up->state == UP_CONNECTING)
         return 1; /* nothing was sent */
-    int idempotent = c->method == GH_METHOD_GET || c->method == GH_METHOD_HEAD || c->method == GH_METHOD_OPTIONS ||
-                     c->method == GH_METHOD_PUT || c->method == GH_METHOD_DELETE || c->method == GH_METHOD_TRACE;
+    int idempotent = c->method == GH_METHOD_GET || c->method == GH_METHOD_HEAD ||
+                     c->method == GH_METHOD_OPTIONS || c->method == GH_METHOD_PUT ||
+                     c->method == GH_METHOD_DELETE || c->method == GH_METHOD_TRACE;
     /* a kept-alive connection the upstream closed just as we reused it */
     return up->reused && !up->got_bytes && idempotent && c->req_body == GH_BODY_NONE;
 }
@@ -408,7 +411,8 @@ static void upstream_failed(struct client *c, int timeout, const char *why)
     int connecting = up == NULL || up->state == UP_CONNECTING;
     const struct gh_target *t = &c->api->targets[c->target_idx];
     int retry = (connecting || !timeout) && retry_allowed(c, up);
-    gh_log(GH_LOG_WARN, "%.*s: upstream %s: %s%s", (int)c->rid_len, c->rid, t->name, why, retry ? " (retrying)" : "");
+    gh_log(GH_LOG_WARN, "%.*s: upstream %s: %s%s", (int)c->rid_len, c->rid, t->name, why,
+           retry ? " (retrying)" : "");
     if (retry) {
         c->retried = 1;
         if (up)
@@ -483,7 +487,8 @@ static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (c->resp_done)
         return;
     if (!c->resp_started && up->ipos == up->ilen) {
-        upstream_failed(c, 0, nread == UV_EOF ? "closed the connection without a response" : uv_strerror((int)nread));
+        upstream_failed(
+            c, 0, nread == UV_EOF ? "closed the connection without a response" : uv_strerror((int)nread));
         return;
     }
     /* what is buffered may still complete the response (or the close may be its end) */
@@ -770,7 +775,8 @@ static void on_request_head(struct client *c, int rc)
         return;
     }
     int st;
-    const struct gh_route *rt = gh_router_match(&c->snap->router, h->host, h->method_id, h->path, &st, &c->allow);
+    const struct gh_route *rt =
+        gh_router_match(&c->snap->router, h->host, h->method_id, h->path, &st, &c->allow);
     if (rt == NULL) {
         c->must_close |= !c->req_done;
         send_error(c, st, st == 405 ? "method not allowed for this API" : "no API matches this request");
@@ -819,7 +825,8 @@ static void pump_request(struct client *c)
         for (int spans = 0; spans < MAX_SPANS && c->ipos < c->ilen && !c->req_done;) {
             size_t used, dl;
             const char *d, *why = NULL;
-            int rc = gh_chunked_decode(&c->req_ck, c->ibuf + c->ipos, c->ilen - c->ipos, &used, &d, &dl, &why);
+            int rc =
+                gh_chunked_decode(&c->req_ck, c->ibuf + c->ipos, c->ilen - c->ipos, &used, &d, &dl, &why);
             if (rc < 0) {
                 gh_log(GH_LOG_INFO, "%.*s: 400: %s", (int)c->rid_len, c->rid, why);
                 if (c->up)
@@ -970,8 +977,8 @@ static void pump_response(struct client *c)
     if (!c->resp_started) {
         int rc;
         for (;;) {
-            rc = gh_http_parse_response(up->ibuf + up->ipos, up->ilen - up->ipos, cfg_of(c)->header_bytes, c->method,
-                                        &c->h);
+            rc = gh_http_parse_response(up->ibuf + up->ipos, up->ilen - up->ipos, cfg_of(c)->header_bytes,
+                                        c->method, &c->h);
             if (rc == 0) {
                 if (up->eof)
                     upstream_failed(c, 0, "closed the connection in the response head");
@@ -979,7 +986,8 @@ static void pump_response(struct client *c)
             }
             if (rc < 0 || c->h.status == 101) {
                 gh_log(GH_LOG_WARN, "%.*s: upstream %s: bad response: %s", (int)c->rid_len, c->rid,
-                       c->api->targets[c->target_idx].name, rc < 0 ? c->h.error : "unrequested protocol switch");
+                       c->api->targets[c->target_idx].name,
+                       rc < 0 ? c->h.error : "unrequested protocol switch");
                 up_close(up);
                 c->must_close |= !c->req_done;
                 send_error(c, 502, "upstream sent an invalid response");
@@ -1019,9 +1027,11 @@ static void pump_response(struct client *c)
         for (int spans = 0; spans < MAX_SPANS && up->ipos < up->ilen && !c->resp_done;) {
             size_t used, dl;
             const char *d, *why = NULL;
-            int rc = gh_chunked_decode(&c->resp_ck, up->ibuf + up->ipos, up->ilen - up->ipos, &used, &d, &dl, &why);
+            int rc = gh_chunked_decode(&c->resp_ck, up->ibuf + up->ipos, up->ilen - up->ipos, &used, &d, &dl,
+                                       &why);
             if (rc < 0) {
-                gh_log(GH_LOG_WARN, "%.*s: upstream sent a bad chunked body: %s", (int)c->rid_len, c->rid, why);
+                gh_log(GH_LOG_WARN, "%.*s: upstream sent a bad chunked body: %s", (int)c->rid_len, c->rid,
+                       why);
                 up_close(up);
                 if (n) /* the head goes out, then the client sees the truncation */
                     send_bufs((uv_stream_t *)&c->tcp, b, n, DIR_RESP);
@@ -1131,8 +1141,9 @@ static void send_error(struct client *c, int status, const char *msg)
     if (c->up)
         up_close(c->up);
     char body[512];
-    int bl = snprintf(body, sizeof(body), "{\"error\":{\"status\":%d,\"message\":\"%s\",\"request_id\":\"%.*s\"}}\n",
-                      status, msg, (int)c->rid_len, c->rid);
+    int bl = snprintf(body, sizeof(body),
+                      "{\"error\":{\"status\":%d,\"message\":\"%s\",\"request_id\":\"%.*s\"}}\n", status, msg,
+                      (int)c->rid_len, c->rid);
     if (bl < 0 || (size_t)bl >= sizeof(body))
         bl = (int)sizeof(body) - 1;
     if (!c->req_done)
@@ -1144,8 +1155,8 @@ static void send_error(struct client *c, int status, const char *msg)
         size_t al = 0;
         for (int m = 1; m < GH_METHOD_COUNT_ && al + 12 < sizeof(allow); m++)
             if (c->allow & (1u << m))
-                al += (size_t)snprintf(allow + al, sizeof(allow) - al, "%s%s", al ? ", " : "Allow: ",
-                                       gh_http_method_name(m));
+                al += (size_t)snprintf(allow + al, sizeof(allow) - al, "%s%s",
+                                       al ? ", " : "Allow: ", gh_http_method_name(m));
         if (al)
             snprintf(allow + al, sizeof(allow) - al, "\r\n");
     }
@@ -1156,8 +1167,8 @@ static void send_error(struct client *c, int status, const char *msg)
                      "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%.*s%s"
                      "X-Request-Id: %.*s\r\n%s\r\n%.*s",
                      status, gh_http_reason(status), bl, (int)dl, date, allow, (int)c->rid_len, c->rid,
-                     closing ? "Connection: close\r\n" : (c->minor == 0 ? "Connection: keep-alive\r\n" : ""), bl,
-                     body);
+                     closing ? "Connection: close\r\n" : (c->minor == 0 ? "Connection: keep-alive\r\n" : ""),
+                     bl, body);
     c->status = status;
     c->resp_started = c->resp_done = 1;
     c->resp_bytes = (uint64_t)bl;
@@ -1323,7 +1334,8 @@ static void on_client_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     struct client *c = h->data;
     if (c->lingering)
         c->ipos = c->ilen = 0;
-    else if (c->ipos > 0 && (c->ipos == c->ilen || c->ilen == c->icap) && !c->qpending && c->state != C_CONNECT) {
+    else if (c->ipos > 0 && (c->ipos == c->ilen || c->ilen == c->icap) && !c->qpending &&
+             c->state != C_CONNECT) {
         memmove(c->ibuf, c->ibuf + c->ipos, c->ilen - c->ipos);
         c->ilen -= c->ipos;
         c->ipos = 0;
@@ -1363,8 +1375,8 @@ static void process_input(struct client *c)
                 c->head_timer = 1;
                 uv_timer_start(&c->timer, on_client_timer, c->w->snap->cfg->header_timeout_ms, 0);
             }
-            int rc = gh_http_parse_request(c->ibuf + c->ipos, c->ilen - c->ipos, c->w->snap->cfg->header_bytes,
-                                           &c->h);
+            int rc = gh_http_parse_request(c->ibuf + c->ipos, c->ilen - c->ipos,
+                                           c->w->snap->cfg->header_bytes, &c->h);
             if (rc == 0)
                 break;
             on_request_head(c, rc);
@@ -1428,8 +1440,8 @@ static void on_client_timer(uv_timer_t *t)
         return;
     }
     if (c->rpending) {
-        gh_log(GH_LOG_INFO, "%.*s: client did not read the response for %llu ms; closing", (int)c->rid_len, c->rid,
-               (unsigned long long)cfg_of(c)->idle_timeout_ms);
+        gh_log(GH_LOG_INFO, "%.*s: client did not read the response for %llu ms; closing", (int)c->rid_len,
+               c->rid, (unsigned long long)cfg_of(c)->idle_timeout_ms);
         client_close(c, 0);
         return;
     }

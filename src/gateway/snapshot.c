@@ -58,20 +58,22 @@ static int compile_target(const struct gh_config *cfg, const struct gh_config_ap
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
     int gai = getaddrinfo(host, port, &hints, &res);
     if (gai != 0 || res == NULL)
-        return gh_err_set(err, GH_EINVAL, "%s:%d: apis.%s.upstream.targets: cannot resolve '%s': %s", cfg->file,
-                          a->line, a->name, host, gai_strerror(gai));
+        return gh_err_set(err, GH_EINVAL, "%s:%d: apis.%s.upstream.targets: cannot resolve '%s': %s",
+                          cfg->file, a->line, a->name, host, gai_strerror(gai));
     memcpy(&t->addr, res->ai_addr, res->ai_addrlen);
     t->addrlen = res->ai_addrlen;
     char ip[64], sv[16];
-    getnameinfo(res->ai_addr, res->ai_addrlen, ip, sizeof(ip), sv, sizeof(sv), NI_NUMERICHOST | NI_NUMERICSERV);
+    getnameinfo(res->ai_addr, res->ai_addrlen, ip, sizeof(ip), sv, sizeof(sv),
+                NI_NUMERICHOST | NI_NUMERICSERV);
     freeaddrinfo(res);
     size_t nl = strlen(ip) + strlen(sv) + 4;
     t->name = gh_malloc(nl);
     snprintf(t->name, nl, res && strchr(ip, ':') ? "[%s]:%s" : "%s:%s", ip, sv);
     return 0;
 bad:
-    return gh_err_set(err, GH_EINVAL, "%s:%d: apis.%s.upstream.targets: '%s' is not http://host[:port][/path]",
-                      cfg->file, a->line, a->name, url);
+    return gh_err_set(err, GH_EINVAL,
+                      "%s:%d: apis.%s.upstream.targets: '%s' is not http://host[:port][/path]", cfg->file,
+                      a->line, a->name, url);
 }
 
 static void snapshot_free(struct gh_snapshot *s)
@@ -87,7 +89,8 @@ static void snapshot_free(struct gh_snapshot *s)
     free(s);
 }
 
-int gh_snapshot_build(struct gh_config *cfg, uint64_t generation, struct gh_snapshot **out, struct gh_err *err)
+int gh_snapshot_build(struct gh_config *cfg, uint64_t generation, struct gh_snapshot **out,
+                      struct gh_err *err)
 {
     struct gh_snapshot *s = gh_calloc(1, sizeof(*s));
     atomic_init(&s->refs, 1);

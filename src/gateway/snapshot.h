@@ -46,7 +46,8 @@ struct gh_snapshot {
  * Compiles cfg (taken: freed with the snapshot, or on failure) into a new snapshot with one reference.
  * Resolves upstream host names (blocking; control thread only). Returns 0 or GH_EINVAL with err set.
  */
-int gh_snapshot_build(struct gh_config *cfg, uint64_t generation, struct gh_snapshot **out, struct gh_err *err);
+int gh_snapshot_build(struct gh_config *cfg, uint64_t generation, struct gh_snapshot **out,
+                      struct gh_err *err);
 
 struct gh_snapshot *gh_snapshot_ref(struct gh_snapshot *s);
 void gh_snapshot_unref(struct gh_snapshot *s); /* frees at zero; accepts NULL; any thread */

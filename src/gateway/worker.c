@@ -27,7 +27,8 @@ int gh_listen_socket(const char *hostport, int reuseport, struct gh_err *err)
         memmove(host, host + 1, hl - 2);
         host[hl - 2] = '\0';
     }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE},
+                    *res;
     int gai = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &res);
     if (gai != 0)
         return gh_err_set(err, -1, "%s: %s", hostport, gai_strerror(gai)), -1;
@@ -52,8 +53,10 @@ static int bound_port(int fd)
     socklen_t sl = sizeof(ss);
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
         return -1;
-    return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port // NOLINT(clang-analyzer-core.CallAndMessage): getsockname filled ss
-                                          : ((struct sockaddr_in *)&ss)->sin_port);
+    return ntohs(ss.ss_family == AF_INET6
+                     ? ((struct sockaddr_in6 *)&ss)
+                           ->sin6_port // NOLINT(clang-analyzer-core.CallAndMessage): getsockname filled ss
+                     : ((struct sockaddr_in *)&ss)->sin_port);
 }
 
 static void adopt(struct worker *w, struct gh_snapshot *s)
@@ -191,7 +194,8 @@ int gh_gateway_start(struct gh_snapshot *snap, struct gh_gateway **out, struct g
     }
     for (int i = 0; i < g->nworkers; i++)
         uv_thread_create(&g->workers[i].thread, worker_main, &g->workers[i]);
-    gh_log(GH_LOG_INFO, "gateway listening on %s (%d worker%s)", addr, g->nworkers, g->nworkers == 1 ? "" : "s");
+    gh_log(GH_LOG_INFO, "gateway listening on %s (%d worker%s)", addr, g->nworkers,
+           g->nworkers == 1 ? "" : "s");
     *out = g;
     return 0;
 }

@@ -53,8 +53,8 @@ enum gh_http_hdr_id {
 
 struct gh_http_header {
     struct gh_str name, value;
-    uint8_t id;      /* enum gh_http_hdr_id */
-    uint8_t hop;     /* hop-by-hop: fixed list, or named in Connection; never forwarded */
+    uint8_t id;  /* enum gh_http_hdr_id */
+    uint8_t hop; /* hop-by-hop: fixed list, or named in Connection; never forwarded */
 };
 
 enum gh_http_body {
@@ -85,7 +85,7 @@ struct gh_http_head {
     unsigned expect_continue : 1;
     unsigned has_query : 1;
     unsigned absolute_form : 1;
-    size_t head_len; /* bytes of the head including the final CRLF (and any leading CRLFs skipped) */
+    size_t head_len;   /* bytes of the head including the final CRLF (and any leading CRLFs skipped) */
     const char *error; /* on failure: a short reason for logs and error bodies (static string) */
 };
 

@@ -87,7 +87,10 @@ static void store_error(struct gh_presp *r, int rc, const struct gh_err *err)
 
 static int hexval(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
 }
 
 /* Percent-decodes (and '+' as space when plus) into a new string; NULL when malformed or NUL inside. */
@@ -168,8 +171,8 @@ static const char *param(const struct params *ps, const char *name)
     return NULL;
 }
 
-static int param_count(const struct params *ps, const char *name, size_t min, size_t max, size_t *out, char *why,
-                       size_t cap)
+static int param_count(const struct params *ps, const char *name, size_t min, size_t max, size_t *out,
+                       char *why, size_t cap)
 {
     const char *v = param(ps, name);
     if (v == NULL)
@@ -349,7 +352,8 @@ static void get_entities(struct gh_api *a, const struct params *ps, struct gh_pr
     struct gh_filter *f = gh_calloc(1, sizeof(*f));
     size_t offset = 0, limit = 0;
     struct gh_catalog_query q = {.filter = f};
-    if (filters(ps, f, why, sizeof(why)) || param_count(ps, "offset", 0, (size_t)1 << 40, &offset, why, sizeof(why)) ||
+    if (filters(ps, f, why, sizeof(why)) ||
+        param_count(ps, "offset", 0, (size_t)1 << 40, &offset, why, sizeof(why)) ||
         param_count(ps, "limit", 1, MAX_LIMIT, &limit, why, sizeof(why))) {
         send_error(r, 400, why);
         goto out;
@@ -445,7 +449,8 @@ static void by_query(struct gh_api *a, const struct params *ps, struct gh_presp 
             }
         }
     } else {
-        if (filters(ps, f, why, sizeof(why)) || param_count(ps, "offset", 0, (size_t)1 << 40, &offset, why, sizeof(why))) {
+        if (filters(ps, f, why, sizeof(why)) ||
+            param_count(ps, "offset", 0, (size_t)1 << 40, &offset, why, sizeof(why))) {
             send_error(r, 400, why);
             goto out;
         }
@@ -577,7 +582,8 @@ static void by_refs(struct gh_api *a, const struct gh_preq *req, const struct pa
             size_t total = 0;
             struct gh_catalog_query q = {.filter = f};
             char cond[GH_ENTITY_REF_MAX + 32];
-            snprintf(cond, sizeof(cond), "metadata.uid=%s", gh_json_str(gh_json_get(gh_json_get(e, "metadata"), "uid"), NULL));
+            snprintf(cond, sizeof(cond), "metadata.uid=%s",
+                     gh_json_str(gh_json_get(gh_json_get(e, "metadata"), "uid"), NULL));
             struct gh_filter *both = gh_calloc(1, sizeof(*both));
             for (size_t k = 0; k < f->ngroups; k++) {
                 /* (group k) AND uid: rebuild each group with the uid condition */
@@ -594,7 +600,8 @@ static void by_refs(struct gh_api *a, const struct gh_preq *req, const struct pa
                 gh_buf_free(&text);
             }
             q.filter = both;
-            if (gh_catalog_query(gh_catalog_service_store(a->catalog), &q, NULL, &total, &err) != 0 || total == 0) {
+            if (gh_catalog_query(gh_catalog_service_store(a->catalog), &q, NULL, &total, &err) != 0 ||
+                total == 0) {
                 gh_json_unref(e);
                 e = NULL;
             }
@@ -671,14 +678,16 @@ static void locations(struct gh_api *a, const struct gh_preq *req, const struct 
         struct gh_json *body = body_json(req, r);
         if (body == NULL)
             return;
-        const char *type = gh_json_str(gh_json_get(body, "type"), NULL), *target = gh_json_str(gh_json_get(body, "target"), NULL);
+        const char *type = gh_json_str(gh_json_get(body, "type"), NULL),
+                   *target = gh_json_str(gh_json_get(body, "target"), NULL);
         if (type == NULL || target == NULL) {
             gh_json_unref(body);
             return send_error(r, 400, "type and target are required strings");
         }
         const char *dry = param(ps, "dryRun");
         struct gh_json *out = NULL;
-        int rc = gh_catalog_service_add_location(a->catalog, type, target, dry && strcmp(dry, "true") == 0, &out, &err);
+        int rc = gh_catalog_service_add_location(a->catalog, type, target, dry && strcmp(dry, "true") == 0,
+                                                 &out, &err);
         gh_json_unref(body);
         if (rc)
             return store_error(r, rc, &err);
@@ -696,8 +705,9 @@ static void locations(struct gh_api *a, const struct gh_preq *req, const struct 
         struct gh_json *e = gh_catalog_get_by_ref(s, ref, &err);
         if (e == NULL)
             return store_error(r, GH_ENOTFOUND, &err);
-        const char *managed = gh_json_str(
-            gh_json_get(gh_json_get(gh_json_get(e, "metadata"), "annotations"), "backstage.io/managed-by-location"), NULL);
+        const char *managed = gh_json_str(gh_json_get(gh_json_get(gh_json_get(e, "metadata"), "annotations"),
+                                                      "backstage.io/managed-by-location"),
+                                          NULL);
         struct gh_json *loc = gh_json_object();
         const char *colon = managed ? strchr(managed, ':') : NULL;
         if (colon) {
@@ -880,7 +890,8 @@ void gh_api_handle(void *ctx, const struct gh_preq *req, struct gh_presp *r)
     else if (strcmp(rel[1], "locations") == 0)
         locations(a, req, ps, rel, rn, r);
     else if (strcmp(rel[1], "entity-facets") == 0 && rn == 2)
-        req->method == GH_METHOD_GET || req->method == GH_METHOD_HEAD ? facets(a, ps, r) : not_allowed(r, "GET, HEAD");
+        req->method == GH_METHOD_GET || req->method == GH_METHOD_HEAD ? facets(a, ps, r)
+                                                                      : not_allowed(r, "GET, HEAD");
     else if (strcmp(rel[1], "validate-entity") == 0 && rn == 2)
         req->method == GH_METHOD_POST ? validate(req, r) : not_allowed(r, "POST");
     else if (strcmp(rel[1], "refresh") == 0 && rn == 2)

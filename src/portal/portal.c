@@ -91,16 +91,17 @@ static void write_raw(struct pconn *c, const char *data, size_t len)
     }
 }
 
-static void respond_full(struct pconn *c, int status, const char *ctype, const char *headers, const char *body,
-                         size_t bl, int head_only, int close_after)
+static void respond_full(struct pconn *c, int status, const char *ctype, const char *headers,
+                         const char *body, size_t bl, int head_only, int close_after)
 {
     size_t hl = headers ? strlen(headers) : 0;
     struct pwrite *w = gh_malloc(sizeof(*w) + bl + hl + 512);
-    int n = snprintf(w->data, hl + 512,
-                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
-                     "X-Content-Type-Options: nosniff\r\n%s%s\r\n",
-                     status, gh_http_reason(status), ctype, bl, headers ? headers : "",
-                     close_after ? "Connection: close\r\n" : "");
+    int n =
+        snprintf(w->data, hl + 512,
+                 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
+                 "X-Content-Type-Options: nosniff\r\n%s%s\r\n",
+                 status, gh_http_reason(status), ctype, bl, headers ? headers : "",
+                 close_after ? "Connection: close\r\n" : "");
     if (!head_only && status != 204 && status != 304) {
         memcpy(w->data + n, body, bl);
         n += (int)bl;
@@ -123,8 +124,12 @@ static void respond(struct pconn *c, int status, const char *ctype, const char *
 static void error_json(struct pconn *c, int status, const char *message, int close_after)
 {
     char body[512];
-    snprintf(body, sizeof(body), "{\"error\":{\"name\":\"%s\",\"message\":\"%s\"},\"response\":{\"statusCode\":%d}}\n",
-             status == 404 ? "NotFoundError" : status == 405 ? "NotAllowedError" : "InputError", message, status);
+    snprintf(body, sizeof(body),
+             "{\"error\":{\"name\":\"%s\",\"message\":\"%s\"},\"response\":{\"statusCode\":%d}}\n",
+             status == 404   ? "NotFoundError"
+             : status == 405 ? "NotAllowedError"
+                             : "InputError",
+             message, status);
     respond(c, status, "application/json", body, close_after);
 }
 
@@ -147,13 +152,14 @@ static void handle(struct pconn *c, int rc, const char *body, size_t body_len)
         error_json(c, 404, "not found", close_after);
         return;
     }
-    struct gh_preq req = {h, h->method_id, h->path, h->has_query ? h->query : (struct gh_str){"", 0}, body, body_len};
+    struct gh_preq req = {h,    h->method_id, h->path, h->has_query ? h->query : (struct gh_str){"", 0},
+                          body, body_len};
     struct gh_presp resp = {0, NULL, {0}, {0}};
     c->p->handler(c->p->handler_ctx, &req, &resp);
     if (resp.status == 0)
         resp.status = 500;
-    respond_full(c, resp.status, resp.ctype ? resp.ctype : "application/json", resp.headers.p, resp.body.p ? resp.body.p : "",
-                 resp.body.len, h->method_id == GH_METHOD_HEAD, close_after);
+    respond_full(c, resp.status, resp.ctype ? resp.ctype : "application/json", resp.headers.p,
+                 resp.body.p ? resp.body.p : "", resp.body.len, h->method_id == GH_METHOD_HEAD, close_after);
     gh_buf_free(&resp.body);
     gh_buf_free(&resp.headers);
 }
@@ -237,12 +243,13 @@ static void on_connection(uv_stream_t *l, int status)
     if (p->conns)
         p->conns->prev = c;
     p->conns = c;
-    if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0 || uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+    if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0 ||
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
         conn_close(c);
 }
 
-int gh_portal_start(uv_loop_t *loop, const char *listen, size_t max_head, gh_portal_handler handler, void *ctx,
-                    struct gh_portal **out, struct gh_err *err)
+int gh_portal_start(uv_loop_t *loop, const char *listen, size_t max_head, gh_portal_handler handler,
+                    void *ctx, struct gh_portal **out, struct gh_err *err)
 {
     int fd = gh_listen_socket(listen, 0, err);
     if (fd < 0)
@@ -275,8 +282,8 @@ int gh_portal_start(uv_loop_t *loop, const char *listen, size_t max_head, gh_por
             port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
         }
     }
-    gh_log(GH_LOG_INFO, ss.ss_family == AF_INET6 ? "portal listening on [%s]:%d" : "portal listening on %s:%d", ip,
-           port);
+    gh_log(GH_LOG_INFO,
+           ss.ss_family == AF_INET6 ? "portal listening on [%s]:%d" : "portal listening on %s:%d", ip, port);
     *out = p;
     return 0;
 }

@@ -37,8 +37,8 @@ typedef void (*gh_portal_handler)(void *ctx, const struct gh_preq *req, struct g
 
 /* Listens on "host:port" (port 0 picks one; logged); every request but /healthz goes to handler
  * (NULL: 404). Returns 0 or GH_EIO with err set. */
-int gh_portal_start(uv_loop_t *loop, const char *listen, size_t max_head, gh_portal_handler handler, void *ctx,
-                    struct gh_portal **out, struct gh_err *err);
+int gh_portal_start(uv_loop_t *loop, const char *listen, size_t max_head, gh_portal_handler handler,
+                    void *ctx, struct gh_portal **out, struct gh_err *err);
 
 /* Stops listening and closes every connection; the portal frees itself once its handles are closed. */
 void gh_portal_stop(struct gh_portal *p);

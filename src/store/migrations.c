@@ -126,8 +126,9 @@ int gh__store_migrate(struct gh_store *s, const char *name, struct gh_err *err)
             return rc;
         const char *own = strcmp(s->ops->driver, "sqlite") == 0 ? m->sqlite_sql : NULL;
         if ((rc = s->ops->script(s, m->sql, err)) != 0 || (own && (rc = s->ops->script(s, own, err)) != 0) ||
-            (rc = s->ops->exec(s, "INSERT INTO gh_schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-                               params, 3, NULL, NULL, err)) != 0 ||
+            (rc = s->ops->exec(
+                 s, "INSERT INTO gh_schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                 params, 3, NULL, NULL, err)) != 0 ||
             (rc = s->ops->commit(s, err)) != 0) {
             s->ops->rollback(s);
             char why[sizeof(err->msg)];

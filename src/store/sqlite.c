@@ -158,7 +158,8 @@ static int sq_exec(struct gh_store *base, const char *sql, const struct gh_store
                 cols[c].len = (size_t)sqlite3_column_bytes(st, c);
                 break;
             default: /* text, and floats as their text */
-                cols[c] = (struct gh_store_val){.type = GH_VAL_TEXT, .p = (const char *)sqlite3_column_text(st, c)};
+                cols[c] =
+                    (struct gh_store_val){.type = GH_VAL_TEXT, .p = (const char *)sqlite3_column_text(st, c)};
                 cols[c].len = (size_t)sqlite3_column_bytes(st, c);
             }
         }
@@ -225,7 +226,9 @@ static int sq_open(const char *path, struct gh_store **out, struct gh_err *err)
     if (rc == 0 && strcmp(mode, "wal") != 0)
         rc = gh_err_set(err, GH_EIO, "%s: cannot switch to WAL (journal mode is '%s')", path, mode);
     if (rc == 0)
-        rc = sq_script(&s->base, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA cache_size = -65536;", err);
+        rc = sq_script(&s->base,
+                       "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA cache_size = -65536;",
+                       err);
     if (rc == 0) {
         /* a file that is not a database fails here, with SQLite's own words for it */
         rc = sq_script(&s->base, "SELECT count(*) FROM sqlite_master", err);
@@ -242,8 +245,9 @@ static int sq_open(const char *path, struct gh_store **out, struct gh_err *err)
 static int sq_search_del(struct gh_store *base, const char *id, struct gh_err *err)
 {
     struct gh_store_val p[] = {GH_VTEXT(id)};
-    return sq_exec(base, "DELETE FROM catalog_fts WHERE rowid = (SELECT rowid FROM catalog_entities WHERE uid = $1)",
-                   p, 1, NULL, NULL, err);
+    return sq_exec(
+        base, "DELETE FROM catalog_fts WHERE rowid = (SELECT rowid FROM catalog_entities WHERE uid = $1)", p,
+        1, NULL, NULL, err);
 }
 
 static int sq_search_put(struct gh_store *base, const char *id, const char *kind, const char *const *cols,
@@ -252,10 +256,11 @@ static int sq_search_put(struct gh_store *base, const char *id, const char *kind
     struct gh_store_val p[2 + GH_SEARCH_COLS] = {GH_VTEXT(id), GH_VTEXT(kind)};
     for (size_t i = 0; i < GH_SEARCH_COLS; i++)
         p[2 + i] = cols[i] ? GH_VTEXT(cols[i]) : GH_VNULL;
-    return sq_exec(base,
-                   "INSERT INTO catalog_fts (rowid, uid, kind, name, title, description, tags, owner, operations) "
-                   "VALUES ((SELECT rowid FROM catalog_entities WHERE uid = $1), $1, $2, $3, $4, $5, $6, $7, $8)",
-                   p, GH_ARRAY_SIZE(p), NULL, NULL, err);
+    return sq_exec(
+        base,
+        "INSERT INTO catalog_fts (rowid, uid, kind, name, title, description, tags, owner, operations) "
+        "VALUES ((SELECT rowid FROM catalog_entities WHERE uid = $1), $1, $2, $3, $4, $5, $6, $7, $8)",
+        p, GH_ARRAY_SIZE(p), NULL, NULL, err);
 }
 
 static int sq_search_query(struct gh_store *base, const char *const *terms, size_t nterms, const char *kind,
@@ -294,10 +299,11 @@ static int sq_search_query(struct gh_store *base, const char *const *terms, size
     struct gh_store_val p[] = {GH_VTEXT(match), GH_VINT((int64_t)limit)};
     /* bm25 weights per column: uid (unindexed), kind (a filter, not a match), name, title, description,
      * tags, owner, operations */
-    int rc = sq_exec(base,
-                     "SELECT uid, snippet(catalog_fts, -1, '', '', '...', 16) FROM catalog_fts "
-                     "WHERE catalog_fts MATCH $1 ORDER BY bm25(catalog_fts, 0, 0, 10.0, 8.0, 2.0, 4.0, 2.0, 1.0) LIMIT $2",
-                     p, GH_ARRAY_SIZE(p), fn, ctx, err);
+    int rc = sq_exec(
+        base,
+        "SELECT uid, snippet(catalog_fts, -1, '', '', '...', 16) FROM catalog_fts "
+        "WHERE catalog_fts MATCH $1 ORDER BY bm25(catalog_fts, 0, 0, 10.0, 8.0, 2.0, 4.0, 2.0, 1.0) LIMIT $2",
+        p, GH_ARRAY_SIZE(p), fn, ctx, err);
     free(match);
     return rc;
 }

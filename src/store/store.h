@@ -64,8 +64,15 @@ struct gh_store_ops {
 };
 
 /* The text columns of a search document, in order. */
-enum { GH_SEARCH_NAME, GH_SEARCH_TITLE, GH_SEARCH_DESCRIPTION, GH_SEARCH_TAGS, GH_SEARCH_OWNER,
-       GH_SEARCH_OPERATIONS, GH_SEARCH_COLS };
+enum {
+    GH_SEARCH_NAME,
+    GH_SEARCH_TITLE,
+    GH_SEARCH_DESCRIPTION,
+    GH_SEARCH_TAGS,
+    GH_SEARCH_OWNER,
+    GH_SEARCH_OPERATIONS,
+    GH_SEARCH_COLS
+};
 
 /* Every driver's handle starts with this. */
 struct gh_store {

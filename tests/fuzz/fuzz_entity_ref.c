@@ -11,7 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(buf, data, size);
     struct gh_entity_ref r, r2;
     struct gh_err err;
-    if (gh_catalog_parse_ref((struct gh_str){buf, size}, size % 2 ? "Component" : NULL, NULL, &r, &err) == 0) {
+    if (gh_catalog_parse_ref((struct gh_str){buf, size}, size % 2 ? "Component" : NULL, NULL, &r, &err) ==
+        0) {
         char a[256], b[256];
         if (!gh_catalog_valid_name((struct gh_str){r.name, strlen(r.name)}) ||
             !gh_catalog_valid_kind((struct gh_str){r.kind, strlen(r.kind)}))

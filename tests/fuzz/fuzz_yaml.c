@@ -29,7 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(buf, data, size);
     buf[size] = '\0';
     struct gh_err err = {{0}};
-    if (gh_yaml_load_stream("f.yaml", buf, size, on_doc, NULL, &err) != 0 && strncmp(err.msg, "f.yaml", 6) != 0)
+    if (gh_yaml_load_stream("f.yaml", buf, size, on_doc, NULL, &err) != 0 &&
+        strncmp(err.msg, "f.yaml", 6) != 0)
         abort();
     free(buf);
     return 0;

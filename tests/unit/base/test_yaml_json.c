@@ -42,8 +42,10 @@ static void test_core_schema(void **state)
     check("a: true\nb: False\nc: null\nd: ~\ne:\nf: yes\ng: on\n",
           "{\"a\":true,\"b\":false,\"c\":null,\"d\":null,\"e\":null,\"f\":\"yes\",\"g\":\"on\"}");
     check("a: '1'\nb: \"true\"\nc: !!str 42\nd: |\n  x\n  y\ne: 1.2.3\nf: v1alpha1\ng: .inf\n",
-          "{\"a\":\"1\",\"b\":\"true\",\"c\":\"42\",\"d\":\"x\\ny\\n\",\"e\":\"1.2.3\",\"f\":\"v1alpha1\",\"g\":\".inf\"}");
-    check("list: [a, 2, {k: v}]\nnested:\n  - x: [1]\n", "{\"list\":[\"a\",2,{\"k\":\"v\"}],\"nested\":[{\"x\":[1]}]}");
+          "{\"a\":\"1\",\"b\":\"true\",\"c\":\"42\",\"d\":\"x\\ny\\n\",\"e\":\"1.2.3\",\"f\":\"v1alpha1\","
+          "\"g\":\".inf\"}");
+    check("list: [a, 2, {k: v}]\nnested:\n  - x: [1]\n",
+          "{\"list\":[\"a\",2,{\"k\":\"v\"}],\"nested\":[{\"x\":[1]}]}");
     check("big: 99999999999999999999\n", "{\"big\":1e20}");
     check("x: caf\xc3\xa9\n", "{\"x\":\"caf\xc3\xa9\"}");
 }
@@ -70,7 +72,7 @@ static void test_refused(void **state)
         strcat(deep, "["); /* NOLINT: bounded test data */
     for (int i = 0; i < 70; i++)
         strcat(deep, "]"); /* NOLINT */
-    strcat(deep, "\n"); /* NOLINT */
+    strcat(deep, "\n");    /* NOLINT */
     struct gh_err err = {{0}};
     char *got = convert(deep, &err);
     assert_null(got);
@@ -104,7 +106,8 @@ static void test_stream(void **state)
     struct gh_err err = {{0}};
     assert_int_equal(gh_yaml_load_stream("s.yaml", y, strlen(y), on_doc, &d, &err), 0);
     assert_int_equal(d.n, 3);
-    assert_string_equal(d.out, "0:{\"kind\":\"A\"};1:{\"kind\":\"B\",\"spec\":{\"x\":1}};2:{\"kind\":\"C\"};");
+    assert_string_equal(d.out,
+                        "0:{\"kind\":\"A\"};1:{\"kind\":\"B\",\"spec\":{\"x\":1}};2:{\"kind\":\"C\"};");
     const char *bad = "kind: A\n---\nkind: [B\n";
     struct docs d2 = {"", 0};
     assert_int_equal(gh_yaml_load_stream("s.yaml", bad, strlen(bad), on_doc, &d2, &err), GH_EINVAL);

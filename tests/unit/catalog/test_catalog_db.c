@@ -72,7 +72,8 @@ static struct gh_catalog_counts ingest(const char *target, const char *location_
         const struct gh_json *list = gh_catalog_batch_error_list(b);
         for (size_t i = 0; i < gh_json_size(list); i++) {
             const struct gh_json *e = gh_json_at(list, i);
-            len += (size_t)snprintf(errors + len, cap - len, "%s | %s\n", gh_json_str(gh_json_get(e, "source"), NULL),
+            len += (size_t)snprintf(errors + len, cap - len, "%s | %s\n",
+                                    gh_json_str(gh_json_get(e, "source"), NULL),
                                     gh_json_str(gh_json_get(e, "message"), NULL));
             if (len >= cap)
                 break;
@@ -139,8 +140,9 @@ static void test_backstage_examples(void **state)
         if (strstr(errors, want) == NULL)
             fail_msg("no error for %s in:\n%s", remote[i], errors);
     }
-    assert_non_null(strstr(errors, "'https://github.com/APIs-guru/openapi-directory/blob/main/APIs/archive.org/search/"
-                                   "1.0.0/openapi.yaml' is a remote URL"));
+    assert_non_null(
+        strstr(errors, "'https://github.com/APIs-guru/openapi-directory/blob/main/APIs/archive.org/search/"
+                       "1.0.0/openapi.yaml' is a remote URL"));
     if (c.errors != 4)
         fail_msg("%zu errors:\n%s", c.errors, errors);
     /* 6 Location entities, 13 - 4 APIs, 13 components, 3 domains, 1 resource, 3 systems */
@@ -172,7 +174,8 @@ static void test_backstage_examples(void **state)
     assert_true(has_relation("component:default/petstore", "providesApi", "api:default/petstore"));
     assert_true(has_relation("system:default/audio-playback", "partOf", "domain:default/playback"));
     assert_true(has_relation("domain:default/playback", "hasPart", "system:default/audio-playback"));
-    assert_true(has_relation("system:default/artist-engagement-portal", "hasPart", "resource:default/artists-db"));
+    assert_true(
+        has_relation("system:default/artist-engagement-portal", "hasPart", "resource:default/artists-db"));
 
     /* $text from a local file: the definition is the file's text, and its operations are indexed */
     struct gh_err err = {{0}};
@@ -181,8 +184,9 @@ static void test_backstage_examples(void **state)
     const char *def = gh_json_str(gh_json_get(gh_json_get(api, "spec"), "definition"), NULL);
     assert_non_null(def);
     assert_non_null(strstr(def, "webhooks:"));
-    const char *managed =
-        gh_json_str(gh_json_get(gh_json_get(gh_json_get(api, "metadata"), "annotations"), "backstage.io/managed-by-location"), NULL);
+    const char *managed = gh_json_str(gh_json_get(gh_json_get(gh_json_get(api, "metadata"), "annotations"),
+                                                  "backstage.io/managed-by-location"),
+                                      NULL);
     assert_non_null(managed);
     assert_non_null(strstr(managed, "file:/"));
     assert_non_null(strstr(managed, "/apis/petstore-webhook-api.yaml"));
@@ -193,8 +197,9 @@ static void test_backstage_examples(void **state)
     /* filters: AND within one, OR across, exists, relations, case-insensitive */
     assert_int_equal(count("kind=Component,spec.type=website"), 2);
     assert_int_equal(count("KIND=api,kind=system"), 12);
-    assert_int_equal(count("relations.ownedBy=group:default/team-a"), count("spec.owner=team-a") + count("spec.owner=group:default/team-a") +
-                                                                          count("spec.owner=default/team-a"));
+    assert_int_equal(count("relations.ownedBy=group:default/team-a"),
+                     count("spec.owner=team-a") + count("spec.owner=group:default/team-a") +
+                         count("spec.owner=default/team-a"));
     assert_int_equal(count("metadata.namespace=default"), 35 + 28 - 1);
     assert_int_equal(count("metadata.namespace=Development"), 1); /* a user in team-a-group.yaml */
     assert_int_equal(count("spec.memberOf"), 17);
@@ -268,8 +273,10 @@ static void test_reingest(void **state)
     write_file("lone.yaml", "openapi: 3.0.0\ninfo: {title: Lone Wolf, version: '2'}\npaths: {}\n");
     c = ingest(target, id, errors, sizeof(errors));
     assert_int_equal(c.added, 0);
-    assert_non_null(strstr(errors, "lone.yaml:1 | api:default/lone-wolf: OpenAPI document has no owner: set info.x-owner"));
-    write_file("lone.yaml", "openapi: 3.0.0\ninfo: {title: Lone Wolf, version: '2', x-owner: team-x}\npaths: {}\n");
+    assert_non_null(strstr(
+        errors, "lone.yaml:1 | api:default/lone-wolf: OpenAPI document has no owner: set info.x-owner"));
+    write_file("lone.yaml",
+               "openapi: 3.0.0\ninfo: {title: Lone Wolf, version: '2', x-owner: team-x}\npaths: {}\n");
     c = ingest(target, id, errors, sizeof(errors));
     assert_int_equal(c.added, 1);
     struct gh_json *lone = get("api:default/lone-wolf");
@@ -319,7 +326,8 @@ static void test_reingest(void **state)
     c = ingest(target, id, errors, sizeof(errors));
     assert_int_equal(c.kept, 1);
     assert_int_equal(c.updated, 1);
-    assert_non_null(strstr(errors, "one.yaml:1 | component:default/one: spec.owner: is required for kind Component"));
+    assert_non_null(
+        strstr(errors, "one.yaml:1 | component:default/one: spec.owner: is required for kind Component"));
     v2 = get("component:default/one");
     assert_string_equal(field(v2, "metadata", "description"), "other version");
     gh_json_unref(v2);
@@ -353,25 +361,30 @@ static void test_conflicts_and_paths(void **state)
 {
     (void)state;
     char a[GH_LOCATION_ID_MAX], b[GH_LOCATION_ID_MAX], target[128], errors[4096];
-    write_file("a.yaml", "apiVersion: backstage.io/v1alpha1\nkind: Domain\nmetadata: {name: d}\nspec: {owner: t}\n"
-                         "---\napiVersion: backstage.io/v1alpha1\nkind: Domain\nmetadata: {name: D}\nspec: {owner: u}\n");
+    write_file(
+        "a.yaml",
+        "apiVersion: backstage.io/v1alpha1\nkind: Domain\nmetadata: {name: d}\nspec: {owner: t}\n"
+        "---\napiVersion: backstage.io/v1alpha1\nkind: Domain\nmetadata: {name: D}\nspec: {owner: u}\n");
     snprintf(target, sizeof(target), "%s/a.yaml", dir);
     add_location(target, a);
     struct gh_catalog_counts c = ingest(target, a, errors, sizeof(errors));
     assert_int_equal(c.added, 1);
-    assert_non_null(strstr(errors, "a.yaml:6 | domain:default/d: defined again here; the first definition, at "));
+    assert_non_null(
+        strstr(errors, "a.yaml:6 | domain:default/d: defined again here; the first definition, at "));
 
     /* the same entity from another location is a conflict; the first location keeps it */
-    write_file("b.yaml", "apiVersion: backstage.io/v1alpha1\nkind: Domain\nmetadata: {name: d}\nspec: {owner: v}\n"
-                         "---\napiVersion: backstage.io/v1alpha1\nkind: Domain\nmetadata:\n  name: e\n"
-                         "  description: {$text: ../../etc/passwd}\nspec: {owner: v}\n"
-                         "---\napiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata: {name: up}\n"
-                         "spec: {targets: [/etc/hostname, ./missing.yaml, 'https://example.com/x.yaml']}\n");
+    write_file("b.yaml",
+               "apiVersion: backstage.io/v1alpha1\nkind: Domain\nmetadata: {name: d}\nspec: {owner: v}\n"
+               "---\napiVersion: backstage.io/v1alpha1\nkind: Domain\nmetadata:\n  name: e\n"
+               "  description: {$text: ../../etc/passwd}\nspec: {owner: v}\n"
+               "---\napiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata: {name: up}\n"
+               "spec: {targets: [/etc/hostname, ./missing.yaml, 'https://example.com/x.yaml']}\n");
     snprintf(target, sizeof(target), "%s/b.yaml", dir);
     add_location(target, b);
     c = ingest(target, b, errors, sizeof(errors));
     assert_non_null(strstr(errors, "domain:default/d: conflict: the entity is already provided by location"));
-    assert_non_null(strstr(errors, "domain:default/e: description: $text: '../../etc/passwd' is outside the directories"));
+    assert_non_null(strstr(
+        errors, "domain:default/e: description: $text: '../../etc/passwd' is outside the directories"));
     assert_non_null(strstr(errors, "'/etc/hostname' is outside the directories this location may read"));
     assert_non_null(strstr(errors, "missing.yaml': No such file or directory"));
     assert_non_null(strstr(errors, "'https://example.com/x.yaml' not read: a remote URL"));
@@ -403,15 +416,17 @@ static void test_facets_and_order(void **state)
     struct gh_json *f = gh_catalog_facets(db, NULL, keys, 2, &err);
     assert_non_null(f);
     char *dump = gh_json_dump(f, 1);
-    assert_string_equal(dump, "{\"facets\":{\"metadata.tags\":[{\"count\":10,\"value\":\"t0\"},{\"count\":10,\"value\":"
-                              "\"t1\"},{\"count\":10,\"value\":\"t2\"}],\"spec.type\":[{\"count\":15,\"value\":\"Website\"},"
-                              "{\"count\":15,\"value\":\"service\"}]}}");
+    assert_string_equal(
+        dump, "{\"facets\":{\"metadata.tags\":[{\"count\":10,\"value\":\"t0\"},{\"count\":10,\"value\":"
+              "\"t1\"},{\"count\":10,\"value\":\"t2\"}],\"spec.type\":[{\"count\":15,\"value\":\"Website\"},"
+              "{\"count\":15,\"value\":\"service\"}]}}");
     free(dump);
     gh_json_unref(f);
 
     struct gh_filter flt = {0};
     assert_int_equal(gh_filter_add(&flt, "spec.type=service", 17, &err), 0);
-    struct gh_catalog_query q = {.filter = &flt, .order_key = "metadata.name", .order_desc = 1, .offset = 2, .limit = 3};
+    struct gh_catalog_query q = {
+        .filter = &flt, .order_key = "metadata.name", .order_desc = 1, .offset = 2, .limit = 3};
     struct gh_json *items = NULL;
     size_t total = 0;
     if (gh_catalog_query(db, &q, &items, &total, &err) != 0)
@@ -427,7 +442,8 @@ static void test_facets_and_order(void **state)
     if (gh_catalog_query(db, &q, &items, &total, &err) != 0)
         fail_msg("%s", err.msg);
     assert_int_equal(total, 5); /* c00..c08 even: 5 services */
-    assert_string_equal(field(gh_json_at(items, 0), "spec", "owner"), "team-1"); /* i = 29, 25, 21: i % 4 == 1 */
+    assert_string_equal(field(gh_json_at(items, 0), "spec", "owner"),
+                        "team-1"); /* i = 29, 25, 21: i % 4 == 1 */
     gh_json_unref(items);
     gh_filter_free(&flt);
 }
@@ -437,7 +453,8 @@ static void test_filter_parse(void **state)
     (void)state;
     struct gh_filter f = {0};
     struct gh_err err = {{0}};
-    assert_int_equal(gh_filter_add(&f, "Kind=API, kind=Component ,spec.type,,metadata.name = x", 54, &err), 0);
+    assert_int_equal(gh_filter_add(&f, "Kind=API, kind=Component ,spec.type,,metadata.name = x", 54, &err),
+                     0);
     assert_int_equal(f.ngroups, 1);
     assert_int_equal(f.groups[0].nconds, 3);
     assert_string_equal(f.groups[0].conds[0].key, "kind");
@@ -469,10 +486,11 @@ static void test_openapi(void **state)
 {
     (void)state;
     struct gh_err err = {{0}};
-    const char *doc = "{\"openapi\":\"3.1.0\",\"info\":{\"title\":\"Pet Store: v2!\",\"description\":\"Pets\","
-                      "\"version\":\"2.0\",\"x-owner\":\"group:pets\",\"x-system\":\"shop\"},"
-                      "\"paths\":{\"/pets\":{\"get\":{\"summary\":\"List\",\"tags\":[\"pets\",\"read\"]},"
-                      "\"parameters\":[],\"post\":{\"operationId\":\"addPet\"}}}}";
+    const char *doc =
+        "{\"openapi\":\"3.1.0\",\"info\":{\"title\":\"Pet Store: v2!\",\"description\":\"Pets\","
+        "\"version\":\"2.0\",\"x-owner\":\"group:pets\",\"x-system\":\"shop\"},"
+        "\"paths\":{\"/pets\":{\"get\":{\"summary\":\"List\",\"tags\":[\"pets\",\"read\"]},"
+        "\"parameters\":[],\"post\":{\"operationId\":\"addPet\"}}}}";
     struct gh_json *j = gh_json_parse(doc, strlen(doc), &err);
     assert_true(gh_openapi_is_document(j));
     struct gh_json *e = gh_openapi_entity(j, doc, NULL, &err);
@@ -487,8 +505,9 @@ static void test_openapi(void **state)
     gh_json_unref(e);
     struct gh_json *ops = gh_openapi_operations(j);
     char *dump = gh_json_dump(ops, 1);
-    assert_string_equal(dump, "[{\"method\":\"GET\",\"path\":\"/pets\",\"summary\":\"List\",\"tags\":\"pets,read\"},"
-                              "{\"method\":\"POST\",\"path\":\"/pets\",\"summary\":\"addPet\"}]");
+    assert_string_equal(
+        dump, "[{\"method\":\"GET\",\"path\":\"/pets\",\"summary\":\"List\",\"tags\":\"pets,read\"},"
+              "{\"method\":\"POST\",\"path\":\"/pets\",\"summary\":\"addPet\"}]");
     free(dump);
     gh_json_unref(ops);
     gh_json_unref(j);

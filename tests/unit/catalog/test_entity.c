@@ -20,14 +20,17 @@ static struct gh_json *J(const char *text)
     return j;
 }
 
-#define ENT(kind, spec) "{\"apiVersion\":\"backstage.io/v1alpha1\",\"kind\":\"" kind "\",\"metadata\":{\"name\":\"x\"},\"spec\":" spec "}"
+#define ENT(kind, spec)                                                                                      \
+    "{\"apiVersion\":\"backstage.io/v1alpha1\",\"kind\":\"" kind                                             \
+    "\",\"metadata\":{\"name\":\"x\"},\"spec\":" spec "}"
 
 static void test_valid(void **state)
 {
     (void)state;
     static const char *good[] = {
         ENT("Component", "{\"type\":\"service\",\"lifecycle\":\"production\",\"owner\":\"team-a\"}"),
-        ENT("API", "{\"type\":\"openapi\",\"lifecycle\":\"production\",\"owner\":\"team-a\",\"definition\":\"x\"}"),
+        ENT("API",
+            "{\"type\":\"openapi\",\"lifecycle\":\"production\",\"owner\":\"team-a\",\"definition\":\"x\"}"),
         ENT("System", "{\"owner\":\"team-a\",\"domain\":\"d\"}"),
         ENT("Domain", "{\"owner\":\"team-a\"}"),
         ENT("Resource", "{\"type\":\"db\",\"owner\":\"team-a\",\"dependsOn\":[\"resource:y\"]}"),
@@ -35,8 +38,11 @@ static void test_valid(void **state)
         ENT("User", "{\"memberOf\":[]}"),
         ENT("Location", "{\"targets\":[\"./a.yaml\"]}"),
         ENT("Template", "{\"anything\":[1,2]}"),
-        ENT("API", "{\"type\":\"mcp-server\",\"lifecycle\":\"experimental\",\"owner\":\"a\","
-                   "\"remotes\":[{\"type\":\"streamable-http\",\"url\":\"http://x/mcp\"}]}"), /* kinds without built-in rules: envelope only */
+        ENT("API",
+            "{\"type\":\"mcp-server\",\"lifecycle\":\"experimental\",\"owner\":\"a\","
+            "\"remotes\":[{\"type\":\"streamable-http\",\"url\":\"http://x/mcp\"}]}"), /* kinds without
+                                                                                          built-in rules:
+                                                                                          envelope only */
         "{\"apiVersion\":\"backstage.io/v1beta1\",\"kind\":\"component\",\"metadata\":{\"name\":\"A.b_c\","
         "\"namespace\":\"ns-1\",\"title\":\"T\",\"labels\":{\"example.com/tier\":\"gold\",\"x\":\"\"},"
         "\"annotations\":{\"backstage.io/techdocs-ref\":\"dir:.\"},\"tags\":[\"c++\",\"go\"],"
@@ -77,36 +83,48 @@ static void test_invalid(void **state)
         const char *json, *msg;
     } cases[] = {
         {"[]", "entity: must be a mapping"},
-        {"{\"kind\":\"Component\",\"metadata\":{\"name\":\"x\"}}", "component:default/x: apiVersion: is required"},
+        {"{\"kind\":\"Component\",\"metadata\":{\"name\":\"x\"}}",
+         "component:default/x: apiVersion: is required"},
         {"{\"apiVersion\":\"v1/x/y\",\"kind\":\"Component\",\"metadata\":{\"name\":\"x\"}}",
          "component:default/x: apiVersion: 'v1/x/y' is not of the form"},
-        {"{\"apiVersion\":\"example.com/v1\",\"kind\":\"Component\",\"metadata\":{\"name\":\"x\"},\"spec\":{}}",
+        {"{\"apiVersion\":\"example.com/"
+         "v1\",\"kind\":\"Component\",\"metadata\":{\"name\":\"x\"},\"spec\":{}}",
          "component:default/x: apiVersion: kind Component needs backstage.io/v1alpha1"},
         {"{\"apiVersion\":\"backstage.io/v1alpha1\",\"metadata\":{\"name\":\"x\"}}", "kind: is required"},
         {"{\"apiVersion\":\"backstage.io/v1alpha1\",\"kind\":\"9lives\",\"metadata\":{\"name\":\"x\"}}",
          "kind: '9lives' is not valid"},
-        {"{\"apiVersion\":\"backstage.io/v1alpha1\",\"kind\":\"Component\"}", "component:default/?: metadata: is required"},
-        {"{\"apiVersion\":\"backstage.io/v1alpha1\",\"kind\":\"Component\",\"metadata\":{\"name\":\"invalid component\"}}",
+        {"{\"apiVersion\":\"backstage.io/v1alpha1\",\"kind\":\"Component\"}",
+         "component:default/?: metadata: is required"},
+        {"{\"apiVersion\":\"backstage.io/v1alpha1\",\"kind\":\"Component\",\"metadata\":{\"name\":\"invalid "
+         "component\"}}",
          "component:default/invalid component: metadata.name: 'invalid component' is not a valid name"},
-        {"{\"apiVersion\":\"backstage.io/v1alpha1\",\"kind\":\"Component\",\"metadata\":{\"name\":\"x\",\"namespace\":\"Bad_NS\"}}",
+        {"{\"apiVersion\":\"backstage.io/"
+         "v1alpha1\",\"kind\":\"Component\",\"metadata\":{\"name\":\"x\",\"namespace\":\"Bad_NS\"}}",
          "metadata.namespace: must be a DNS label"},
-        {"{\"apiVersion\":\"backstage.io/v1alpha1\",\"kind\":\"Component\",\"metadata\":{\"name\":\"x\",\"tags\":[\"go 1.15\"]}}",
+        {"{\"apiVersion\":\"backstage.io/"
+         "v1alpha1\",\"kind\":\"Component\",\"metadata\":{\"name\":\"x\",\"tags\":[\"go 1.15\"]}}",
          "metadata.tags: item 0 ('go 1.15') is not a valid tag"},
-        {"{\"apiVersion\":\"backstage.io/v1alpha1\",\"kind\":\"Component\",\"metadata\":{\"name\":\"x\",\"labels\":{\"a\":1}}}",
+        {"{\"apiVersion\":\"backstage.io/"
+         "v1alpha1\",\"kind\":\"Component\",\"metadata\":{\"name\":\"x\",\"labels\":{\"a\":1}}}",
          "metadata.labels: the value of 'a' must be a string"},
-        {"{\"apiVersion\":\"backstage.io/v1alpha1\",\"kind\":\"Component\",\"metadata\":{\"name\":\"x\",\"labels\":{\"a b\":\"c\"}}}",
+        {"{\"apiVersion\":\"backstage.io/"
+         "v1alpha1\",\"kind\":\"Component\",\"metadata\":{\"name\":\"x\",\"labels\":{\"a b\":\"c\"}}}",
          "metadata.labels: key 'a b' is not valid"},
-        {"{\"apiVersion\":\"backstage.io/v1alpha1\",\"kind\":\"Component\",\"metadata\":{\"name\":\"x\",\"labels\":{\"a\":\"go 1\"}}}",
+        {"{\"apiVersion\":\"backstage.io/"
+         "v1alpha1\",\"kind\":\"Component\",\"metadata\":{\"name\":\"x\",\"labels\":{\"a\":\"go 1\"}}}",
          "metadata.labels: the value of 'a' ('go 1') is not valid"},
-        {"{\"apiVersion\":\"backstage.io/v1alpha1\",\"kind\":\"Component\",\"metadata\":{\"name\":\"x\",\"links\":[{\"title\":\"t\"}]}}",
+        {"{\"apiVersion\":\"backstage.io/"
+         "v1alpha1\",\"kind\":\"Component\",\"metadata\":{\"name\":\"x\",\"links\":[{\"title\":\"t\"}]}}",
          "metadata.links[0]: url is required"},
         {ENT("Component", "{\"type\":\"service\",\"lifecycle\":\"production\"}"),
          "component:default/x: spec.owner: is required for kind Component"},
         {ENT("Component", "{\"type\":\"\",\"lifecycle\":\"production\",\"owner\":\"a\"}"),
          "spec.type: must be a non-empty string"},
-        {ENT("Component", "{\"type\":\"s\",\"lifecycle\":\"production\",\"owner\":\"a\",\"providesApis\":\"api\"}"),
+        {ENT("Component",
+             "{\"type\":\"s\",\"lifecycle\":\"production\",\"owner\":\"a\",\"providesApis\":\"api\"}"),
          "spec.providesApis: must be a list of strings"},
-        {ENT("Component", "{\"type\":\"s\",\"lifecycle\":\"production\",\"owner\":\"a\",\"consumesApis\":[\"ok\",7]}"),
+        {ENT("Component",
+             "{\"type\":\"s\",\"lifecycle\":\"production\",\"owner\":\"a\",\"consumesApis\":[\"ok\",7]}"),
          "spec.consumesApis: item 1 must be a non-empty string"},
         {ENT("Component", "{\"type\":\"s\",\"lifecycle\":\"production\",\"owner\":\"bad owner\"}"),
          "spec.owner: entity reference 'bad owner': 'bad owner' is not a valid name"},
@@ -114,18 +132,22 @@ static void test_invalid(void **state)
          "spec.dependsOn: entity reference 'db' has no kind"},
         {ENT("API", "{\"type\":\"openapi\",\"lifecycle\":\"production\",\"owner\":\"a\"}"),
          "api:default/x: spec.definition: is required for kind API"},
-        {ENT("API", "{\"type\":\"openapi\",\"lifecycle\":\"production\",\"owner\":\"a\",\"definition\":{\"$text\":\"x\"}}"),
+        {ENT("API", "{\"type\":\"openapi\",\"lifecycle\":\"production\",\"owner\":\"a\",\"definition\":{\"$"
+                    "text\":\"x\"}}"),
          "spec.definition: must be a non-empty string"},
         {ENT("API", "{\"type\":\"ai-model-server\",\"lifecycle\":\"p\",\"owner\":\"a\",\"remotes\":[]}"),
          "api:default/x: spec.remotes: must be a non-empty list of {type, url}"},
-        {ENT("API", "{\"type\":\"mcp-server\",\"lifecycle\":\"p\",\"owner\":\"a\",\"remotes\":[{\"url\":\"u\"}]}"),
+        {ENT("API",
+             "{\"type\":\"mcp-server\",\"lifecycle\":\"p\",\"owner\":\"a\",\"remotes\":[{\"url\":\"u\"}]}"),
          "api:default/x: spec.remotes: item 0 must have a non-empty type and url"},
         {ENT("Group", "{\"type\":\"team\"}"), "group:default/x: spec.children: is required for kind Group"},
         {ENT("User", "{}"), "user:default/x: spec.memberOf: is required for kind User"},
         {ENT("User", "{\"memberOf\":[],\"profile\":\"me\"}"), "spec.profile: must be a mapping"},
         {"{\"apiVersion\":\"backstage.io/v1alpha1\",\"kind\":\"System\",\"metadata\":{\"name\":\"x\"}}",
          "system:default/x: spec: is required for kind System"},
-        {"{\"apiVersion\":\"backstage.io/v1alpha1\",\"kind\":\"Domain\",\"metadata\":{\"name\":\"x\"},\"spec\":{\"owner\":\"a\"},\"extra\":1}",
+        {"{\"apiVersion\":\"backstage.io/"
+         "v1alpha1\",\"kind\":\"Domain\",\"metadata\":{\"name\":\"x\"},\"spec\":{\"owner\":\"a\"},\"extra\":"
+         "1}",
          "domain:default/x: extra: is not a field of an entity"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -168,8 +190,10 @@ static void test_relations(void **state)
 {
     (void)state;
     expect_relations(
-        "{\"apiVersion\":\"backstage.io/v1alpha1\",\"kind\":\"Component\",\"metadata\":{\"name\":\"Web\",\"namespace\":\"ns\"},"
-        "\"spec\":{\"type\":\"website\",\"lifecycle\":\"production\",\"owner\":\"user:default/Guest\",\"system\":\"shop\","
+        "{\"apiVersion\":\"backstage.io/"
+        "v1alpha1\",\"kind\":\"Component\",\"metadata\":{\"name\":\"Web\",\"namespace\":\"ns\"},"
+        "\"spec\":{\"type\":\"website\",\"lifecycle\":\"production\",\"owner\":\"user:default/"
+        "Guest\",\"system\":\"shop\","
         "\"subcomponentOf\":\"portal\",\"providesApis\":[\"a\"],\"consumesApis\":[\"api:other/b\"],"
         "\"dependsOn\":[\"resource:db\"],\"dependencyOf\":[\"component:x\"]}}",
         "component:ns/web ownedBy user:default/guest\n"
@@ -186,7 +210,8 @@ static void test_relations(void **state)
         "resource:ns/db dependencyOf component:ns/web\n"
         "component:ns/web dependencyOf component:ns/x\n"
         "component:ns/x dependsOn component:ns/web\n");
-    expect_relations(ENT("API", "{\"type\":\"openapi\",\"lifecycle\":\"p\",\"owner\":\"t\",\"definition\":\"d\",\"system\":\"s\"}"),
+    expect_relations(ENT("API", "{\"type\":\"openapi\",\"lifecycle\":\"p\",\"owner\":\"t\",\"definition\":"
+                                "\"d\",\"system\":\"s\"}"),
                      "api:default/x ownedBy group:default/t\ngroup:default/t ownerOf api:default/x\n"
                      "api:default/x partOf system:default/s\nsystem:default/s hasPart api:default/x\n");
     expect_relations(ENT("System", "{\"owner\":\"t\",\"domain\":\"d\"}"),
@@ -195,15 +220,18 @@ static void test_relations(void **state)
     expect_relations(ENT("Domain", "{\"owner\":\"t\",\"subdomainOf\":\"d\"}"),
                      "domain:default/x ownedBy group:default/t\ngroup:default/t ownerOf domain:default/x\n"
                      "domain:default/x partOf domain:default/d\ndomain:default/d hasPart domain:default/x\n");
-    expect_relations(ENT("Resource", "{\"type\":\"db\",\"owner\":\"t\",\"system\":\"s\",\"dependencyOf\":[\"component:c\"]}"),
-                     "resource:default/x ownedBy group:default/t\ngroup:default/t ownerOf resource:default/x\n"
-                     "resource:default/x partOf system:default/s\nsystem:default/s hasPart resource:default/x\n"
-                     "resource:default/x dependencyOf component:default/c\n"
-                     "component:default/c dependsOn resource:default/x\n");
-    expect_relations(ENT("Group", "{\"type\":\"team\",\"parent\":\"p\",\"children\":[\"c\"],\"members\":[\"u\"]}"),
-                     "group:default/x childOf group:default/p\ngroup:default/p parentOf group:default/x\n"
-                     "group:default/x parentOf group:default/c\ngroup:default/c childOf group:default/x\n"
-                     "group:default/x hasMember user:default/u\nuser:default/u memberOf group:default/x\n");
+    expect_relations(
+        ENT("Resource",
+            "{\"type\":\"db\",\"owner\":\"t\",\"system\":\"s\",\"dependencyOf\":[\"component:c\"]}"),
+        "resource:default/x ownedBy group:default/t\ngroup:default/t ownerOf resource:default/x\n"
+        "resource:default/x partOf system:default/s\nsystem:default/s hasPart resource:default/x\n"
+        "resource:default/x dependencyOf component:default/c\n"
+        "component:default/c dependsOn resource:default/x\n");
+    expect_relations(
+        ENT("Group", "{\"type\":\"team\",\"parent\":\"p\",\"children\":[\"c\"],\"members\":[\"u\"]}"),
+        "group:default/x childOf group:default/p\ngroup:default/p parentOf group:default/x\n"
+        "group:default/x parentOf group:default/c\ngroup:default/c childOf group:default/x\n"
+        "group:default/x hasMember user:default/u\nuser:default/u memberOf group:default/x\n");
     expect_relations(ENT("User", "{\"memberOf\":[\"g\",\"group:ops/h\"]}"),
                      "user:default/x memberOf group:default/g\ngroup:default/g hasMember user:default/x\n"
                      "user:default/x memberOf group:ops/h\ngroup:ops/h hasMember user:default/x\n");

@@ -8,17 +8,28 @@
 
 #include "catalog/catalog.h"
 
-static struct gh_str S(const char *s)
-{
+static struct gh_str S(const char *s) {
     return (struct gh_str){s, strlen(s)};
 }
 
-static void test_names(void **state)
+static void
+test_names(void **state)
 {
     (void)state;
-    static const char *good[] = {"a", "A", "0", "artist-web", "a_b.c-D", "a--b", "a..b", "x123",
-                                 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567890"};
-    static const char *bad[] = {"", "-a", "a-", ".a", "a.", "_a", "a b", "a/b", "a:b", "é",
+    static const char *good[] = {
+        "a",          "A",       "0",
+        "artist-web", "a_b.c-D", "a--b",
+        "a..b",       "x123",    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567890"};
+    static const char *bad[] = {"",
+                                "-a",
+                                "a-",
+                                ".a",
+                                "a.",
+                                "_a",
+                                "a b",
+                                "a/b",
+                                "a:b",
+                                "é",
                                 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345678901"};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
         if (!gh_catalog_valid_name(S(good[i])))

@@ -10,12 +10,12 @@
 
 #include "gateway/proxy.c"
 
-static struct gh_str S(const char *s)
-{
+static struct gh_str S(const char *s) {
     return (struct gh_str){s, strlen(s)};
 }
 
-static void test_traceparent(void **state)
+static void
+test_traceparent(void **state)
 {
     (void)state;
     assert_true(valid_traceparent(S("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")));
@@ -111,10 +111,11 @@ static void assert_qbuf(struct fixture *f, const char *want)
 static void test_serialize_request(void **state)
 {
     (void)state;
-    struct fixture *f = fixture("POST /orders/7?a=b HTTP/1.1\r\nHost: Api.Example\r\nX-Forwarded-For: 6.6.6.6\r\n"
-                                "Content-Type: text/plain\r\nContent-Length: 3\r\nConnection: X-Hop\r\nX-Hop: 1\r\n"
-                                "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n\r\n",
-                                "/v2", 1);
+    struct fixture *f =
+        fixture("POST /orders/7?a=b HTTP/1.1\r\nHost: Api.Example\r\nX-Forwarded-For: 6.6.6.6\r\n"
+                "Content-Type: text/plain\r\nContent-Length: 3\r\nConnection: X-Hop\r\nX-Hop: 1\r\n"
+                "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n\r\n",
+                "/v2", 1);
     serialize_request(&f->c);
     assert_qbuf(f, "POST /v2/7?a=b HTTP/1.1\r\n"
                    "Host: 10.0.0.7:9000\r\n"
@@ -133,18 +134,22 @@ static void test_serialize_request(void **state)
     /* absolute-form: the authority in the target is the client's host; the prefix itself maps to "/" */
     f = fixture("GET http://h.example/orders HTTP/1.1\r\nHost: ignored\r\n\r\n", "", 1);
     serialize_request(&f->c);
-    assert_qbuf(f, "GET / HTTP/1.1\r\nHost: 10.0.0.7:9000\r\nX-Forwarded-For: 192.0.2.1\r\nX-Forwarded-Proto: http\r\n"
-                   "X-Forwarded-Host: h.example\r\nForwarded: for=192.0.2.1;host=\"h.example\";proto=http\r\n"
-                   "Via: 1.1 gatehouse\r\n"
-                   "X-Request-Id: rid-1\r\n\r\n");
+    assert_qbuf(
+        f,
+        "GET / HTTP/1.1\r\nHost: 10.0.0.7:9000\r\nX-Forwarded-For: 192.0.2.1\r\nX-Forwarded-Proto: http\r\n"
+        "X-Forwarded-Host: h.example\r\nForwarded: for=192.0.2.1;host=\"h.example\";proto=http\r\n"
+        "Via: 1.1 gatehouse\r\n"
+        "X-Request-Id: rid-1\r\n\r\n");
     done(f);
 
     /* a client's Via is an end-to-end list: it stays, and ours follows it */
     f = fixture("GET /orders HTTP/1.1\r\nHost: h\r\nVia: 1.0 fred\r\n\r\n", "", 0);
     serialize_request(&f->c);
-    assert_qbuf(f, "GET /orders HTTP/1.1\r\nHost: 10.0.0.7:9000\r\nVia: 1.0 fred\r\nX-Forwarded-For: 192.0.2.1\r\n"
-                   "X-Forwarded-Proto: http\r\nX-Forwarded-Host: h\r\nForwarded: for=192.0.2.1;host=\"h\";proto=http\r\n"
-                   "Via: 1.1 gatehouse\r\nX-Request-Id: rid-1\r\n\r\n");
+    assert_qbuf(
+        f,
+        "GET /orders HTTP/1.1\r\nHost: 10.0.0.7:9000\r\nVia: 1.0 fred\r\nX-Forwarded-For: 192.0.2.1\r\n"
+        "X-Forwarded-Proto: http\r\nX-Forwarded-Host: h\r\nForwarded: for=192.0.2.1;host=\"h\";proto=http\r\n"
+        "Via: 1.1 gatehouse\r\nX-Request-Id: rid-1\r\n\r\n");
     done(f);
 
     /* IPv6 client, HTTP/1.0 without Host, chunked upload (HTTP/1.1), Content-Length: 0 kept */
@@ -153,10 +158,11 @@ static void test_serialize_request(void **state)
     f->c.peer_len = 11;
     f->c.peer_v6 = 1;
     serialize_request(&f->c);
-    assert_qbuf(f, "PUT /orders/x HTTP/1.1\r\nHost: 10.0.0.7:9000\r\nX-Forwarded-For: 2001:db8::1\r\n"
-                   "X-Forwarded-Proto: http\r\nForwarded: for=\"[2001:db8::1]\";proto=http\r\nVia: 1.1 gatehouse\r\n"
-                   "X-Request-Id: rid-1\r\n"
-                   "Content-Length: 0\r\n\r\n");
+    assert_qbuf(
+        f, "PUT /orders/x HTTP/1.1\r\nHost: 10.0.0.7:9000\r\nX-Forwarded-For: 2001:db8::1\r\n"
+           "X-Forwarded-Proto: http\r\nForwarded: for=\"[2001:db8::1]\";proto=http\r\nVia: 1.1 gatehouse\r\n"
+           "X-Request-Id: rid-1\r\n"
+           "Content-Length: 0\r\n\r\n");
     done(f);
 }
 
@@ -164,16 +170,18 @@ static void test_serialize_response(void **state)
 {
     (void)state;
     struct fixture *f = fixture("GET /orders HTTP/1.1\r\nHost: a\r\n\r\n", "", 0);
-    static char resp[] = "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nTransfer-Encoding: chunked\r\n"
-                         "Connection: keep-alive, X-Internal\r\nX-Internal: 1\r\nKeep-Alive: timeout=5\r\nETag: \"x\"\r\n\r\n";
+    static char resp[] =
+        "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nTransfer-Encoding: chunked\r\n"
+        "Connection: keep-alive, X-Internal\r\nX-Internal: 1\r\nKeep-Alive: timeout=5\r\nETag: \"x\"\r\n\r\n";
     f->c.method = GH_METHOD_GET;
     f->c.minor = 1;
     f->c.keep_alive = 1;
     f->c.req_done = 1;
     assert_true(gh_http_parse_response(resp, strlen(resp), 4096, GH_METHOD_GET, &f->c.h) > 0);
     serialize_response_head(&f->c);
-    const char *want = "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nETag: \"x\"\r\nX-Request-Id: rid-1\r\n"
-                       "Transfer-Encoding: chunked\r\n\r\n";
+    const char *want =
+        "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nETag: \"x\"\r\nX-Request-Id: rid-1\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n";
     assert_int_equal(f->c.olen, strlen(want));
     assert_memory_equal(f->c.obuf, want, f->c.olen);
     assert_true(f->c.chunk_out);
@@ -205,8 +213,10 @@ static void test_serialize_response(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_traceparent),        cmocka_unit_test(test_request_id),
-        cmocka_unit_test(test_numbers),            cmocka_unit_test(test_serialize_request),
+        cmocka_unit_test(test_traceparent),
+        cmocka_unit_test(test_request_id),
+        cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_serialize_request),
         cmocka_unit_test(test_serialize_response),
     };
     return cmocka_run_group_tests_name("gateway_proxy", tests, NULL, NULL);

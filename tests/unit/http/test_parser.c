@@ -41,7 +41,8 @@ static const struct bad_case bad[] = {
     {"obs-fold with tab", "GET / HTTP/1.1\r\n" H "X: a\r\n\tb\r\n\r\n", 0, 400, "folding"},
     {"space before first header", "GET / HTTP/1.1\r\n Host: a\r\n\r\n", 0, 400, "folding"},
     {"space before colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 0, 400, "whitespace before colon"},
-    {"tab before colon", "GET / HTTP/1.1\r\n" H "Content-Length\t: 0\r\n\r\n", 0, 400, "whitespace before colon"},
+    {"tab before colon", "GET / HTTP/1.1\r\n" H "Content-Length\t: 0\r\n\r\n", 0, 400,
+     "whitespace before colon"},
     {"space before colon on TE", "GET / HTTP/1.1\r\n" H "Transfer-Encoding : chunked\r\n\r\n", 0, 400,
      "whitespace before colon"},
     {"empty header name", "GET / HTTP/1.1\r\n" H ": x\r\n\r\n", 0, 400, "empty header name"},
@@ -55,10 +56,14 @@ static const struct bad_case bad[] = {
     {"DEL in header value", "GET / HTTP/1.1\r\n" H "X: a\x7f\r\n\r\n", 0, 400, "control character"},
     {"SOH in header value", "GET / HTTP/1.1\r\n" H "X: a\x01\r\n\r\n", 0, 400, "control character"},
     {"ESC in header value", "GET / HTTP/1.1\r\n" H "X: \x1b[0m\r\n\r\n", 0, 400, "control character"},
-    {"VT before chunked", "POST / HTTP/1.1\r\n" H "Transfer-Encoding: \x0b" "chunked\r\n\r\n", 0, 400,
-     "control character"},
-    {"FF in Content-Length", "POST / HTTP/1.1\r\n" H "Content-Length: \x0c" "5\r\n\r\n", 0, 400,
-     "control character"},
+    {"VT before chunked",
+     "POST / HTTP/1.1\r\n" H "Transfer-Encoding: \x0b"
+     "chunked\r\n\r\n",
+     0, 400, "control character"},
+    {"FF in Content-Length",
+     "POST / HTTP/1.1\r\n" H "Content-Length: \x0c"
+     "5\r\n\r\n",
+     0, 400, "control character"},
     {"too many headers", NULL, 0, 431, "too many headers"},
     /* Host (RFC 9112 3.2) */
     {"missing Host in HTTP/1.1", "GET / HTTP/1.1\r\nX: y\r\n\r\n", 0, 400, "missing Host"},
@@ -82,8 +87,9 @@ static const struct bad_case bad[] = {
      400, "both"},
     {"duplicate CL same value", "POST / HTTP/1.1\r\n" H "Content-Length: 5\r\nContent-Length: 5\r\n\r\n", 0,
      400, "duplicate Content-Length"},
-    {"duplicate CL different values", "POST / HTTP/1.1\r\n" H "Content-Length: 5\r\nContent-Length: 6\r\n\r\n",
-     0, 400, "duplicate Content-Length"},
+    {"duplicate CL different values",
+     "POST / HTTP/1.1\r\n" H "Content-Length: 5\r\nContent-Length: 6\r\n\r\n", 0, 400,
+     "duplicate Content-Length"},
     {"CL as list", "POST / HTTP/1.1\r\n" H "Content-Length: 5, 5\r\n\r\n", 0, 400, "invalid Content-Length"},
     {"CL negative", "POST / HTTP/1.1\r\n" H "Content-Length: -1\r\n\r\n", 0, 400, "invalid Content-Length"},
     {"CL plus sign", "POST / HTTP/1.1\r\n" H "Content-Length: +5\r\n\r\n", 0, 400, "invalid Content-Length"},
@@ -95,7 +101,8 @@ static const struct bad_case bad[] = {
     {"CL beyond 2^62", "POST / HTTP/1.1\r\n" H "Content-Length: 4611686018427387905\r\n\r\n", 0, 400,
      "invalid Content-Length"},
     {"CL empty", "POST / HTTP/1.1\r\n" H "Content-Length: \r\n\r\n", 0, 400, "invalid Content-Length"},
-    {"CL decimal point", "POST / HTTP/1.1\r\n" H "Content-Length: 5.0\r\n\r\n", 0, 400, "invalid Content-Length"},
+    {"CL decimal point", "POST / HTTP/1.1\r\n" H "Content-Length: 5.0\r\n\r\n", 0, 400,
+     "invalid Content-Length"},
     {"CL unicode digit", "POST / HTTP/1.1\r\n" H "Content-Length: \xd9\xa5\r\n\r\n", 0, 400,
      "invalid Content-Length"},
     /* Transfer-Encoding (RFC 9112 6.1) */
@@ -107,10 +114,12 @@ static const struct bad_case bad[] = {
     {"TE gzip then chunked", "POST / HTTP/1.1\r\n" H "Transfer-Encoding: gzip, chunked\r\n\r\n", 0, 501,
      "unsupported transfer coding"},
     {"TE identity", "POST / HTTP/1.1\r\n" H "Transfer-Encoding: identity\r\n\r\n", 0, 400, "not the final"},
-    {"TE duplicate lines", "POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
-     0, 400, "duplicate Transfer-Encoding"},
-    {"TE split over lines", "POST / HTTP/1.1\r\n" H "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n",
-     0, 400, "duplicate Transfer-Encoding"},
+    {"TE duplicate lines",
+     "POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 0, 400,
+     "duplicate Transfer-Encoding"},
+    {"TE split over lines",
+     "POST / HTTP/1.1\r\n" H "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n", 0, 400,
+     "duplicate Transfer-Encoding"},
     {"TE xchunked", "POST / HTTP/1.1\r\n" H "Transfer-Encoding: xchunked\r\n\r\n", 0, 400, "not the final"},
     {"TE chunked with parameter", "POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked;q=1\r\n\r\n", 0, 400,
      "not the final"},
@@ -165,8 +174,8 @@ static const struct bad_case bad[] = {
     /* other fields with framing or hop meaning */
     {"unknown expectation", "POST / HTTP/1.1\r\n" H "Expect: 200-ok\r\nContent-Length: 1\r\n\r\n", 0, 417,
      "expectation"},
-    {"duplicate Expect", "POST / HTTP/1.1\r\n" H "Expect: 100-continue\r\nExpect: 100-continue\r\n\r\n", 0, 400,
-     "duplicate Expect"},
+    {"duplicate Expect", "POST / HTTP/1.1\r\n" H "Expect: 100-continue\r\nExpect: 100-continue\r\n\r\n", 0,
+     400, "duplicate Expect"},
     {"Connection with space in token", "GET / HTTP/1.1\r\n" H "Connection: close x\r\n\r\n", 0, 400,
      "invalid Connection"},
     {"empty Connection", "GET / HTTP/1.1\r\n" H "Connection: \r\n\r\n", 0, 400, "invalid Connection"},
@@ -231,7 +240,8 @@ static void test_simple_get(void **state)
 {
     (void)state;
     struct gh_http_head h;
-    const char *r = "GET /orders/1?x=1&y=%20 HTTP/1.1\r\nHost: api.example.com:8080\r\nAccept: */*\r\n\r\nNEXT";
+    const char *r =
+        "GET /orders/1?x=1&y=%20 HTTP/1.1\r\nHost: api.example.com:8080\r\nAccept: */*\r\n\r\nNEXT";
     int rc = parse(r, &h);
     assert_int_equal(rc, (int)strlen(r) - 4);
     assert_int_equal(h.method_id, GH_METHOD_GET);
@@ -288,8 +298,9 @@ static void test_connection_header(void **state)
 {
     (void)state;
     struct gh_http_head h;
-    assert_true(parse("GET / HTTP/1.1\r\nX-Secret: 1\r\nHost: a\r\nConnection: close, X-Secret\r\nX-Other: 2\r\n\r\n",
-                      &h) > 0);
+    assert_true(
+        parse("GET / HTTP/1.1\r\nX-Secret: 1\r\nHost: a\r\nConnection: close, X-Secret\r\nX-Other: 2\r\n\r\n",
+              &h) > 0);
     assert_false(h.keep_alive);
     assert_int_equal(h.headers[0].hop, 1); /* named in Connection */
     assert_int_equal(h.headers[3].hop, 0);
@@ -329,12 +340,14 @@ static void test_misc_valid(void **state)
     assert_true(parse("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", &h) > 0);
     assert_str(h.path, "*");
     assert_true(parse("\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", &h) > 0); /* one stray CRLF is allowed */
-    assert_true(parse("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n", &h) > 0);
+    assert_true(parse("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n", &h) >
+                0);
     assert_true(h.expect_continue);
     assert_true(parse("PURGE /x HTTP/1.1\r\nHost: [::1]:80\r\n\r\n", &h) > 0);
     assert_int_equal(h.method_id, GH_METHOD_OTHER);
     assert_str(h.method, "PURGE");
-    assert_true(parse("GET /a/.b/..c/%2ex/.well-known HTTP/1.1\r\nHost: a\r\nX: \xff obs-text ok\r\n\r\n", &h) > 0);
+    assert_true(
+        parse("GET /a/.b/..c/%2ex/.well-known HTTP/1.1\r\nHost: a\r\nX: \xff obs-text ok\r\n\r\n", &h) > 0);
     assert_true(parse("GET /a?/../b HTTP/1.1\r\nHost: a\r\n\r\n", &h) > 0); /* dots in a query are data */
     assert_true(parse("GET / HTTP/1.2\r\nHost: a\r\n\r\n", &h) > 0);        /* higher minor: as 1.1 */
     assert_int_equal(h.minor, 1);
@@ -390,7 +403,8 @@ static void test_responses(void **state)
     assert_int_equal(h.reason.len, 0);
     assert_true(presp("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", GH_METHOD_GET, &h) > 0);
     assert_false(h.keep_alive);
-    assert_true(presp("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", GH_METHOD_GET, &h) > 0);
+    assert_true(
+        presp("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", GH_METHOD_GET, &h) > 0);
     assert_false(h.keep_alive);
     assert_true(presp("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", GH_METHOD_GET, &h) > 0);
     assert_int_equal(h.body, GH_BODY_EOF);
@@ -468,7 +482,8 @@ static int decode_all(const char *in, size_t len, size_t step, char *out, size_t
 static void test_chunked_valid(void **state)
 {
     (void)state;
-    const char *body = "5\r\nhello\r\n6;ext=1;q=\"x y\"\r\n world\r\nA \t;e\r\n0123456789\r\n0\r\nX-T: 1\r\n\r\nNEXT";
+    const char *body =
+        "5\r\nhello\r\n6;ext=1;q=\"x y\"\r\n world\r\nA \t;e\r\n0123456789\r\n0\r\nX-T: 1\r\n\r\nNEXT";
     size_t len = strlen(body);
     for (size_t step = 1; step <= len; step++) {
         char out[64];
@@ -528,12 +543,12 @@ int main(void)
 {
     size_t nbad = sizeof(bad) / sizeof(bad[0]);
     static const struct CMUnitTest fixed[] = {
-        cmocka_unit_test(test_simple_get),        cmocka_unit_test(test_post_content_length),
-        cmocka_unit_test(test_chunked_request),   cmocka_unit_test(test_http10),
-        cmocka_unit_test(test_connection_header), cmocka_unit_test(test_hop_by_hop),
-        cmocka_unit_test(test_absolute_form),     cmocka_unit_test(test_misc_valid),
+        cmocka_unit_test(test_simple_get),          cmocka_unit_test(test_post_content_length),
+        cmocka_unit_test(test_chunked_request),     cmocka_unit_test(test_http10),
+        cmocka_unit_test(test_connection_header),   cmocka_unit_test(test_hop_by_hop),
+        cmocka_unit_test(test_absolute_form),       cmocka_unit_test(test_misc_valid),
         cmocka_unit_test(test_prefixes_incomplete), cmocka_unit_test(test_responses),
-        cmocka_unit_test(test_bad_responses),     cmocka_unit_test(test_chunked_valid),
+        cmocka_unit_test(test_bad_responses),       cmocka_unit_test(test_chunked_valid),
         cmocka_unit_test(test_chunked_bad),
     };
     size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);

@@ -19,11 +19,20 @@ static int setup(void **state)
     (void)state;
     struct gh_route routes[] = {
         {.prefix = "/", .prefix_len = 1, .hosts = any, .nhosts = 1, .data = &ROOT},
-        {.prefix = "/orders", .prefix_len = 7, .hosts = any, .nhosts = 1,
-         .methods = (1u << GH_METHOD_GET) | (1u << GH_METHOD_POST), .data = &A},
+        {.prefix = "/orders",
+         .prefix_len = 7,
+         .hosts = any,
+         .nhosts = 1,
+         .methods = (1u << GH_METHOD_GET) | (1u << GH_METHOD_POST),
+         .data = &A},
         {.prefix = "/orders/admin", .prefix_len = 13, .hosts = admin, .nhosts = 2, .data = &B},
         {.prefix = "/orders", .prefix_len = 7, .hosts = admin, .nhosts = 2, .data = &C},
-        {.prefix = "/pay", .prefix_len = 4, .hosts = any, .nhosts = 1, .methods = 1u << GH_METHOD_GET, .data = &D},
+        {.prefix = "/pay",
+         .prefix_len = 4,
+         .hosts = any,
+         .nhosts = 1,
+         .methods = 1u << GH_METHOD_GET,
+         .data = &D},
     };
     gh_router_init(&r, routes, 5);
     return 0;
@@ -81,7 +90,12 @@ static void test_404_405(void **state)
     (void)state;
     struct gh_router r2;
     struct gh_route routes[] = {
-        {.prefix = "/a", .prefix_len = 2, .hosts = any, .nhosts = 1, .methods = 1u << GH_METHOD_GET, .data = &A},
+        {.prefix = "/a",
+         .prefix_len = 2,
+         .hosts = any,
+         .nhosts = 1,
+         .methods = 1u << GH_METHOD_GET,
+         .data = &A},
         {.prefix = "/b", .prefix_len = 2, .hosts = admin, .nhosts = 2, .data = &B},
     };
     gh_router_init(&r2, routes, 2);

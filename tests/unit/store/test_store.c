@@ -82,8 +82,8 @@ static void test_newer_refused(void **state)
     struct gh_store *s = open_db();
     struct gh_err err = {{0}};
     struct gh_store_val p[] = {GH_VINT(gh_store_schema_latest() + 1), GH_VTEXT("future"), GH_VTEXT("x")};
-    assert_int_equal(gh_store_exec(s, "INSERT INTO gh_schema_migrations VALUES ($1, $2, $3)", p, 3, NULL, NULL, &err),
-                     0);
+    assert_int_equal(
+        gh_store_exec(s, "INSERT INTO gh_schema_migrations VALUES ($1, $2, $3)", p, 3, NULL, NULL, &err), 0);
     gh_store_close(s);
     struct gh_store_config cfg = {"sqlite", path};
     s = NULL;
@@ -123,7 +123,8 @@ static void test_params_and_transactions(void **state)
     assert_int_equal(gh_store_exec(s, ins, b, 2, NULL, NULL, &err), 0);
     assert_int_equal(gh_store_exec(s, ins, c, 2, NULL, NULL, &err), 0);
     struct rows r = {"", 0};
-    assert_int_equal(gh_store_exec(s, "SELECT key, value FROM gh_meta ORDER BY key", NULL, 0, collect, &r, &err), 7);
+    assert_int_equal(
+        gh_store_exec(s, "SELECT key, value FROM gh_meta ORDER BY key", NULL, 0, collect, &r, &err), 7);
     assert_string_equal(r.text, "a=it's \"quoted\";b=2;");
     /* wrong number of parameters, and a duplicate key, are errors with a message */
     assert_int_equal(gh_store_exec(s, ins, a, 1, NULL, NULL, &err), GH_EINVAL);
