@@ -70,14 +70,11 @@ static void usage(FILE *f)
 /* The child side: parse stdin as the config named argv[2]; say why not on stderr, exit 1. */
 static int cmd_yaml_check(const char *name)
 {
-    gh_child_limit();
     char *buf;
     size_t len;
     struct gh_err err = {{0}};
-    if (gh_read_fd(STDIN_FILENO, name, MAX_CONFIG_BYTES, &buf, &len, &err) != 0) {
-        fprintf(stderr, "%s\n", err.msg);
+    if (gh_child_read_stdin(name, MAX_CONFIG_BYTES, &buf, &len) != 0)
         return 1;
-    }
     struct gh_config *cfg = NULL;
     if (gh_config_load_string(name, buf, len, &cfg, &err) != 0) {
         fprintf(stderr, "%s\n", err.msg);

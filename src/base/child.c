@@ -209,22 +209,20 @@ struct gh_json *gh_yaml_stream_json_isolated(const char *name, const char *text,
     return j;
 }
 
-int gh_child_yaml_json_main(const char *name)
+int gh_child_read_stdin(const char *name, size_t max, char **buf, size_t *len)
 {
     gh_child_limit();
-    char *buf;
-    size_t len;
     struct gh_err err = {{0}};
-    if (gh_read_fd(STDIN_FILENO, name, GH_CHILD_MAX_INPUT, &buf, &len, &err) != 0) {
+    if (gh_read_fd(STDIN_FILENO, name, max, buf, len, &err) != 0) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    struct gh_json *j = gh_yaml_stream_json(name, buf, len, &err);
-    free(buf);
-    if (j == NULL) {
-        fprintf(stderr, "%s\n", err.msg);
-        return 1;
-    }
+    return 0;
+}
+
+/* Writes j (taken) to stdout; the child's exit status. */
+static int answer(struct gh_json *j)
+{
     char *text = gh_json_dump(j, 0);
     gh_json_unref(j);
     size_t n = strlen(text);
@@ -233,17 +231,30 @@ int gh_child_yaml_json_main(const char *name)
     return ok ? 0 : 1;
 }
 
-/* The child side of __yaml-json-many: stdin [[name, text], ...]; stdout [result, ...]. */
-int gh_child_yaml_many_main(void)
+int gh_child_yaml_json_main(const char *name)
 {
-    gh_child_limit();
     char *buf;
     size_t len;
     struct gh_err err = {{0}};
-    if (gh_read_fd(STDIN_FILENO, "stdin", GH_CHILD_MAX_INPUT * 2, &buf, &len, &err) != 0) {
+    if (gh_child_read_stdin(name, GH_CHILD_MAX_INPUT, &buf, &len) != 0)
+        return 1;
+    struct gh_json *j = gh_yaml_stream_json(name, buf, len, &err);
+    free(buf);
+    if (j == NULL) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
+    return answer(j);
+}
+
+/* The child side of __yaml-json-many: stdin [[name, text], ...]; stdout [result, ...]. */
+int gh_child_yaml_many_main(void)
+{
+    char *buf;
+    size_t len;
+    struct gh_err err = {{0}};
+    if (gh_child_read_stdin("batch", GH_CHILD_MAX_INPUT * 2, &buf, &len) != 0)
+        return 1;
     struct gh_json *in = gh_json_parse(buf, len, &err);
     free(buf);
     if (gh_json_type(in) != GH_JSON_ARRAY) {
@@ -261,12 +272,7 @@ int gh_child_yaml_many_main(void)
         gh_json_append(out, r ? r : gh_json_string(e.msg, strlen(e.msg)));
     }
     gh_json_unref(in);
-    char *text = gh_json_dump(out, 0);
-    gh_json_unref(out);
-    size_t n = strlen(text);
-    int ok = fwrite(text, 1, n, stdout) == n && fflush(stdout) == 0;
-    free(text);
-    return ok ? 0 : 1;
+    return answer(out);
 }
 
 /* A batch of inputs [from, to) for one child. */

@@ -48,4 +48,8 @@ int gh_child_yaml_json_main(const char *name);
 /* Limits a child applies to itself before parsing. */
 void gh_child_limit(void);
 
+/* The start of every child side: the limits, then all of stdin (at most max bytes). On failure says
+ * why on stderr and returns 1 (the child's exit status). */
+int gh_child_read_stdin(const char *name, size_t max, char **buf, size_t *len);
+
 #endif

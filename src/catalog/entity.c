@@ -59,7 +59,7 @@ struct field {
 };
 struct kind_rule {
     const char *kind;
-    const char *spec_type; /* a variant for one spec.type (NULL: any other) */
+    const char *spec_type; /* a variant for these spec.types (" a b "; NULL: any other) */
     struct field fields[12];
 };
 
@@ -77,14 +77,7 @@ static const struct kind_rule kinds[] = {
       {"dependencyOf", F_STRS, 0}}},
     /* MCP and AI model servers describe their endpoints instead of a definition */
     {"API",
-     "mcp-server",
-     {{"type", F_STR, 1},
-      {"lifecycle", F_STR, 1},
-      {"owner", F_STR, 1},
-      {"remotes", F_REMOTES, 1},
-      {"system", F_STR, 0}}},
-    {"API",
-     "ai-model-server",
+     " mcp-server ai-model-server ",
      {{"type", F_STR, 1},
       {"lifecycle", F_STR, 1},
       {"owner", F_STR, 1},
@@ -156,8 +149,13 @@ static const struct kind_rule *find_rule(struct gh_str kind, const char *spec_ty
         const struct kind_rule *k = &kinds[i];
         if (strlen(k->kind) != kind.len || strncasecmp(k->kind, kind.p, kind.len) != 0)
             continue;
-        if (k->spec_type == NULL || (spec_type && strcmp(k->spec_type, spec_type) == 0))
+        if (k->spec_type == NULL)
             return k;
+        /* " a b " holds the word w when it holds " w " */
+        size_t n = spec_type ? strlen(spec_type) : 0;
+        for (const char *p = k->spec_type; n && (p = strstr(p, spec_type)) != NULL; p++)
+            if (p > k->spec_type && p[-1] == ' ' && p[n] == ' ')
+                return k;
     }
     return NULL;
 }

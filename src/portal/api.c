@@ -337,12 +337,19 @@ static struct gh_json *body_json(const struct gh_preq *req, struct gh_presp *r)
     return j;
 }
 
-static void ref_of(const char *kind, const char *ns, const char *name, char *out, size_t cap)
+/* The entity a path's {kind}/{namespace}/{name} names; NULL with a 404 answered when none. */
+static struct gh_json *by_name(struct gh_store *s, char **kind_ns_name, struct gh_presp *r)
 {
-    snprintf(out, cap, "%s:%s/%s", kind, ns, name);
-    for (char *p = out; *p; p++)
+    char ref[GH_ENTITY_REF_MAX * 2];
+    snprintf(ref, sizeof(ref), "%s:%s/%s", kind_ns_name[0], kind_ns_name[1], kind_ns_name[2]);
+    for (char *p = ref; *p; p++)
         if (*p >= 'A' && *p <= 'Z')
             *p = (char)(*p + 32);
+    struct gh_err err = {{0}};
+    struct gh_json *e = gh_catalog_get_by_ref(s, ref, &err);
+    if (e == NULL)
+        store_error(r, GH_ENOTFOUND, &err);
+    return e;
 }
 
 /* GET /entities: the legacy list; `after` is a cursor this server issued, `order` is asc|desc:field. */
@@ -700,11 +707,9 @@ static void locations(struct gh_api *a, const struct gh_preq *req, const struct 
     if (n == 6 && strcmp(seg[2], "by-entity") == 0) {
         if (req->method != GH_METHOD_GET && req->method != GH_METHOD_HEAD)
             return not_allowed(r, "GET, HEAD");
-        char ref[GH_ENTITY_REF_MAX * 2];
-        ref_of(seg[3], seg[4], seg[5], ref, sizeof(ref));
-        struct gh_json *e = gh_catalog_get_by_ref(s, ref, &err);
+        struct gh_json *e = by_name(s, seg + 3, r);
         if (e == NULL)
-            return store_error(r, GH_ENOTFOUND, &err);
+            return;
         const char *managed = gh_json_str(gh_json_get(gh_json_get(gh_json_get(e, "metadata"), "annotations"),
                                                       "backstage.io/managed-by-location"),
                                           NULL);
@@ -820,11 +825,9 @@ static void entities(struct gh_api *a, const struct gh_preq *req, const struct p
     if (n == 6 && strcmp(seg[2], "by-name") == 0) {
         if (!get)
             return not_allowed(r, "GET, HEAD");
-        char ref[GH_ENTITY_REF_MAX * 2];
-        ref_of(seg[3], seg[4], seg[5], ref, sizeof(ref));
-        struct gh_json *e = gh_catalog_get_by_ref(s, ref, &err);
+        struct gh_json *e = by_name(s, seg + 3, r);
         if (e == NULL)
-            return store_error(r, GH_ENOTFOUND, &err);
+            return;
         send_json(r, 200, project(e, param(ps, "fields")));
         gh_json_unref(e);
         return;
