@@ -144,6 +144,9 @@ void gh_catalog_index_free(struct gh_catalog_index *x)
 {
     if (x == NULL)
         return;
+    for (size_t i = 0; x->columns && i < x->keys.n; i++) /* before the keys go */
+        free(x->columns[i].value);
+    free(x->columns);
     free(x->uid);
     strtab_free(&x->refs);
     strtab_free(&x->keys);
@@ -157,9 +160,6 @@ void gh_catalog_index_free(struct gh_catalog_index *x)
     free(x->orig_rank);
     free(x->pairs);
     free(x->pair_start);
-    for (size_t i = 0; x->columns && i < x->keys.n; i++)
-        free(x->columns[i].value);
-    free(x->columns);
     free(x->matched);
     for (size_t i = 0; i < x->nwords; i++)
         free(x->words[i]);
