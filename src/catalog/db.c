@@ -870,10 +870,26 @@ static void index_free(void *p)
     gh_catalog_index_free(p);
 }
 
+/* A store whose index is rebuilt in the background (the server): a stale index serves meanwhile. */
+static struct gh_store *stale_ok;
+
+void gh_catalog_index_background(struct gh_store *s)
+{
+    stale_ok = s;
+}
+
+void gh_catalog_index_install(struct gh_store *s, struct gh_catalog_index *x)
+{
+    if (s->cache_free == index_free)
+        gh_catalog_index_free(s->cache);
+    s->cache = x;
+    s->cache_free = index_free;
+}
+
 static struct gh_catalog_index *index_of(struct gh_store *s, struct gh_err *err)
 {
     struct gh_catalog_index *x = s->cache_free == index_free ? s->cache : NULL;
-    if (x && gh_catalog_index_generation(x) == gh_catalog_generation(s))
+    if (x && (stale_ok == s || gh_catalog_index_generation(x) == gh_catalog_generation(s)))
         return x;
     gh_catalog_index_free(x);
     s->cache = NULL;

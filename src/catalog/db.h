@@ -79,6 +79,11 @@ struct gh_catalog_query {
 /* Queries run on an in-memory index of the catalog (index.h), rebuilt when the catalog changed;
  * gh_catalog_warm rebuilds it now, so the first query after a change does not pay for it. */
 int gh_catalog_warm(struct gh_store *s, struct gh_err *err);
+struct gh_catalog_index;
+/* For the server: queries on s use the index installed last even when the catalog has changed since
+ * (a new one is being built elsewhere: gh_catalog_index_install swaps it in, taking it). */
+void gh_catalog_index_background(struct gh_store *s);
+void gh_catalog_index_install(struct gh_store *s, struct gh_catalog_index *x);
 /* Matching entities (array, new reference) and how many match in all. */
 int gh_catalog_query(struct gh_store *s, const struct gh_catalog_query *q, struct gh_json **items,
                      size_t *total, struct gh_err *err);

@@ -7,6 +7,9 @@
  * Entities are numbered 0..n-1 in ref order (so ordinals are also the default sort). A posting list
  * holds the ordinals having one (key, value) pair, or -- for the key alone -- having the key at all;
  * relations are postings under "relations.<type>" with the target ref as the value.
+ *
+ * In the server an index is built on a thread of libuv's pool from a second store connection, while
+ * the control thread keeps answering from the previous one (service.c); so nothing here is global.
  */
 #include "index.h"
 
@@ -282,11 +285,11 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static char **rank_strings;
-
-static int cmp_rank(const void *a, const void *b)
+/* qsort_r's comparator: builds run on a pool thread, so no global state */
+static int cmp_rank(const void *a, const void *b, void *strings)
 {
-    return strcmp(rank_strings[*(const uint32_t *)a], rank_strings[*(const uint32_t *)b]);
+    char **s = strings;
+    return strcmp(s[*(const uint32_t *)a], s[*(const uint32_t *)b]);
 }
 
 static uint32_t *ranks(struct strtab *t)
@@ -295,9 +298,8 @@ static uint32_t *ranks(struct strtab *t)
              *rank = gh_malloc((t->n + 1) * sizeof(uint32_t));
     for (size_t i = 0; i < t->n; i++)
         order[i] = (uint32_t)i;
-    rank_strings = t->s;
     if (t->n)
-        qsort(order, t->n, sizeof(uint32_t), cmp_rank);
+        qsort_r(order, t->n, sizeof(uint32_t), cmp_rank, t->s);
     for (size_t i = 0; i < t->n; i++)
         rank[order[i]] = (uint32_t)i;
     free(order);
@@ -611,12 +613,11 @@ struct facet_count {
     uint32_t orig, count;
 };
 
-static const struct gh_catalog_index *facet_x;
-
-static int cmp_facet(const void *a, const void *b)
+static int cmp_facet(const void *a, const void *b, void *strings)
 {
     const struct facet_count *p = a, *q = b;
-    return strcmp(facet_x->origs.s[p->orig], facet_x->origs.s[q->orig]);
+    char **s = strings;
+    return strcmp(s[p->orig], s[q->orig]);
 }
 
 struct gh_json *gh_catalog_index_facets(struct gh_catalog_index *x, const struct gh_filter *f,
@@ -658,9 +659,8 @@ struct gh_json *gh_catalog_index_facets(struct gh_catalog_index *x, const struct
             seen[i].count = counts[seen[i].orig];
             counts[seen[i].orig] = 0;
         }
-        facet_x = x;
         if (nseen)
-            qsort(seen, nseen, sizeof(*seen), cmp_facet);
+            qsort_r(seen, nseen, sizeof(*seen), cmp_facet, x->origs.s);
         for (size_t i = 0; i < nseen; i++) {
             struct gh_json *o = gh_json_object();
             const char *v = x->origs.s[seen[i].orig];

@@ -5,6 +5,7 @@
 
 #include "../base/json.h"
 #include "../http/http.h"
+#include "index.h"
 #include "ingest.h"
 
 #include <limits.h>
@@ -24,6 +25,13 @@ struct loc {
 
 struct gh_catalog_service {
     struct gh_store *store;
+    /* the query index is rebuilt off the control thread, on a second connection */
+    struct gh_store *reader;
+    uv_loop_t *loop;
+    uv_work_t work;
+    int building, again, stopping;
+    struct gh_catalog_index *built;
+    struct gh_err build_err;
     const struct gh_config *cfg;
     uv_timer_t timer;
     int timer_on;
@@ -408,6 +416,59 @@ static int sync_locations(struct gh_catalog_service *svc, struct gh_err *err)
     return rc;
 }
 
+/* ---- the query index, rebuilt on a thread of libuv's pool ---- */
+
+static void on_build(uv_work_t *w)
+{
+    struct gh_catalog_service *svc = w->data;
+    svc->built = gh_catalog_index_build(svc->reader, &svc->build_err);
+}
+
+static void rebuild(struct gh_catalog_service *svc);
+
+static void on_built(uv_work_t *w, int status)
+{
+    struct gh_catalog_service *svc = w->data;
+    svc->building = 0;
+    if (svc->stopping) {
+        gh_catalog_index_free(svc->built);
+        gh_store_close(svc->reader);
+        free(svc);
+        return;
+    }
+    if (status == 0 && svc->built)
+        gh_catalog_index_install(svc->store, svc->built);
+    else
+        gh_log(GH_LOG_ERROR, "catalog: rebuilding the query index: %s", svc->build_err.msg);
+    svc->built = NULL;
+    if (svc->again)
+        rebuild(svc);
+}
+
+/* After a change: the index is rebuilt in the background (the server), or now (the command line). */
+static int reindex(struct gh_catalog_service *svc, struct gh_err *err)
+{
+    if (svc->reader == NULL)
+        return gh_catalog_warm(svc->store, err);
+    rebuild(svc);
+    return 0;
+}
+
+static void rebuild(struct gh_catalog_service *svc)
+{
+    svc->again = svc->building;
+    if (svc->building)
+        return;
+    svc->building = 1;
+    svc->work.data = svc;
+    if (uv_queue_work(svc->loop, &svc->work, on_build, on_built) != 0) {
+        svc->building = 0;
+        struct gh_err err = {{0}};
+        if (gh_catalog_warm(svc->store, &err) != 0)
+            gh_log(GH_LOG_ERROR, "catalog: %s", err.msg);
+    }
+}
+
 int gh_catalog_service_refresh_all(struct gh_catalog_service *svc, struct gh_err *err)
 {
     int rc = 0;
@@ -416,7 +477,7 @@ int gh_catalog_service_refresh_all(struct gh_catalog_service *svc, struct gh_err
     if (rc == 0)
         rc = ingest_gateway(svc, err);
     if (rc == 0)
-        rc = gh_catalog_warm(svc->store, err);
+        rc = reindex(svc, err);
     return rc;
 }
 
@@ -437,7 +498,7 @@ static void on_poll(uv_timer_t *t)
     }
     if (changed) {
         struct gh_err err = {{0}};
-        if (ingest_gateway(svc, &err) != 0 || gh_catalog_warm(svc->store, &err) != 0)
+        if (ingest_gateway(svc, &err) != 0 || reindex(svc, &err) != 0)
             gh_log(GH_LOG_ERROR, "catalog: %s", err.msg);
     }
 }
@@ -459,11 +520,22 @@ int gh_catalog_service_start(uv_loop_t *loop, struct gh_store *s, const struct g
     svc->cfg = cfg;
     int rc = sync_locations(svc, err);
     if (rc == 0)
-        rc = gh_catalog_service_refresh_all(svc, err);
+        rc = gh_catalog_service_refresh_all(svc, err); /* and the first index, built here */
     if (rc) {
         free_locs(svc);
         free(svc);
         return rc;
+    }
+    if (loop && cfg->store_path) {
+        /* a second connection for building indexes off this thread (WAL: it never blocks the writer) */
+        struct gh_store_config scfg = {cfg->store_driver, cfg->store_path};
+        struct gh_err why = {{0}};
+        if (gh_store_open(&scfg, &svc->reader, &why) == 0) {
+            svc->loop = loop;
+            gh_catalog_index_background(s);
+        } else {
+            gh_log(GH_LOG_WARN, "catalog: indexes are rebuilt on the control thread: %s", why.msg);
+        }
     }
     if (loop) {
         uv_timer_init(loop, &svc->timer);
@@ -486,7 +558,11 @@ void gh_catalog_service_config(struct gh_catalog_service *svc, const struct gh_c
 
 static void on_timer_closed(uv_handle_t *h)
 {
-    free(h->data);
+    struct gh_catalog_service *svc = h->data;
+    if (svc->building)
+        svc->stopping = 1; /* on_built frees it */
+    else
+        free(svc);
 }
 
 void gh_catalog_service_stop(struct gh_catalog_service *svc)
@@ -494,10 +570,19 @@ void gh_catalog_service_stop(struct gh_catalog_service *svc)
     if (svc == NULL)
         return;
     free_locs(svc);
+    gh_catalog_index_background(NULL);
+    if (svc->building) {
+        /* the build reads through svc->reader: it is closed once the build is done (on_built) */
+    } else {
+        gh_store_close(svc->reader);
+        svc->reader = NULL;
+    }
     if (svc->timer_on)
         uv_close((uv_handle_t *)&svc->timer, on_timer_closed);
-    else
+    else if (!svc->building)
         free(svc);
+    else
+        svc->stopping = 1;
 }
 
 struct gh_store *gh_catalog_service_store(struct gh_catalog_service *svc)

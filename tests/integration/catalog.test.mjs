@@ -252,6 +252,13 @@ test('a changed file is re-ingested by polling; an invalid change keeps the last
   }
   assert.equal(now.metadata.description, 'Who is who');
   assert.notEqual(now.metadata.etag, before1.metadata.etag);
+  // queries run on an index rebuilt in the background after the change: it catches up
+  let found = [];
+  for (let i = 0; i < 100 && found.length === 0; i++) {
+    found = (await client.getEntities({ filter: { 'metadata.description': 'who is who' } })).items;
+    if (!found.length) await sleep(50);
+  }
+  assert.deepEqual(found.map((e) => stringifyEntityRef(e)), ['system:default/identity']);
   // break it: the stored version stays and the location says why
   writeFileSync(file, readFileSync(file, 'utf8').replace('owner: identity-team', 'owner: [identity-team]'));
   const loc = (await (await api('/api/catalog/locations')).json()).find((l) => l.data.target.endsWith('demo/catalog-info.yaml'));
