@@ -51,6 +51,7 @@ static void send_json(struct gh_presp *r, int status, struct gh_json *j)
 static void send_error(struct gh_presp *r, int status, const char *message)
 {
     const char *name = status == 404   ? "NotFoundError"
+                       : status == 403 ? "NotAllowedError"
                        : status == 409 ? "ConflictError"
                        : status == 405 ? "NotAllowedError"
                        : status >= 500 ? "Error"
@@ -868,6 +869,11 @@ void gh_api_handle(void *ctx, const struct gh_preq *req, struct gh_presp *r)
     int n = segments(req->path, seg, 8);
     if (n < 0) {
         send_error(r, n == -1 ? 400 : 404, "malformed path");
+        goto out;
+    }
+    /* no authentication yet (it comes with identity): the API answers only clients on this machine */
+    if (!req->loopback) {
+        send_error(r, 403, "the control API answers loopback clients only until sign-in is configured");
         goto out;
     }
     if (params_parse(req->query, ps, why, sizeof(why)) != 0) {

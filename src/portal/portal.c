@@ -23,6 +23,7 @@ struct pconn {
     size_t len, cap;
     int closing;
     int continued; /* 100 Continue sent for the request being read */
+    int loopback;  /* the peer is 127.0.0.0/8 or ::1 */
     struct gh_http_head h;
 };
 
@@ -152,8 +153,13 @@ static void handle(struct pconn *c, int rc, const char *body, size_t body_len)
         error_json(c, 404, "not found", close_after);
         return;
     }
-    struct gh_preq req = {h,    h->method_id, h->path, h->has_query ? h->query : (struct gh_str){"", 0},
-                          body, body_len};
+    struct gh_preq req = {.h = h,
+                          .method = h->method_id,
+                          .path = h->path,
+                          .query = h->has_query ? h->query : (struct gh_str){"", 0},
+                          .body = body,
+                          .body_len = body_len,
+                          .loopback = c->loopback};
     struct gh_presp resp = {0, NULL, {0}, {0}};
     c->p->handler(c->p->handler_ctx, &req, &resp);
     if (resp.status == 0)
@@ -244,8 +250,21 @@ static void on_connection(uv_stream_t *l, int status)
         p->conns->prev = c;
     p->conns = c;
     if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0 ||
-        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
         conn_close(c);
+        return;
+    }
+    struct sockaddr_storage ss;
+    int sl = sizeof(ss);
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET) {
+            c->loopback = (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+        } else if (ss.ss_family == AF_INET6) {
+            const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+            c->loopback = IN6_IS_ADDR_LOOPBACK(a) ||
+                          (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127); /* ::ffff:127.x.y.z */
+        }
+    }
 }
 
 int gh_portal_start(uv_loop_t *loop, const char *listen, size_t max_head, gh_portal_handler handler,

@@ -22,6 +22,7 @@ struct gh_preq {
     struct gh_str query; /* after '?', empty when none */
     const char *body;
     size_t body_len;
+    int loopback; /* the client connected from 127.0.0.0/8 or ::1 */
 };
 
 /* What the handler answers: status, content type (default application/json), body, and any extra
