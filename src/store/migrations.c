@@ -79,6 +79,39 @@ static const struct migration {
      "  tokenize = 'unicode61'\n"
      ");\n"
      "CREATE VIRTUAL TABLE catalog_fts_vocab USING fts5vocab (catalog_fts, 'row');\n"},
+    /*
+     * Secrets (envelope encryption: each version its own data key, wrapped by the master key, whose
+     * fingerprint gh_meta keeps) and the audit trail (a hash chain; checkpoints sign its head).
+     */
+    {3, "secrets and audit",
+     "CREATE TABLE secrets (\n"
+     "  name        TEXT NOT NULL,\n"
+     "  version     INTEGER NOT NULL,\n"
+     "  wrapped_key BLOB NOT NULL,\n"
+     "  ciphertext  BLOB NOT NULL,\n"
+     "  created_at  TEXT NOT NULL,\n"
+     "  current     INTEGER NOT NULL,\n"
+     "  PRIMARY KEY (name, version)\n"
+     ");\n"
+     "CREATE TABLE audit_events (\n"
+     "  seq        INTEGER PRIMARY KEY,\n"
+     "  time       TEXT NOT NULL,\n"
+     "  actor      TEXT NOT NULL,\n"
+     "  action     TEXT NOT NULL,\n"
+     "  target     TEXT NOT NULL,\n"
+     "  outcome    TEXT NOT NULL,\n"
+     "  details    TEXT NOT NULL,\n"
+     "  request_id TEXT NOT NULL,\n"
+     "  prev_hash  TEXT NOT NULL,\n"
+     "  hash       TEXT NOT NULL\n"
+     ");\n"
+     "CREATE TABLE audit_checkpoints (\n"
+     "  seq       INTEGER PRIMARY KEY,\n"
+     "  head_hash TEXT NOT NULL,\n"
+     "  time      TEXT NOT NULL,\n"
+     "  mac       TEXT NOT NULL\n"
+     ");\n",
+     NULL},
 };
 
 int gh_store_schema_latest(void)

@@ -197,6 +197,11 @@ static void sq_rollback(struct gh_store *base)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+static int sq_in_transaction(struct gh_store *base)
+{
+    return !sqlite3_get_autocommit(((struct sqlite_store *)base)->db);
+}
+
 static int on_text(void *ctx, const struct gh_store_val *cols, size_t n)
 {
     char *out = ctx;
@@ -322,6 +327,7 @@ const struct gh_store_ops gh_store_sqlite = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
+    .in_transaction = sq_in_transaction,
     .search_put = sq_search_put,
     .search_del = sq_search_del,
     .search_query = sq_search_query,

@@ -54,3 +54,8 @@ void gh_store_rollback(struct gh_store *s)
 {
     s->ops->rollback(s);
 }
+
+int gh_store_in_transaction(struct gh_store *s)
+{
+    return s->ops->in_transaction(s);
+}

@@ -46,6 +46,7 @@ struct gh_store_ops {
     int (*begin)(struct gh_store *s, struct gh_err *err);
     int (*commit)(struct gh_store *s, struct gh_err *err);
     void (*rollback)(struct gh_store *s);
+    int (*in_transaction)(struct gh_store *s);
 
     /*
      * The catalog's full-text index, which each database does its own way (SQLite: FTS5). A document
@@ -97,6 +98,7 @@ int gh_store_exec(struct gh_store *s, const char *sql, const struct gh_store_val
 int gh_store_begin(struct gh_store *s, struct gh_err *err);
 int gh_store_commit(struct gh_store *s, struct gh_err *err);
 void gh_store_rollback(struct gh_store *s);
+int gh_store_in_transaction(struct gh_store *s);
 
 /* The newest schema version this binary knows. */
 int gh_store_schema_latest(void);

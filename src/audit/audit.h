@@ -1,0 +1,50 @@
+/*
+ * audit: the tamper-evident trail of every change to who can call what. One call records an event,
+ * inside the transaction of the change it records (it refuses to run outside one), so neither exists
+ * without the other. Events form a hash chain: each stores the SHA-256 of its canonical serialisation,
+ * which includes the previous event's hash, so changing, removing, inserting or reordering an event
+ * breaks the chain at that point. Checkpoints -- the head's sequence and hash, signed with
+ * HMAC-SHA256 under a key from the secret store -- make cutting off the tail evident too.
+ *
+ * Never put a secret in an event: keys by id or prefix only.
+ */
+#ifndef GH_AUDIT_H
+#define GH_AUDIT_H
+
+#include "../store/store.h"
+
+struct gh_json;
+
+struct gh_audit_event {
+    const char *actor;      /* "user:jane", "cli:root", "system:catalog" */
+    const char *action;     /* dotted verb: "secret.set", "grant.approve" */
+    const char *target;     /* entity ref or object id */
+    const char *outcome;    /* "success", "denied", "failure" */
+    const struct gh_json *details; /* an object, or NULL */
+    const char *request_id; /* or NULL */
+};
+
+/* Appends an event. Must run inside a store transaction (GH_EINTERNAL otherwise). *seq: its number. */
+int gh_audit_record(struct gh_store *s, const struct gh_audit_event *e, int64_t *seq, struct gh_err *err);
+
+/* The canonical form hashed for an event (sorted-key compact JSON of every field, prev_hash
+ * included): exposed for tests and for auditors re-checking an export by hand. New string. */
+char *gh_audit_canonical(int64_t seq, const char *time, const struct gh_audit_event *e, const char *prev_hash);
+
+struct gh_audit_report {
+    int64_t count;    /* events walked */
+    char head[65];    /* the last event's hash ("" when none) */
+    int64_t bad_seq;  /* the first event found wrong (0: intact) */
+    char why[400];    /* what is wrong with it */
+    int64_t checkpoints;
+};
+
+/* Walks the chain from the first event and checks the checkpoints (with key, when given: their MACs
+ * too). Returns 0 when it could walk (the report says whether the trail is intact), or a store error. */
+int gh_audit_verify(struct gh_store *s, const unsigned char *key, size_t keylen, struct gh_audit_report *r,
+                    struct gh_err *err);
+
+/* Signs the current head as a checkpoint (inside a transaction or not). No-op on an empty trail. */
+int gh_audit_checkpoint(struct gh_store *s, const unsigned char *key, size_t keylen, struct gh_err *err);
+
+#endif
