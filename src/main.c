@@ -6,7 +6,9 @@
 #include "base/child.h"
 #include "config/config.h"
 #include "gateway/gateway.h"
+#include "audit/audit.h"
 #include "base/json.h"
+#include "secrets/secrets.h"
 #include "catalog/ingest.h"
 #include "catalog/service.h"
 #include "portal/api.h"
@@ -14,6 +16,8 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -60,6 +64,11 @@ static void usage(FILE *f)
             "                                      add files or folders to the catalog as locations\n"
             "  gatehouse catalog get -c gatehouse.yaml REF\n"
             "                                      print one entity (kind:namespace/name) as JSON\n"
+            "  gatehouse secrets init|list -c gatehouse.yaml\n"
+            "  gatehouse secrets set -c gatehouse.yaml NAME [--from-file F]   (the value from stdin or F)\n"
+            "  gatehouse secrets rm|rollback -c gatehouse.yaml NAME\n"
+            "  gatehouse secrets rotate-master -c gatehouse.yaml\n"
+            "  gatehouse audit verify|checkpoint -c gatehouse.yaml\n"
             "  gatehouse --version                 print the version\n"
             "  gatehouse help                      this text\n\n"
             "signals (serve): SIGHUP reloads the config (a bad one is refused, the old one keeps\n"
@@ -395,6 +404,295 @@ static int cmd_apply(const char *config)
     return rc ? 1 : 0;
 }
 
+/* ---- secrets and audit ---- */
+
+#define CHECKPOINT_KEY "gatehouse.audit-checkpoint-key"
+
+static void cli_actor(char *buf, size_t cap)
+{
+    struct passwd *pw = getpwuid(geteuid());
+    snprintf(buf, cap, "cli:%s", pw ? pw->pw_name : "unknown");
+}
+
+/*
+ * The master key for cfg's store, checked against the store's fingerprint. A rotation that crashed
+ * after its commit but before renaming <file>.new over <file> is finished here: the new key is the one
+ * the store expects.
+ */
+static int load_bound_key(const struct gh_config *cfg, struct gh_store *s, struct gh_master_key *k, struct gh_err *err)
+{
+    int rc = gh_master_key_load(cfg->master_key_file, k, err);
+    if (rc)
+        return rc;
+    rc = gh_secrets_bind(s, k, err);
+    if (rc != GH_EINVAL || getenv(GH_MASTER_KEY_ENV))
+        return rc;
+    char next[4096];
+    snprintf(next, sizeof(next), "%s.new", cfg->master_key_file);
+    struct gh_master_key n;
+    struct gh_err why = {{0}};
+    if (gh_master_key_load(next, &n, &why) != 0 || gh_secrets_bind(s, &n, &why) != 0) {
+        gh_master_key_wipe(&n);
+        return rc;
+    }
+    if (rename(next, cfg->master_key_file) != 0) {
+        gh_master_key_wipe(&n);
+        return gh_err_set(err, GH_EIO, "%s: cannot finish the interrupted rotation: %s", next, strerror(errno));
+    }
+    fprintf(stderr, "%s: finished an interrupted master key rotation\n", cfg->master_key_file);
+    *k = n;
+    gh_master_key_wipe(&n);
+    return 0;
+}
+
+/* Runs one audited change: begin, the change (fn), its event, commit. */
+typedef int (*change_fn)(void *ctx, struct gh_store *s, struct gh_json *details, struct gh_err *err);
+
+static int audited(struct gh_store *s, const char *action, const char *target, change_fn fn, void *ctx,
+                   struct gh_err *err)
+{
+    char actor[128];
+    cli_actor(actor, sizeof(actor));
+    struct gh_json *details = gh_json_object();
+    int rc = gh_store_begin(s, err);
+    if (rc == 0)
+        rc = fn(ctx, s, details, err);
+    struct gh_audit_event e = {actor, action, target, "success", details, NULL};
+    if (rc == 0)
+        rc = gh_audit_record(s, &e, NULL, err);
+    if (rc == 0)
+        rc = gh_store_commit(s, err);
+    if (rc)
+        gh_store_rollback(s);
+    gh_json_unref(details);
+    return rc;
+}
+
+struct secret_change {
+    const struct gh_master_key *k, *new_key;
+    const char *name;
+    const unsigned char *value;
+    size_t len;
+    int64_t version;
+    size_t count;
+};
+
+static int do_set(void *ctx, struct gh_store *s, struct gh_json *d, struct gh_err *err)
+{
+    struct secret_change *c = ctx;
+    int rc = gh_secret_set(s, c->k, c->name, c->value, c->len, &c->version, err);
+    gh_json_set(d, "version", gh_json_int(c->version));
+    return rc;
+}
+
+static int do_rm(void *ctx, struct gh_store *s, struct gh_json *d, struct gh_err *err)
+{
+    (void)d;
+    return gh_secret_rm(s, ((struct secret_change *)ctx)->name, err);
+}
+
+static int do_rollback(void *ctx, struct gh_store *s, struct gh_json *d, struct gh_err *err)
+{
+    struct secret_change *c = ctx;
+    int rc = gh_secret_rollback(s, c->name, &c->version, err);
+    gh_json_set(d, "version", gh_json_int(c->version));
+    return rc;
+}
+
+static int do_rotate(void *ctx, struct gh_store *s, struct gh_json *d, struct gh_err *err)
+{
+    struct secret_change *c = ctx;
+    int rc = gh_secrets_rotate_master(s, c->k, c->new_key, &c->count, err);
+    gh_json_set(d, "rewrapped", gh_json_int((int64_t)c->count));
+    return rc;
+}
+
+static int on_secret_row(void *ctx, const struct gh_store_val *c, size_t n)
+{
+    (void)ctx;
+    if (n >= 4)
+        printf("%-40.*s v%-4lld %-4lld %.*s\n", (int)c[0].len, c[0].p, (long long)c[1].i, (long long)c[3].i,
+               (int)c[2].len, c[2].p);
+    return 0;
+}
+
+/* The value to store: a file as it is, or stdin without one trailing newline (as typed or echoed). */
+static int read_value(const char *from_file, unsigned char **out, size_t *len, struct gh_err *err)
+{
+    char *buf;
+    int rc = from_file ? gh_read_file(from_file, GH_SECRET_MAX, &buf, len, err)
+                       : gh_read_fd(STDIN_FILENO, "stdin", GH_SECRET_MAX, &buf, len, err);
+    if (rc)
+        return rc;
+    if (!from_file && *len && buf[*len - 1] == '\n')
+        (*len)--;
+    *out = (unsigned char *)buf;
+    return 0;
+}
+
+static int rotate_master(const struct gh_config *cfg, struct gh_store *store, struct secret_change *c,
+                         struct gh_err *err)
+{
+    /* the new key is on disk before the store depends on it; renamed into place after */
+    char next[4096];
+    snprintf(next, sizeof(next), "%s.new", cfg->master_key_file);
+    if (getenv(GH_MASTER_KEY_ENV))
+        return gh_err_set(err, GH_EINVAL, "%s is set: rotate the key where it is kept, not here", GH_MASTER_KEY_ENV);
+    struct gh_master_key nk;
+    int rc = gh_master_key_create(next, err);
+    if (rc == 0 && (rc = gh_master_key_load(next, &nk, err)) == 0) {
+        c->new_key = &nk;
+        rc = audited(store, "secret.rotate-master", "secrets", do_rotate, c, err);
+        if (rc != 0)
+            unlink(next); /* nothing depends on it */
+        else if (rename(next, cfg->master_key_file) != 0)
+            rc = gh_err_set(err, GH_EIO,
+                            "%s: the store uses this new key, but it could not be renamed to %s: %s; rename it by hand",
+                            next, cfg->master_key_file, strerror(errno));
+        gh_master_key_wipe(&nk);
+    }
+    return rc;
+}
+
+static int cmd_secrets(const char *sub, const char *config, int n, char **rest, const char *from_file)
+{
+    int one = n == 1, none = n == 0;
+    int known = (!strcmp(sub, "init") && none) || (!strcmp(sub, "list") && none) || (!strcmp(sub, "set") && one) ||
+                (!strcmp(sub, "rm") && one) || (!strcmp(sub, "rollback") && one) ||
+                (!strcmp(sub, "rotate-master") && none);
+    if (!known) {
+        fprintf(stderr, "gatehouse secrets: expected init, list, set NAME [--from-file F], rm NAME, rollback NAME or "
+                        "rotate-master, each with -c gatehouse.yaml\n");
+        return 2;
+    }
+    struct gh_snapshot *snap;
+    struct gh_store *store;
+    if (open_store_from(config, &snap, &store))
+        return 1;
+    const struct gh_config *cfg = snap->cfg;
+    struct gh_err err = {{0}};
+    struct gh_master_key k;
+    int rc = 0;
+    char target[256] = "";
+    if (one)
+        snprintf(target, sizeof(target), "secret:%s", rest[0]);
+    if (!strcmp(sub, "init")) {
+        rc = gh_master_key_create(cfg->master_key_file, &err);
+        if (rc == 0 && (rc = gh_master_key_load(cfg->master_key_file, &k, &err)) == 0) {
+            rc = gh_secrets_bind(store, &k, &err);
+            gh_master_key_wipe(&k);
+        }
+        if (rc == 0)
+            printf("%s: new master key (mode 0600); back it up: without it the secrets cannot be read\n",
+                   cfg->master_key_file);
+    } else if (!strcmp(sub, "list")) {
+        printf("%-40s %-5s %-4s %s\n", "NAME", "VER", "ALL", "CREATED");
+        rc = gh_secret_list(store, on_secret_row, NULL, &err);
+    } else if ((rc = load_bound_key(cfg, store, &k, &err)) == 0) {
+        struct secret_change c = {&k, NULL, one ? rest[0] : NULL, NULL, 0, 0, 0};
+        unsigned char *value = NULL;
+        if (!strcmp(sub, "set")) {
+            if (!gh_secret_valid_name(rest[0]))
+                rc = gh_err_set(&err, GH_EINVAL, "'%s' is not a secret name (1-128 of letters, digits, '.', '_', '-')",
+                                rest[0]);
+            else if ((rc = read_value(from_file, &value, &c.len, &err)) == 0) {
+                c.value = value;
+                rc = audited(store, "secret.set", target, do_set, &c, &err);
+            }
+            if (rc == 0)
+                printf("%s: version %lld\n", rest[0], (long long)c.version);
+        } else if (!strcmp(sub, "rm")) {
+            rc = audited(store, "secret.delete", target, do_rm, &c, &err);
+            if (rc == 0)
+                printf("%s: removed, with every version\n", rest[0]);
+        } else if (!strcmp(sub, "rollback")) {
+            rc = audited(store, "secret.rollback", target, do_rollback, &c, &err);
+            if (rc == 0)
+                printf("%s: version %lld is current again\n", rest[0], (long long)c.version);
+        } else {
+            rc = rotate_master(cfg, store, &c, &err);
+            if (rc == 0)
+                printf("%s: new master key; %zu data key%s re-wrapped\n", cfg->master_key_file, c.count,
+                       c.count == 1 ? "" : "s");
+        }
+        gh_secret_wipe(value, c.len);
+        gh_master_key_wipe(&k);
+    }
+    if (rc)
+        fprintf(stderr, "gatehouse secrets %s: %s\n", sub, err.msg);
+    gh_store_close(store);
+    gh_snapshot_unref(snap);
+    return rc ? 1 : 0;
+}
+
+/* The checkpoint key, from the secret store (made, audited, on first use when create). */
+static int checkpoint_key(const struct gh_config *cfg, struct gh_store *s, int create, unsigned char **key,
+                          size_t *len, struct gh_err *err)
+{
+    struct gh_master_key k;
+    int rc = load_bound_key(cfg, s, &k, err);
+    if (rc)
+        return rc;
+    rc = gh_secret_get(s, &k, CHECKPOINT_KEY, key, len, err);
+    if (rc == GH_ENOTFOUND && create) {
+        unsigned char fresh[32];
+        gh_random_bytes(fresh, sizeof(fresh));
+        struct secret_change c = {&k, NULL, CHECKPOINT_KEY, fresh, sizeof(fresh), 0, 0};
+        rc = audited(s, "secret.set", "secret:" CHECKPOINT_KEY, do_set, &c, err);
+        OPENSSL_cleanse(fresh, sizeof(fresh));
+        if (rc == 0)
+            rc = gh_secret_get(s, &k, CHECKPOINT_KEY, key, len, err);
+    }
+    gh_master_key_wipe(&k);
+    return rc;
+}
+
+static int cmd_audit(const char *sub, const char *config)
+{
+    if (strcmp(sub, "verify") != 0 && strcmp(sub, "checkpoint") != 0) {
+        fprintf(stderr, "gatehouse audit: expected verify or checkpoint, with -c gatehouse.yaml\n");
+        return 2;
+    }
+    struct gh_snapshot *snap;
+    struct gh_store *store;
+    if (open_store_from(config, &snap, &store))
+        return 1;
+    struct gh_err err = {{0}};
+    unsigned char *key = NULL;
+    size_t keylen = 0;
+    int verify = sub[0] == 'v', exit_code = 0;
+    int rc = checkpoint_key(snap->cfg, store, !verify, &key, &keylen, &err);
+    if (verify && rc != 0 && rc != GH_EIO) {
+        /* no key or no checkpoint key yet: the chain alone, saying so */
+        fprintf(stderr, "gatehouse audit verify: checkpoints not checked: %s\n", err.msg);
+        rc = 0;
+    }
+    if (rc == 0 && !verify) {
+        rc = gh_audit_checkpoint(store, key, keylen, &err);
+        if (rc == 0)
+            printf("audit: checkpoint written\n");
+    } else if (rc == 0) {
+        struct gh_audit_report r;
+        rc = gh_audit_verify(store, key, keylen, &r, &err);
+        if (rc == 0 && r.bad_seq) {
+            printf("audit: NOT intact: %s\n", r.why);
+            exit_code = 1;
+        } else if (rc == 0) {
+            printf("audit: %lld event%s intact, head %s, %lld checkpoint%s\n", (long long)r.count,
+                   r.count == 1 ? "" : "s", r.count ? r.head : "-", (long long)r.checkpoints,
+                   r.checkpoints == 1 ? "" : "s");
+        }
+    }
+    if (rc) {
+        fprintf(stderr, "gatehouse audit %s: %s\n", sub, err.msg);
+        exit_code = 1;
+    }
+    gh_secret_wipe(key, keylen);
+    gh_store_close(store);
+    gh_snapshot_unref(snap);
+    return exit_code;
+}
+
 static int cmd_catalog(int argc, char **argv)
 {
     /* gatehouse catalog <sub> [-c file] args... */
@@ -452,6 +750,26 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "catalog") == 0)
         return cmd_catalog(argc, argv);
+    if ((strcmp(cmd, "secrets") == 0 || strcmp(cmd, "audit") == 0) && argc >= 3) {
+        const char *config = NULL, *from_file = NULL;
+        char *rest[8];
+        int n = 0;
+        for (int i = 3; i < argc; i++) {
+            if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
+                config = argv[++i];
+            else if (strcmp(argv[i], "--from-file") == 0 && i + 1 < argc)
+                from_file = argv[++i];
+            else if (n < 8)
+                rest[n++] = argv[i];
+        }
+        if (config == NULL) {
+            fprintf(stderr, "gatehouse %s: missing -c gatehouse.yaml (it names the store and the master key)\n", cmd);
+            return 2;
+        }
+        if (cmd[0] == 'a')
+            return n ? 2 : cmd_audit(argv[2], config);
+        return cmd_secrets(argv[2], config, n, rest, from_file);
+    }
     if (strcmp(cmd, "serve") == 0 || strcmp(cmd, "check") == 0 || strcmp(cmd, "apply") == 0) {
         const char *path = config_arg(argc, argv);
         if (path == NULL) {

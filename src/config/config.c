@@ -252,6 +252,8 @@ static int log_key(struct ld *ld, const char *k, const char *key, int kl, struct
     return rc;
 }
 
+static char *config_relative(struct ld *ld, const char *p);
+
 static int store_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
 {
     struct gh_config *cfg = ctx;
@@ -264,7 +266,19 @@ static int store_key(struct ld *ld, const char *k, const char *key, int kl, stru
         return 0;
     }
     if (strcmp(k, "path") == 0)
-        return get_string(ld, v, kl, key, &cfg->store_path);
+    {
+        char *path = NULL;
+        if (get_string(ld, v, kl, key, &path))
+            return GH_EINVAL;
+        if (path[0] == '\0') {
+            free(path);
+            return errf(ld, kl, key, "must not be empty");
+        }
+        free(cfg->store_path);
+        cfg->store_path = config_relative(ld, path); /* like every path in the config */
+        free(path);
+        return 0;
+    }
     return errf(ld, kl, key, "unknown key (expected driver, path)");
 }
 
@@ -501,6 +515,24 @@ static int catalog_key(struct ld *ld, const char *k, const char *key, int kl, st
     return errf(ld, kl, key, "unknown key (expected locations, allowed_dirs, poll_interval, gateway_url)");
 }
 
+static int secrets_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
+{
+    struct gh_config *cfg = ctx;
+    if (strcmp(k, "master_key_file") != 0)
+        return errf(ld, kl, key, "unknown key (expected master_key_file)");
+    char *path = NULL;
+    if (get_string(ld, v, kl, key, &path))
+        return GH_EINVAL;
+    if (path[0] == '\0') {
+        free(path);
+        return errf(ld, kl, key, "must not be empty");
+    }
+    free(cfg->master_key_file);
+    cfg->master_key_file = config_relative(ld, path);
+    free(path);
+    return 0;
+}
+
 static int valid_api_name(const char *s)
 {
     return gh_catalog_valid_name((struct gh_str){s, strlen(s)});
@@ -652,9 +684,11 @@ static int load_root(struct ld *ld, struct gh_config *cfg)
             rc = load_apis(ld, v, kl, cfg);
         } else if (strcmp(k, "catalog") == 0) {
             rc = each_key(ld, v, kl, "catalog", catalog_key, cfg);
+        } else if (strcmp(k, "secrets") == 0) {
+            rc = each_key(ld, v, kl, "secrets", secrets_key, cfg);
         } else {
             rc = errf(ld, kl, k,
-                      "unknown key (expected listen, workers, limits, upstreams, log, store, apis, catalog)");
+                      "unknown key (expected listen, workers, limits, upstreams, log, store, apis, catalog, secrets)");
         }
         if (rc)
             return rc;
@@ -689,6 +723,12 @@ static int finish(struct ld *ld, struct gh_config **out)
 {
     struct gh_config *cfg = defaults(ld->file);
     int rc = load_root(ld, cfg);
+    if (rc == 0 && cfg->master_key_file == NULL)
+        cfg->master_key_file = config_relative(ld, "gatehouse.key");
+    if (rc == 0 && strcmp(cfg->store_path, "./gatehouse.db") == 0) {
+        free(cfg->store_path);
+        cfg->store_path = config_relative(ld, "gatehouse.db");
+    }
     gh_yaml_free(ld->doc);
     if (rc) {
         gh_config_free(cfg);
@@ -750,6 +790,7 @@ void gh_config_free(struct gh_config *cfg)
     free(cfg->locations);
     free_list(cfg->allowed_dirs, cfg->nallowed_dirs);
     free(cfg->gateway_url);
+    free(cfg->master_key_file);
     free(cfg->file);
     free(cfg->gateway_listen);
     free(cfg->portal_listen);

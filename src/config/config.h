@@ -54,6 +54,7 @@ struct gh_config {
     size_t nallowed_dirs;
     uint64_t catalog_poll_ms; /* how often file locations are checked for changes; 0: never */
     char *gateway_url;        /* the gateway's public base URL, for API entities (NULL: from listen) */
+    char *master_key_file;    /* secrets.master_key_file, resolved against the config's directory */
 };
 
 /* Loads and validates a config file. Returns 0 and a new config, or GH_EINVAL with "file:line: key: why". */

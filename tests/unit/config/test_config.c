@@ -4,7 +4,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "http/http.h"
@@ -29,7 +32,14 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->idle_timeout_ms, 60000);
     assert_string_equal(cfg->access_log, "stdout");
     assert_string_equal(cfg->store_driver, "sqlite");
-    assert_string_equal(cfg->store_path, "./gatehouse.db");
+    /* paths in the config are relative to its directory (the test's name for it has none: the cwd) */
+    char *cwd = getcwd(NULL, 0), want[4200];
+    snprintf(want, sizeof(want), "%s/gatehouse.db", cwd);
+    assert_string_equal(cfg->store_path, want);
+    snprintf(want, sizeof(want), "%s/gatehouse.key", cwd);
+    assert_string_equal(cfg->master_key_file, want);
+    free(cwd);
+    assert_int_equal(cfg->catalog_poll_ms, 5000);
     assert_int_equal(cfg->napis, 0);
     gh_config_free(cfg);
 }

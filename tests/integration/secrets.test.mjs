@@ -1,0 +1,103 @@
+// The secret store and the audit trail through the command line: values only ever from stdin or a
+// file, never printed; every change audited; the chain verifies; the master key's rules.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BIN } from './helpers.mjs';
+
+function setup() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gh-secrets-'));
+  const cfg = path.join(dir, 'gatehouse.yaml');
+  writeFileSync(cfg, 'store: { path: ./s.db }\nsecrets: { master_key_file: ./keys/master.key }\n'); // both relative to cfg
+  return { dir, cfg };
+}
+const env = { ...process.env };
+delete env.GATEHOUSE_MASTER_KEY;
+const run = (args, input, extraEnv = {}) => spawnSync(BIN, args, { encoding: 'utf8', input, env: { ...env, ...extraEnv } });
+
+test('init, set from stdin and from a file, list without values, rollback, rm; all audited', () => {
+  const { dir, cfg } = setup();
+  let r = run(['secrets', 'init', '-c', cfg]);
+  assert.equal(r.status, 1); // the key's directory does not exist: said clearly
+  assert.match(r.stderr, /keys\/master\.key: No such file or directory/);
+  spawnSync('mkdir', [path.join(dir, 'keys')]);
+  r = run(['secrets', 'init', '-c', cfg]);
+  assert.equal(r.status, 0, r.stderr);
+  const key = path.join(dir, 'keys/master.key');
+  assert.equal(statSync(key).mode & 0o777, 0o600);
+  r = run(['secrets', 'init', '-c', cfg]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /never overwritten/);
+
+  r = run(['secrets', 'set', '-c', cfg, 'idp.client-secret'], 'correct horse battery staple\n');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'idp.client-secret: version 1\n');
+  writeFileSync(path.join(dir, 'token.txt'), 'tok\nwith newline\n');
+  r = run(['secrets', 'set', '-c', cfg, 'idp.client-secret', '--from-file', path.join(dir, 'token.txt')]);
+  assert.equal(r.stdout, 'idp.client-secret: version 2\n');
+  r = run(['secrets', 'list', '-c', cfg]);
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /^NAME +VER +ALL +CREATED\nidp\.client-secret +v2 +2 +\d{4}-\d\d-\d\dT/);
+  assert.doesNotMatch(r.stdout, /horse|tok/);
+  for (const f of ['s.db', 's.db-wal']) {
+    if (existsSync(path.join(dir, f))) assert.ok(!readFileSync(path.join(dir, f)).includes('horse'), f);
+  }
+  r = run(['secrets', 'rollback', '-c', cfg, 'idp.client-secret']);
+  assert.equal(r.stdout, 'idp.client-secret: version 1 is current again\n');
+  r = run(['secrets', 'rollback', '-c', cfg, 'idp.client-secret']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /has no version before 1/);
+  r = run(['secrets', 'set', '-c', cfg, 'not a name'], 'x');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /'not a name' is not a secret name/);
+  r = run(['secrets', 'rm', '-c', cfg, 'idp.client-secret']);
+  assert.equal(r.status, 0);
+  r = run(['secrets', 'rm', '-c', cfg, 'idp.client-secret']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /no secret 'idp.client-secret'/);
+
+  r = run(['audit', 'checkpoint', '-c', cfg]);
+  assert.equal(r.status, 0, r.stderr);
+  r = run(['audit', 'verify', '-c', cfg]);
+  assert.equal(r.status, 0, r.stderr);
+  // set, set, rollback, rm, and the checkpoint key's own creation
+  assert.match(r.stdout, /^audit: 5 events intact, head [0-9a-f]{64}, 1 checkpoint\n$/);
+});
+
+test('rotate-master re-wraps every data key; the old key is refused; the key file rules', () => {
+  const { dir, cfg } = setup();
+  spawnSync('mkdir', [path.join(dir, 'keys')]);
+  const key = path.join(dir, 'keys/master.key');
+  assert.equal(run(['secrets', 'init', '-c', cfg]).status, 0);
+  assert.equal(run(['secrets', 'set', '-c', cfg, 'a'], 'alpha').status, 0);
+  assert.equal(run(['secrets', 'set', '-c', cfg, 'b'], 'bravo').status, 0);
+  const old = readFileSync(key, 'utf8').trim();
+  let r = run(['secrets', 'rotate-master', '-c', cfg]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /new master key; 2 data keys re-wrapped/);
+  assert.notEqual(readFileSync(key, 'utf8').trim(), old);
+  assert.ok(!existsSync(`${key}.new`));
+  // the old key, given through the environment, no longer opens the store
+  r = run(['secrets', 'set', '-c', cfg, 'c'], 'charlie', { GATEHOUSE_MASTER_KEY: old });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /not the one the store's secrets were written with/);
+  r = run(['secrets', 'rotate-master', '-c', cfg], '', { GATEHOUSE_MASTER_KEY: old });
+  assert.equal(r.status, 1);
+  chmodSync(key, 0o640);
+  r = run(['secrets', 'set', '-c', cfg, 'c'], 'charlie');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /mode 0640: others may read it; it must be 0600/);
+  chmodSync(key, 0o600);
+  assert.equal(run(['secrets', 'set', '-c', cfg, 'c'], 'charlie').status, 0);
+  r = run(['audit', 'verify', '-c', cfg]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^audit: 4 events intact/);
+  r = run(['secrets', 'frobnicate', '-c', cfg]);
+  assert.equal(r.status, 2);
+  r = run(['secrets', 'list']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /missing -c gatehouse.yaml/);
+});
