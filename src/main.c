@@ -69,6 +69,7 @@ static void usage(FILE *f)
             "  gatehouse secrets rm|rollback -c gatehouse.yaml NAME\n"
             "  gatehouse secrets rotate-master -c gatehouse.yaml\n"
             "  gatehouse audit verify|checkpoint -c gatehouse.yaml\n"
+            "  gatehouse audit export -c gatehouse.yaml [--since T] [--until T] [--format jsonl|csv]\n"
             "  gatehouse --version                 print the version\n"
             "  gatehouse help                      this text\n\n"
             "signals (serve): SIGHUP reloads the config (a bad one is refused, the old one keeps\n"
@@ -647,10 +648,83 @@ static int checkpoint_key(const struct gh_config *cfg, struct gh_store *s, int c
     return rc;
 }
 
-static int cmd_audit(const char *sub, const char *config)
+struct export_opts {
+    const char *since, *until, *format;
+};
+
+static void csv_field(const char *s, int last)
 {
-    if (strcmp(sub, "verify") != 0 && strcmp(sub, "checkpoint") != 0) {
-        fprintf(stderr, "gatehouse audit: expected verify or checkpoint, with -c gatehouse.yaml\n");
+    if (strpbrk(s, ",\"\n\r") == NULL) {
+        fputs(s, stdout);
+    } else {
+        putchar('"');
+        for (const char *p = s; *p; p++) {
+            if (*p == '"')
+                putchar('"');
+            putchar(*p);
+        }
+        putchar('"');
+    }
+    putchar(last ? '\n' : ',');
+}
+
+static int on_export(void *ctx, struct gh_json *e)
+{
+    const struct export_opts *o = ctx;
+    if (strcmp(o->format, "jsonl") == 0) {
+        char *t = gh_json_dump(e, 0);
+        puts(t);
+        free(t);
+        return 0;
+    }
+    char seq[24];
+    snprintf(seq, sizeof(seq), "%lld", (long long)gh_json_int_value(gh_json_get(e, "seq")));
+    char *details = gh_json_dump(gh_json_get(e, "details"), 1);
+    static const char *cols[] = {"time", "actor", "action", "target", "outcome"};
+    csv_field(seq, 0);
+    for (size_t i = 0; i < GH_ARRAY_SIZE(cols); i++)
+        csv_field(gh_json_str(gh_json_get(e, cols[i]), NULL), 0);
+    csv_field(details, 0);
+    csv_field(gh_json_str(gh_json_get(e, "request_id"), NULL), 0);
+    csv_field(gh_json_str(gh_json_get(e, "prev_hash"), NULL), 0);
+    csv_field(gh_json_str(gh_json_get(e, "hash"), NULL), 1);
+    free(details);
+    return 0;
+}
+
+/* Exports events (jsonl or csv) and ends with the checkpoint written for the export. */
+static int audit_export(struct gh_store *store, const struct export_opts *o, struct gh_err *err)
+{
+    if (strcmp(o->format, "csv") == 0)
+        puts("seq,time,actor,action,target,outcome,details,request_id,prev_hash,hash");
+    struct gh_audit_query q = {.since = o->since, .until = o->until};
+    int rc = gh_audit_list(store, &q, on_export, (void *)o, err);
+    struct gh_json *cp = rc == 0 ? gh_audit_last_checkpoint(store, err) : NULL;
+    if (cp) {
+        char *t = gh_json_dump(cp, 0);
+        if (strcmp(o->format, "jsonl") == 0)
+            printf("{\"checkpoint\":%s}\n", t);
+        else
+            printf("# checkpoint %s\n", t);
+        free(t);
+        gh_json_unref(cp);
+    }
+    return rc;
+}
+
+static int cmd_audit(const char *sub, const char *config, const struct export_opts *xo)
+{
+    if (strcmp(sub, "verify") != 0 && strcmp(sub, "checkpoint") != 0 && strcmp(sub, "export") != 0) {
+        fprintf(stderr, "gatehouse audit: expected verify, checkpoint or export [--since T] [--until T] "
+                        "[--format jsonl|csv], with -c gatehouse.yaml\n");
+        return 2;
+    }
+    if ((xo->since && !gh_audit_valid_time(xo->since)) || (xo->until && !gh_audit_valid_time(xo->until))) {
+        fprintf(stderr, "gatehouse audit: --since/--until take YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ\n");
+        return 2;
+    }
+    if (strcmp(xo->format, "jsonl") != 0 && strcmp(xo->format, "csv") != 0) {
+        fprintf(stderr, "gatehouse audit: --format is jsonl or csv\n");
         return 2;
     }
     struct gh_snapshot *snap;
@@ -662,12 +736,21 @@ static int cmd_audit(const char *sub, const char *config)
     size_t keylen = 0;
     int verify = sub[0] == 'v', exit_code = 0;
     int rc = checkpoint_key(snap->cfg, store, !verify, &key, &keylen, &err);
+    if (rc == 0 && sub[0] == 'e') {
+        /* the export ends with a checkpoint of the head, so a later cut is evident */
+        rc = gh_audit_checkpoint(store, key, keylen, &err);
+        if (rc == 0)
+            rc = audit_export(store, xo, &err);
+        verify = -1;
+    }
     if (verify && rc != 0 && rc != GH_EIO) {
         /* no key or no checkpoint key yet: the chain alone, saying so */
         fprintf(stderr, "gatehouse audit verify: checkpoints not checked: %s\n", err.msg);
         rc = 0;
     }
-    if (rc == 0 && !verify) {
+    if (verify < 0) {
+        /* exported */
+    } else if (rc == 0 && !verify) {
         rc = gh_audit_checkpoint(store, key, keylen, &err);
         if (rc == 0)
             printf("audit: checkpoint written\n");
@@ -752,6 +835,7 @@ int main(int argc, char **argv)
         return cmd_catalog(argc, argv);
     if ((strcmp(cmd, "secrets") == 0 || strcmp(cmd, "audit") == 0) && argc >= 3) {
         const char *config = NULL, *from_file = NULL;
+        struct export_opts xo = {NULL, NULL, "jsonl"};
         char *rest[8];
         int n = 0;
         for (int i = 3; i < argc; i++) {
@@ -759,6 +843,12 @@ int main(int argc, char **argv)
                 config = argv[++i];
             else if (strcmp(argv[i], "--from-file") == 0 && i + 1 < argc)
                 from_file = argv[++i];
+            else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc)
+                xo.since = argv[++i];
+            else if (strcmp(argv[i], "--until") == 0 && i + 1 < argc)
+                xo.until = argv[++i];
+            else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc)
+                xo.format = argv[++i];
             else if (n < 8)
                 rest[n++] = argv[i];
         }
@@ -767,7 +857,7 @@ int main(int argc, char **argv)
             return 2;
         }
         if (cmd[0] == 'a')
-            return n ? 2 : cmd_audit(argv[2], config);
+            return n ? 2 : cmd_audit(argv[2], config, &xo);
         return cmd_secrets(argv[2], config, n, rest, from_file);
     }
     if (strcmp(cmd, "serve") == 0 || strcmp(cmd, "check") == 0 || strcmp(cmd, "apply") == 0) {

@@ -243,6 +243,118 @@ int gh_audit_verify(struct gh_store *s, const unsigned char *key, size_t keylen,
     return rc < 0 ? rc : 0;
 }
 
+int gh_audit_valid_time(const char *t)
+{
+    /* YYYY-MM-DD, optionally THH:MM[:SS[.fff]] and Z */
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+    size_t n = strlen(t);
+    if (n != 10 && n != 16 && n != 17 && n != 19 && n != 20 && n != 23 && n != 24)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char want = shape[i];
+        if (i == n - 1 && n > 10 && t[i] == 'Z')
+            continue;
+        if (want == 'd' ? !(t[i] >= '0' && t[i] <= '9') : t[i] != want)
+            return 0;
+    }
+    return 1;
+}
+
+struct list_ctx {
+    gh_audit_event_fn fn;
+    void *ctx;
+};
+
+static int on_list(void *ctx, const struct gh_store_val *c, size_t n)
+{
+    struct list_ctx *l = ctx;
+    if (n < 10)
+        return 0;
+    static const char *names[] = {"seq",     "time",    "actor",      "action",    "target",
+                                  "outcome", "details", "request_id", "prev_hash", "hash"};
+    struct gh_json *o = gh_json_object();
+    gh_json_set(o, "seq", gh_json_int(c[0].i));
+    for (int i = 1; i < 10; i++) {
+        if (i == 6) {
+            struct gh_json *d = gh_json_parse(c[i].p ? c[i].p : "{}", c[i].len ? c[i].len : 2, NULL);
+            gh_json_set(o, names[i], d ? d : gh_json_object());
+        } else {
+            gh_json_set(o, names[i], c[i].type == GH_VAL_TEXT ? gh_json_string(c[i].p, c[i].len) : gh_json_null());
+        }
+    }
+    int rc = l->fn(l->ctx, o);
+    gh_json_unref(o);
+    return rc;
+}
+
+int gh_audit_list(struct gh_store *s, const struct gh_audit_query *q, gh_audit_event_fn fn, void *ctx,
+                  struct gh_err *err)
+{
+    struct gh_buf sql = {0};
+    struct gh_store_val p[8];
+    size_t n = 0;
+    char prefix[256] = "";
+    gh_buf_adds(&sql, "SELECT seq, time, actor, action, target, outcome, details, request_id, prev_hash, hash "
+                      "FROM audit_events WHERE seq > $1");
+    p[n++] = GH_VINT(q->after_seq);
+    if (q->actor) {
+        p[n++] = GH_VTEXT(q->actor);
+        gh_buf_addf(&sql, " AND actor = $%zu", n);
+    }
+    if (q->action) {
+        size_t al = strlen(q->action);
+        if (al >= 2 && strcmp(q->action + al - 2, ".*") == 0) {
+            snprintf(prefix, sizeof(prefix), "%.*s", (int)(al - 1), q->action); /* "grant." */
+            p[n++] = GH_VTEXT(prefix);
+            gh_buf_addf(&sql, " AND substr(action, 1, length($%zu)) = $%zu", n, n);
+        } else {
+            p[n++] = GH_VTEXT(q->action);
+            gh_buf_addf(&sql, " AND action = $%zu", n);
+        }
+    }
+    if (q->target) {
+        p[n++] = GH_VTEXT(q->target);
+        gh_buf_addf(&sql, " AND target = $%zu", n);
+    }
+    if (q->since) {
+        p[n++] = GH_VTEXT(q->since);
+        gh_buf_addf(&sql, " AND time >= $%zu", n);
+    }
+    if (q->until) {
+        p[n++] = GH_VTEXT(q->until);
+        gh_buf_addf(&sql, " AND time < $%zu", n);
+    }
+    gh_buf_adds(&sql, " ORDER BY seq");
+    if (q->limit)
+        gh_buf_addf(&sql, " LIMIT %zu", q->limit);
+    struct list_ctx l = {fn, ctx};
+    int rc = gh_store_exec(s, sql.p, p, n, on_list, &l, err);
+    gh_buf_free(&sql);
+    return rc;
+}
+
+static int on_cp(void *ctx, const struct gh_store_val *c, size_t n)
+{
+    struct gh_json **out = ctx;
+    if (n < 4)
+        return 0;
+    struct gh_json *o = gh_json_object();
+    gh_json_set(o, "seq", gh_json_int(c[0].i));
+    gh_json_set(o, "head_hash", gh_json_string(c[1].p, c[1].len));
+    gh_json_set(o, "time", gh_json_string(c[2].p, c[2].len));
+    gh_json_set(o, "mac", gh_json_string(c[3].p, c[3].len));
+    *out = o;
+    return 0;
+}
+
+struct gh_json *gh_audit_last_checkpoint(struct gh_store *s, struct gh_err *err)
+{
+    struct gh_json *o = NULL;
+    gh_store_exec(s, "SELECT seq, head_hash, time, mac FROM audit_checkpoints ORDER BY seq DESC LIMIT 1", NULL, 0,
+                  on_cp, &o, err);
+    return o;
+}
+
 int gh_audit_checkpoint(struct gh_store *s, const unsigned char *key, size_t keylen, struct gh_err *err)
 {
     struct head h = {0, ""};

@@ -44,6 +44,26 @@ struct gh_audit_report {
 int gh_audit_verify(struct gh_store *s, const unsigned char *key, size_t keylen, struct gh_audit_report *r,
                     struct gh_err *err);
 
+/* Which events to list; every field optional (NULL / 0). Times compare as RFC 3339 text. */
+struct gh_audit_query {
+    const char *actor, *action, *target; /* exact; action may end in ".*" for a prefix ("grant.*") */
+    const char *since, *until;           /* since <= time < until */
+    int64_t after_seq;                   /* paging: events after this one */
+    size_t limit;                        /* 0: all */
+};
+
+/* Events in sequence order as JSON objects (seq, time, actor, action, target, outcome, details,
+ * request_id, prev_hash, hash), one call of fn each; non-zero from fn stops. */
+typedef int (*gh_audit_event_fn)(void *ctx, struct gh_json *event);
+int gh_audit_list(struct gh_store *s, const struct gh_audit_query *q, gh_audit_event_fn fn, void *ctx,
+                  struct gh_err *err);
+
+/* The newest checkpoint as {seq, head_hash, time, mac} (new reference), or NULL when none. */
+struct gh_json *gh_audit_last_checkpoint(struct gh_store *s, struct gh_err *err);
+
+/* Whether text is an RFC 3339 time or a date (YYYY-MM-DD), the forms --since/--until take. */
+int gh_audit_valid_time(const char *text);
+
 /* Signs the current head as a checkpoint (inside a transaction or not). No-op on an empty trail. */
 int gh_audit_checkpoint(struct gh_store *s, const unsigned char *key, size_t keylen, struct gh_err *err);
 

@@ -101,3 +101,90 @@ test('rotate-master re-wraps every data key; the old key is refused; the key fil
   assert.equal(r.status, 2);
   assert.match(r.stderr, /missing -c gatehouse.yaml/);
 });
+
+test('audit export: jsonl and csv, time filters, the checkpoint at the end', () => {
+  const { dir, cfg } = setup();
+  spawnSync('mkdir', [path.join(dir, 'keys')]);
+  assert.equal(run(['secrets', 'init', '-c', cfg]).status, 0);
+  assert.equal(run(['secrets', 'set', '-c', cfg, 'a'], 'alpha').status, 0);
+  assert.equal(run(['secrets', 'rm', '-c', cfg, 'a']).status, 0);
+  let r = run(['audit', 'export', '-c', cfg]);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  // set, delete, the checkpoint key's creation, then the checkpoint
+  assert.deepEqual(lines.slice(0, 3).map((e) => [e.seq, e.action, e.target]), [
+    [1, 'secret.set', 'secret:a'], [2, 'secret.delete', 'secret:a'], [3, 'secret.set', 'secret:gatehouse.audit-checkpoint-key'],
+  ]);
+  assert.equal(lines[1].prev_hash, lines[0].hash);
+  assert.match(lines[0].actor, /^cli:/);
+  assert.equal(lines[3].checkpoint.seq, 3);
+  assert.equal(lines[3].checkpoint.head_hash, lines[2].hash);
+  assert.match(lines[3].checkpoint.mac, /^[0-9a-f]{64}$/);
+  assert.ok(!r.stdout.includes('alpha'));
+  r = run(['audit', 'export', '-c', cfg, '--format', 'csv', '--until', '2000-01-01']);
+  assert.equal(r.status, 0);
+  const csv = r.stdout.trim().split('\n');
+  assert.equal(csv[0], 'seq,time,actor,action,target,outcome,details,request_id,prev_hash,hash');
+  assert.equal(csv.length, 2); // nothing before 2000, and the checkpoint line
+  assert.match(csv[1], /^# checkpoint \{"seq":3,/);
+  r = run(['audit', 'export', '-c', cfg, '--since', 'yesterday']);
+  assert.equal(r.status, 2);
+  r = run(['audit', 'export', '-c', cfg, '--format', 'xml']);
+  assert.equal(r.status, 2);
+});
+
+test('kill -9 in the middle of audited writes loses no acknowledged change and leaves the chain intact', async () => {
+  const { dir, cfg } = setup();
+  spawnSync('mkdir', [path.join(dir, 'keys')]);
+  assert.equal(run(['secrets', 'init', '-c', cfg]).status, 0);
+  const { spawn } = await import('node:child_process');
+  let acked = 0;
+  const attempts = 40;
+  for (let i = 0; i < attempts; i++) {
+    const p = spawn(BIN, ['secrets', 'set', '-c', cfg, 'k'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stdin.end(`value ${i}`);
+    if (i % 2) setTimeout(() => p.kill('SIGKILL'), (i * 7) % 13);
+    const code = await new Promise((res) => p.on('exit', (c) => res(c)));
+    if (code === 0 && /version \d+/.test(out)) acked++;
+  }
+  const r = run(['audit', 'verify', '-c', cfg]);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const events = Number(/audit: (\d+) events? intact/.exec(r.stdout)[1]);
+  assert.ok(events >= acked && events <= attempts, `${events} events, ${acked} acknowledged`);
+  const list = run(['secrets', 'list', '-c', cfg]).stdout;
+  if (events) assert.match(list, new RegExp(`^k +v${events} +${events} `, 'm')); // one version per event
+  assert.ok(acked >= attempts / 2 - 1, `only ${acked} acknowledged`);
+});
+
+test('a full disk is a clear error and leaves the store consistent', (t) => {
+  if (process.getuid?.() !== 0 || spawnSync('unshare', ['-m', 'true']).status !== 0) {
+    t.skip('needs root and mount namespaces (unshare -m)');
+    return;
+  }
+  const { dir, cfg } = setup();
+  const script = `set -e
+mount -t tmpfs -o size=600k tmpfs "${dir}"
+mkdir "${dir}/keys"
+cd "${dir}"
+printf 'store: { path: ./s.db }\\nsecrets: { master_key_file: ./keys/master.key }\\n' > gatehouse.yaml
+"${BIN}" secrets init -c gatehouse.yaml >/dev/null 2>&1
+head -c 30000 /dev/zero | tr '\\0' 'x' > big
+ok=0
+for i in $(seq 1 60); do
+  if "${BIN}" secrets set -c gatehouse.yaml "s$i" --from-file big >/dev/null 2>"${dir}.err"; then ok=$((ok+1)); else break; fi
+done
+echo "ok=$ok"
+echo "err=$(grep -v 'info\\]' "${dir}.err" | head -1)"
+"${BIN}" audit verify -c gatehouse.yaml 2>/dev/null | head -1
+"${BIN}" secrets list -c gatehouse.yaml 2>/dev/null | tail -n +2 | wc -l
+`;
+  const r = spawnSync('unshare', ['-m', 'sh', '-c', script], { encoding: 'utf8', env });
+  assert.equal(r.status, 0, r.stderr);
+  const ok = Number(/ok=(\d+)/.exec(r.stdout)[1]);
+  assert.ok(ok > 0 && ok < 60, r.stdout);
+  assert.match(r.stdout, /err=gatehouse secrets set: .*(full|disk|space)/i);
+  assert.match(r.stdout, new RegExp(`audit: ${ok} events? intact`));
+  assert.match(r.stdout, new RegExp(`\\n${ok}\\n$`)); // every acknowledged secret listed, no half-written one
+});
