@@ -113,6 +113,34 @@ static int load(const char *path, uint64_t generation, struct gh_snapshot **out,
     return gh_snapshot_build(cfg, generation, out, err);
 }
 
+static int load_bound_key(const struct gh_config *cfg, struct gh_store *s, struct gh_master_key *k, struct gh_err *err);
+
+/* Every secret:NAME the config names must exist; with admin, the admin token is also decrypted (a new
+ * buffer for gh_secret_wipe, NULL when none is configured). */
+static int resolve_secrets(const struct gh_config *cfg, struct gh_store *s, unsigned char **admin, size_t *admin_len,
+                           struct gh_err *err)
+{
+    for (size_t i = 0; i < cfg->nsecret_refs; i++) {
+        const struct gh_config_secret_ref *r = &cfg->secret_refs[i];
+        if (!gh_secret_exists(s, r->name))
+            return gh_err_set(err, GH_EINVAL,
+                              "%s:%d: %s: secret '%s' does not exist (store it: gatehouse secrets set -c %s %s)",
+                              cfg->file, r->line, r->key, r->name, cfg->file, r->name);
+    }
+    if (admin == NULL)
+        return 0;
+    *admin = NULL;
+    *admin_len = 0;
+    if (cfg->admin_token_secret == NULL)
+        return 0;
+    struct gh_master_key k;
+    int rc = load_bound_key(cfg, s, &k, err);
+    if (rc == 0)
+        rc = gh_secret_get(s, &k, cfg->admin_token_secret, admin, admin_len, err);
+    gh_master_key_wipe(&k);
+    return rc;
+}
+
 static void on_sighup(uv_signal_t *s, int signum)
 {
     (void)signum;
@@ -126,6 +154,15 @@ static void on_sighup(uv_signal_t *s, int signum)
                (unsigned long long)ctl->generation, err.msg);
         return;
     }
+    unsigned char *token = NULL;
+    size_t token_len = 0;
+    if (resolve_secrets(snap->cfg, ctl->store, &token, &token_len, &err) != 0) {
+        gh_log(GH_LOG_ERROR, "reload refused, still serving config generation %llu: %s",
+               (unsigned long long)ctl->generation, err.msg);
+        gh_snapshot_unref(snap);
+        return;
+    }
+    gh_api_set_admin_token(ctl->api, token, token_len);
     const struct gh_config *o = ctl->snap->cfg, *n = snap->cfg;
     if (strcmp(o->gateway_listen, n->gateway_listen) != 0 ||
         strcmp(o->portal_listen, n->portal_listen) != 0 || o->workers != n->workers ||
@@ -178,6 +215,20 @@ static int cmd_check(const char *path)
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
+    if (snap->cfg->nsecret_refs) {
+        /* the secrets it names must be in the store (their values are not needed to say so) */
+        struct gh_store_config scfg = {snap->cfg->store_driver, snap->cfg->store_path};
+        struct gh_store *store = NULL;
+        int rc = gh_store_open(&scfg, &store, &err);
+        if (rc == 0)
+            rc = resolve_secrets(snap->cfg, store, NULL, NULL, &err);
+        gh_store_close(store);
+        if (rc) {
+            fprintf(stderr, "%s\n", err.msg);
+            gh_snapshot_unref(snap);
+            return 1;
+        }
+    }
     printf("%s: ok (%zu API%s)\n", path, snap->napis, snap->napis == 1 ? "" : "s");
     gh_snapshot_unref(snap);
     return 0;
@@ -205,6 +256,18 @@ static int cmd_serve(const char *path)
         return 1;
     }
     ctl.api = gh_api_new(ctl.catalog);
+    unsigned char *token = NULL;
+    size_t token_len = 0;
+    if (resolve_secrets(ctl.snap->cfg, ctl.store, &token, &token_len, &err) != 0) {
+        gh_log(GH_LOG_ERROR, "%s", err.msg);
+        gh_catalog_service_stop(ctl.catalog);
+        uv_run(ctl.loop, UV_RUN_NOWAIT);
+        gh_api_free(ctl.api);
+        gh_store_close(ctl.store);
+        gh_snapshot_unref(ctl.snap);
+        return 1;
+    }
+    gh_api_set_admin_token(ctl.api, token, token_len);
     if (gh_gateway_start(ctl.snap, &ctl.gateway, &err) != 0) {
         gh_log(GH_LOG_ERROR, "listen.gateway: %s", err.msg);
         gh_catalog_service_stop(ctl.catalog);

@@ -7,6 +7,7 @@
 
 #include "../base/yaml.h"
 #include "../catalog/catalog.h"
+#include "../secrets/secrets.h"
 #include "../http/http.h"
 
 #include <errno.h>
@@ -515,6 +516,37 @@ static int catalog_key(struct ld *ld, const char *k, const char *key, int kl, st
     return errf(ld, kl, key, "unknown key (expected locations, allowed_dirs, poll_interval, gateway_url)");
 }
 
+/* A credential: only ever a `secret:NAME` reference, never the value itself. Records the reference. */
+static int get_secret_ref(struct ld *ld, struct gh_yaml_node *v, int line, const char *key, struct gh_config *cfg,
+                          const char **name)
+{
+    char *s = NULL;
+    if (get_string(ld, v, line, key, &s))
+        return GH_EINVAL;
+    if (strncmp(s, "secret:", 7) != 0 || !gh_secret_valid_name(s + 7)) {
+        free(s);
+        return errf(ld, line, key,
+                    "must be a secret:NAME reference (credentials never sit in the config; "
+                    "store it with `gatehouse secrets set NAME`)");
+    }
+    cfg->secret_refs = gh_realloc(cfg->secret_refs, (cfg->nsecret_refs + 1) * sizeof(*cfg->secret_refs));
+    struct gh_config_secret_ref *r = &cfg->secret_refs[cfg->nsecret_refs++];
+    r->name = gh_strdup(s + 7);
+    r->key = gh_strdup(key);
+    r->line = line;
+    *name = r->name;
+    free(s);
+    return 0;
+}
+
+static int admin_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
+{
+    struct gh_config *cfg = ctx;
+    if (strcmp(k, "token") == 0)
+        return get_secret_ref(ld, v, kl, key, cfg, &cfg->admin_token_secret);
+    return errf(ld, kl, key, "unknown key (expected token)");
+}
+
 static int secrets_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
 {
     struct gh_config *cfg = ctx;
@@ -528,6 +560,11 @@ static int secrets_key(struct ld *ld, const char *k, const char *key, int kl, st
         return errf(ld, kl, key, "must not be empty");
     }
     free(cfg->master_key_file);
+    for (size_t i = 0; i < cfg->nsecret_refs; i++) {
+        free(cfg->secret_refs[i].name);
+        free(cfg->secret_refs[i].key);
+    }
+    free(cfg->secret_refs);
     cfg->master_key_file = config_relative(ld, path);
     free(path);
     return 0;
@@ -686,9 +723,12 @@ static int load_root(struct ld *ld, struct gh_config *cfg)
             rc = each_key(ld, v, kl, "catalog", catalog_key, cfg);
         } else if (strcmp(k, "secrets") == 0) {
             rc = each_key(ld, v, kl, "secrets", secrets_key, cfg);
+        } else if (strcmp(k, "admin") == 0) {
+            rc = each_key(ld, v, kl, "admin", admin_key, cfg);
         } else {
             rc = errf(ld, kl, k,
-                      "unknown key (expected listen, workers, limits, upstreams, log, store, apis, catalog, secrets)");
+                      "unknown key (expected listen, workers, limits, upstreams, log, store, apis, catalog, secrets, "
+                      "admin)");
         }
         if (rc)
             return rc;

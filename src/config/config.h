@@ -55,6 +55,14 @@ struct gh_config {
     uint64_t catalog_poll_ms; /* how often file locations are checked for changes; 0: never */
     char *gateway_url;        /* the gateway's public base URL, for API entities (NULL: from listen) */
     char *master_key_file;    /* secrets.master_key_file, resolved against the config's directory */
+    /* every `secret:NAME` the config names, for `check` to look up and `serve` to resolve */
+    struct gh_config_secret_ref {
+        char *name; /* the secret's name */
+        char *key;  /* the dotted key it was given for */
+        int line;
+    } *secret_refs;
+    size_t nsecret_refs;
+    const char *admin_token_secret; /* admin.token: a name in secret_refs (borrowed), or NULL */
 };
 
 /* Loads and validates a config file. Returns 0 and a new config, or GH_EINVAL with "file:line: key: why". */

@@ -8,9 +8,12 @@
 #include "api.h"
 
 #include "../base/json.h"
+#include "../audit/audit.h"
 #include "../catalog/service.h"
+#include "../secrets/secrets.h"
 #include "../http/http.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +24,16 @@
 
 struct gh_api {
     struct gh_catalog_service *catalog;
+    unsigned char *admin_token;
+    size_t admin_token_len;
 };
+
+void gh_api_set_admin_token(struct gh_api *a, unsigned char *token, size_t len)
+{
+    gh_secret_wipe(a->admin_token, a->admin_token_len);
+    a->admin_token = token;
+    a->admin_token_len = len;
+}
 
 struct gh_api *gh_api_new(struct gh_catalog_service *catalog)
 {
@@ -32,6 +44,8 @@ struct gh_api *gh_api_new(struct gh_catalog_service *catalog)
 
 void gh_api_free(struct gh_api *a)
 {
+    if (a)
+        gh_secret_wipe(a->admin_token, a->admin_token_len);
     free(a);
 }
 
@@ -52,6 +66,7 @@ static void send_error(struct gh_presp *r, int status, const char *message)
 {
     const char *name = status == 404   ? "NotFoundError"
                        : status == 403 ? "NotAllowedError"
+                       : status == 401 ? "AuthenticationError"
                        : status == 409 ? "ConflictError"
                        : status == 405 ? "NotAllowedError"
                        : status >= 500 ? "Error"
@@ -860,6 +875,81 @@ static void search(struct gh_api *a, const struct params *ps, struct gh_presp *r
     send_json(r, 200, res);
 }
 
+/* Whether the request carries the admin token: compared as SHA-256 digests in constant time, so
+ * neither the bytes nor the length leak through timing. */
+static int is_admin(const struct gh_api *a, const struct gh_preq *req)
+{
+    if (a->admin_token == NULL)
+        return 0;
+    const struct gh_http_header *auth = NULL;
+    for (size_t i = 0; i < req->h->nheaders; i++)
+        if (gh_str_ieq(req->h->headers[i].name, "authorization"))
+            auth = &req->h->headers[i];
+    if (auth == NULL || auth->value.len < 8 || strncasecmp(auth->value.p, "Bearer ", 7) != 0)
+        return 0;
+    unsigned char want[32], got[32];
+    unsigned int n = 0;
+    EVP_Digest(a->admin_token, a->admin_token_len, want, &n, EVP_sha256(), NULL);
+    EVP_Digest(auth->value.p + 7, auth->value.len - 7, got, &n, EVP_sha256(), NULL);
+    return CRYPTO_memcmp(want, got, sizeof(want)) == 0;
+}
+
+struct audit_page {
+    struct gh_json *items;
+    int64_t last;
+};
+
+static int on_audit_event(void *ctx, struct gh_json *e)
+{
+    struct audit_page *p = ctx;
+    p->last = gh_json_int_value(gh_json_get(e, "seq"));
+    gh_json_append(p->items, gh_json_ref(e));
+    return 0;
+}
+
+/* GET /api/audit?actor=&action=&target=&since=&until=&after=&limit= : admins (the admin token) only. */
+static void audit_api(struct gh_api *a, const struct gh_preq *req, const struct params *ps, struct gh_presp *r)
+{
+    if (req->method != GH_METHOD_GET && req->method != GH_METHOD_HEAD)
+        return not_allowed(r, "GET, HEAD");
+    if (a->admin_token == NULL)
+        return send_error(r, 403, "the audit API needs admin.token in the config (a secret:NAME reference)");
+    if (!is_admin(a, req)) {
+        gh_buf_adds(&r->headers, "WWW-Authenticate: Bearer realm=\"gatehouse\"\r\n");
+        return send_error(r, 401, "the audit API needs the admin token: Authorization: Bearer <token>");
+    }
+    char why[200];
+    size_t limit = 100, after = 0;
+    if (param_count(ps, "limit", 1, 1000, &limit, why, sizeof(why)) ||
+        param_count(ps, "after", 0, (size_t)1 << 62, &after, why, sizeof(why)))
+        return send_error(r, 400, why);
+    const char *since = param(ps, "since"), *until = param(ps, "until");
+    if ((since && !gh_audit_valid_time(since)) || (until && !gh_audit_valid_time(until)))
+        return send_error(r, 400, "since/until: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.fff]Z");
+    struct gh_audit_query q = {param(ps, "actor"), param(ps, "action"), param(ps, "target"), since, until,
+                               (int64_t)after, limit + 1};
+    struct audit_page page = {gh_json_array(), 0};
+    struct gh_err err = {{0}};
+    if (gh_audit_list(gh_catalog_service_store(a->catalog), &q, on_audit_event, &page, &err) != 0) {
+        gh_json_unref(page.items);
+        return store_error(r, GH_EIO, &err);
+    }
+    struct gh_json *res = gh_json_object();
+    int more = gh_json_size(page.items) > limit;
+    if (more) {
+        /* one more than asked for says there is a next page; it is not returned */
+        struct gh_json *trimmed = gh_json_array();
+        for (size_t i = 0; i < limit; i++)
+            gh_json_append(trimmed, gh_json_ref(gh_json_at(page.items, i)));
+        gh_json_unref(page.items);
+        page.items = trimmed;
+    }
+    int64_t last = gh_json_size(page.items) ? gh_json_int_value(gh_json_get(gh_json_at(page.items, gh_json_size(page.items) - 1), "seq")) : 0;
+    gh_json_set(res, "items", page.items);
+    gh_json_set(res, "nextAfter", more ? gh_json_int(last) : gh_json_null());
+    send_json(r, 200, res);
+}
+
 void gh_api_handle(void *ctx, const struct gh_preq *req, struct gh_presp *r)
 {
     struct gh_api *a = ctx;
@@ -878,6 +968,10 @@ void gh_api_handle(void *ctx, const struct gh_preq *req, struct gh_presp *r)
     }
     if (params_parse(req->query, ps, why, sizeof(why)) != 0) {
         send_error(r, 400, why);
+        goto out;
+    }
+    if (n == 2 && strcmp(seg[0], "api") == 0 && strcmp(seg[1], "audit") == 0) {
+        audit_api(a, req, ps, r);
         goto out;
     }
     if (n >= 2 && strcmp(seg[0], "api") == 0 && strcmp(seg[1], "search") == 0 && n == 2) {

@@ -13,6 +13,10 @@ struct gh_catalog_service;
 struct gh_api *gh_api_new(struct gh_catalog_service *catalog);
 void gh_api_free(struct gh_api *a); /* accepts NULL */
 
+/* The admin token (GET /api/audit takes it as a Bearer token): takes the buffer (from the secret
+ * store; wiped when replaced or freed). NULL: none configured, so the audit API is closed. */
+void gh_api_set_admin_token(struct gh_api *a, unsigned char *token, size_t len);
+
 /* The portal handler; ctx is a struct gh_api. */
 void gh_api_handle(void *ctx, const struct gh_preq *req, struct gh_presp *resp);
 

@@ -188,3 +188,59 @@ echo "err=$(grep -v 'info\\]' "${dir}.err" | head -1)"
   assert.match(r.stdout, new RegExp(`audit: ${ok} events? intact`));
   assert.match(r.stdout, new RegExp(`\\n${ok}\\n$`)); // every acknowledged secret listed, no half-written one
 });
+
+test('GET /api/audit: the admin token from the secret store, filters, paging; check names unknown secrets', async () => {
+  const { startGatehouse } = await import('./helpers.mjs');
+  const { dir, cfg } = setup();
+  spawnSync('mkdir', [path.join(dir, 'keys')]);
+  const store = path.join(dir, 's.db'), key = path.join(dir, 'keys/master.key');
+  assert.equal(run(['secrets', 'init', '-c', cfg]).status, 0);
+  assert.equal(run(['secrets', 'set', '-c', cfg, 'admin-token'], 'let-me-in-0123456789').status, 0);
+  for (const n of ['a', 'b', 'c']) assert.equal(run(['secrets', 'set', '-c', cfg, `app.${n}`], n).status, 0);
+  const yaml = `store: { path: ${store} }\nsecrets: { master_key_file: ${key} }\nadmin: { token: "secret:admin-token" }\nlog: { access: off }\n`;
+  // check: a literal credential and an unknown secret are errors with file and line
+  const bad = path.join(dir, 'bad.yaml');
+  writeFileSync(bad, `store: { path: ${store} }\nadmin:\n  token: let-me-in\n`);
+  let r = run(['check', '-c', bad]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /bad\.yaml:3: admin\.token: must be a secret:NAME reference/);
+  writeFileSync(bad, `store: { path: ${store} }\nadmin:\n  token: secret:nope\n`);
+  r = run(['check', '-c', bad]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /bad\.yaml:3: admin\.token: secret 'nope' does not exist \(store it: gatehouse secrets set/);
+  writeFileSync(bad, yaml);
+  assert.equal(run(['check', '-c', bad]).status, 0);
+
+  const gh = await startGatehouse(yaml);
+  try {
+    const get = (q, token) => fetch(`http://127.0.0.1:${gh.portalPort}/api/audit${q}`,
+      { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    let res = await get('');
+    assert.equal(res.status, 401);
+    assert.match(res.headers.get('www-authenticate'), /^Bearer/);
+    res = await get('', 'let-me-in-012345678');
+    assert.equal(res.status, 401);
+    res = await get('', 'let-me-in-0123456789');
+    assert.equal(res.status, 200);
+    let body = await res.json();
+    assert.deepEqual(body.items.map((e) => e.target), ['secret:admin-token', 'secret:app.a', 'secret:app.b', 'secret:app.c']);
+    assert.equal(body.nextAfter, null);
+    assert.ok(!JSON.stringify(body).includes('let-me-in'));
+    res = await get('?limit=2&action=secret.*', 'let-me-in-0123456789');
+    body = await res.json();
+    assert.deepEqual(body.items.map((e) => e.seq), [1, 2]);
+    assert.equal(body.nextAfter, 2);
+    res = await get(`?limit=2&after=${body.nextAfter}`, 'let-me-in-0123456789');
+    body = await res.json();
+    assert.deepEqual(body.items.map((e) => e.seq), [3, 4]);
+    assert.equal(body.nextAfter, null);
+    res = await get('?target=secret:app.b', 'let-me-in-0123456789');
+    assert.deepEqual((await res.json()).items.map((e) => e.seq), [3]);
+    res = await get('?since=2999-01-01', 'let-me-in-0123456789');
+    assert.deepEqual((await res.json()).items, []);
+    res = await get('?since=soon', 'let-me-in-0123456789');
+    assert.equal(res.status, 400);
+  } finally {
+    await gh.stop();
+  }
+});
