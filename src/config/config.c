@@ -539,6 +539,14 @@ static int get_secret_ref(struct ld *ld, struct gh_yaml_node *v, int line, const
     return 0;
 }
 
+static int audit_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
+{
+    struct gh_config *cfg = ctx;
+    if (strcmp(k, "checkpoint_interval") == 0)
+        return get_duration(ld, v, kl, key, &cfg->audit_checkpoint_ms);
+    return errf(ld, kl, key, "unknown key (expected checkpoint_interval)");
+}
+
 static int admin_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
 {
     struct gh_config *cfg = ctx;
@@ -725,10 +733,12 @@ static int load_root(struct ld *ld, struct gh_config *cfg)
             rc = each_key(ld, v, kl, "secrets", secrets_key, cfg);
         } else if (strcmp(k, "admin") == 0) {
             rc = each_key(ld, v, kl, "admin", admin_key, cfg);
+        } else if (strcmp(k, "audit") == 0) {
+            rc = each_key(ld, v, kl, "audit", audit_key, cfg);
         } else {
             rc = errf(ld, kl, k,
                       "unknown key (expected listen, workers, limits, upstreams, log, store, apis, catalog, secrets, "
-                      "admin)");
+                      "admin, audit)");
         }
         if (rc)
             return rc;
@@ -756,6 +766,7 @@ static struct gh_config *defaults(const char *name)
     cfg->store_path = gh_strdup("./gatehouse.db");
     cfg->log_level = GH_LOG_INFO;
     cfg->catalog_poll_ms = 5000;
+    cfg->audit_checkpoint_ms = 3600 * 1000;
     return cfg;
 }
 

@@ -63,6 +63,7 @@ struct gh_config {
     } *secret_refs;
     size_t nsecret_refs;
     const char *admin_token_secret; /* admin.token: a name in secret_refs (borrowed), or NULL */
+    uint64_t audit_checkpoint_ms;   /* audit.checkpoint_interval; 0: only on export and by hand */
 };
 
 /* Loads and validates a config file. Returns 0 and a new config, or GH_EINVAL with "file:line: key: why". */

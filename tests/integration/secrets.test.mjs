@@ -197,7 +197,8 @@ test('GET /api/audit: the admin token from the secret store, filters, paging; ch
   assert.equal(run(['secrets', 'init', '-c', cfg]).status, 0);
   assert.equal(run(['secrets', 'set', '-c', cfg, 'admin-token'], 'let-me-in-0123456789').status, 0);
   for (const n of ['a', 'b', 'c']) assert.equal(run(['secrets', 'set', '-c', cfg, `app.${n}`], n).status, 0);
-  const yaml = `store: { path: ${store} }\nsecrets: { master_key_file: ${key} }\nadmin: { token: "secret:admin-token" }\nlog: { access: off }\n`;
+  const yaml = `store: { path: ${store} }\nsecrets: { master_key_file: ${key} }\nadmin: { token: "secret:admin-token" }\n` +
+    'log: { access: off }\naudit: { checkpoint_interval: 200ms }\n';
   // check: a literal credential and an unknown secret are errors with file and line
   const bad = path.join(dir, 'bad.yaml');
   writeFileSync(bad, `store: { path: ${store} }\nadmin:\n  token: let-me-in\n`);
@@ -240,7 +241,12 @@ test('GET /api/audit: the admin token from the secret store, filters, paging; ch
     assert.deepEqual((await res.json()).items, []);
     res = await get('?since=soon', 'let-me-in-0123456789');
     assert.equal(res.status, 400);
+    // the server signs the head periodically (creating, audited, the checkpoint key first)
+    await gh.waitLog(/audit: checkpoint written/);
   } finally {
     await gh.stop();
   }
+  r = run(['audit', 'verify', '-c', cfg]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^audit: 5 events intact, head [0-9a-f]{64}, 1 checkpoint\n$/);
 });
