@@ -656,6 +656,7 @@ static int rotate_master(const struct gh_config *cfg, struct gh_store *store, st
     if (rc == 0 && (rc = gh_master_key_load(next, &nk, err)) == 0) {
         c->new_key = &nk;
         rc = audited(store, "secret.rotate-master", "secrets", do_rotate, c, err);
+        c->new_key = NULL; /* nk is gone when this returns */
         if (rc != 0)
             unlink(next); /* nothing depends on it */
         else if (rename(next, cfg->master_key_file) != 0)

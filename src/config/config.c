@@ -53,20 +53,32 @@ static int get_string(struct ld *ld, struct gh_yaml_node *n, int line, const cha
     return 0;
 }
 
-static int get_duration(struct ld *ld, struct gh_yaml_node *n, int line, const char *key, uint64_t *out)
+/* A duration, more than zero; with may_be_off, also "off" (0: the thing is turned off). */
+static int duration(struct ld *ld, struct gh_yaml_node *n, int line, const char *key, uint64_t *out, int may_be_off)
 {
     char *s = NULL;
     if (get_string(ld, n, line, key, &s)) {
         free(s);
         return GH_EINVAL;
     }
+    if (may_be_off && strcmp(s, "off") == 0) {
+        *out = 0;
+        free(s);
+        return 0;
+    }
     int rc = gh_parse_duration_ms(s, out);
     if (rc == 0 && *out == 0)
         rc = GH_EINVAL;
     if (rc)
-        errf(ld, line, key, "'%s' is not a duration (like 500ms, 10s, 2m, 1h; more than zero)", s);
+        errf(ld, line, key, "'%s' is not a duration (like 500ms, 10s, 2m, 1h; more than zero%s)", s,
+             may_be_off ? "; or off" : "");
     free(s);
     return rc;
+}
+
+static int get_duration(struct ld *ld, struct gh_yaml_node *n, int line, const char *key, uint64_t *out)
+{
+    return duration(ld, n, line, key, out, 0);
 }
 
 static int get_size(struct ld *ld, struct gh_yaml_node *n, int line, const char *key, uint64_t min,
@@ -269,8 +281,10 @@ static int store_key(struct ld *ld, const char *k, const char *key, int kl, stru
     if (strcmp(k, "path") == 0)
     {
         char *path = NULL;
-        if (get_string(ld, v, kl, key, &path))
+        if (get_string(ld, v, kl, key, &path)) {
+            free(path); /* get_string may hand over a string with its error */
             return GH_EINVAL;
+        }
         if (path[0] == '\0') {
             free(path);
             return errf(ld, kl, key, "must not be empty");
@@ -431,8 +445,10 @@ static int location_key(struct ld *ld, const char *k, const char *key, int kl, s
     }
     if (strcmp(k, "target") == 0) {
         char *t = NULL;
-        if (get_string(ld, v, kl, key, &t))
+        if (get_string(ld, v, kl, key, &t)) {
+            free(t);
             return GH_EINVAL;
+        }
         if (t[0] == '\0') {
             free(t);
             return errf(ld, kl, key, "must not be empty");
@@ -461,7 +477,7 @@ static int catalog_key(struct ld *ld, const char *k, const char *key, int kl, st
 {
     struct gh_config *cfg = ctx;
     if (strcmp(k, "poll_interval") == 0)
-        return get_duration(ld, v, kl, key, &cfg->catalog_poll_ms);
+        return duration(ld, v, kl, key, &cfg->catalog_poll_ms, 1);
     if (strcmp(k, "gateway_url") == 0) {
         if (get_string(ld, v, kl, key, &cfg->gateway_url))
             return GH_EINVAL;
@@ -521,8 +537,10 @@ static int get_secret_ref(struct ld *ld, struct gh_yaml_node *v, int line, const
                           const char **name)
 {
     char *s = NULL;
-    if (get_string(ld, v, line, key, &s))
+    if (get_string(ld, v, line, key, &s)) {
+        free(s);
         return GH_EINVAL;
+    }
     if (strncmp(s, "secret:", 7) != 0 || !gh_secret_valid_name(s + 7)) {
         free(s);
         return errf(ld, line, key,
@@ -543,7 +561,7 @@ static int audit_key(struct ld *ld, const char *k, const char *key, int kl, stru
 {
     struct gh_config *cfg = ctx;
     if (strcmp(k, "checkpoint_interval") == 0)
-        return get_duration(ld, v, kl, key, &cfg->audit_checkpoint_ms);
+        return duration(ld, v, kl, key, &cfg->audit_checkpoint_ms, 1);
     return errf(ld, kl, key, "unknown key (expected checkpoint_interval)");
 }
 
@@ -561,18 +579,15 @@ static int secrets_key(struct ld *ld, const char *k, const char *key, int kl, st
     if (strcmp(k, "master_key_file") != 0)
         return errf(ld, kl, key, "unknown key (expected master_key_file)");
     char *path = NULL;
-    if (get_string(ld, v, kl, key, &path))
+    if (get_string(ld, v, kl, key, &path)) {
+        free(path);
         return GH_EINVAL;
+    }
     if (path[0] == '\0') {
         free(path);
         return errf(ld, kl, key, "must not be empty");
     }
     free(cfg->master_key_file);
-    for (size_t i = 0; i < cfg->nsecret_refs; i++) {
-        free(cfg->secret_refs[i].name);
-        free(cfg->secret_refs[i].key);
-    }
-    free(cfg->secret_refs);
     cfg->master_key_file = config_relative(ld, path);
     free(path);
     return 0;
@@ -766,7 +781,7 @@ static struct gh_config *defaults(const char *name)
     cfg->store_path = gh_strdup("./gatehouse.db");
     cfg->log_level = GH_LOG_INFO;
     cfg->catalog_poll_ms = 5000;
-    cfg->audit_checkpoint_ms = 3600 * 1000;
+    cfg->audit_checkpoint_ms = (uint64_t)3600 * 1000;
     return cfg;
 }
 
@@ -842,6 +857,11 @@ void gh_config_free(struct gh_config *cfg)
     free_list(cfg->allowed_dirs, cfg->nallowed_dirs);
     free(cfg->gateway_url);
     free(cfg->master_key_file);
+    for (size_t i = 0; i < cfg->nsecret_refs; i++) {
+        free(cfg->secret_refs[i].name);
+        free(cfg->secret_refs[i].key);
+    }
+    free(cfg->secret_refs);
     free(cfg->file);
     free(cfg->gateway_listen);
     free(cfg->portal_listen);

@@ -53,10 +53,10 @@ static int bound_port(int fd)
     socklen_t sl = sizeof(ss);
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
         return -1;
-    return ntohs(ss.ss_family == AF_INET6
-                     ? ((struct sockaddr_in6 *)&ss)
-                           ->sin6_port // NOLINT(clang-analyzer-core.CallAndMessage): getsockname filled ss
-                     : ((struct sockaddr_in *)&ss)->sin_port);
+    /* getsockname filled ss (the analyzer cannot tell) */
+    in_port_t port = ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port // NOLINT
+                                              : ((struct sockaddr_in *)&ss)->sin_port;  // NOLINT
+    return ntohs(port);
 }
 
 static void adopt(struct worker *w, struct gh_snapshot *s)

@@ -148,7 +148,7 @@ static void fingerprint(const struct gh_master_key *k, char out[65])
     EVP_DigestFinal_ex(c, d, &n);
     EVP_MD_CTX_free(c);
     for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", d[i]);
+        snprintf(out + (size_t)2 * i, 3, "%02x", d[i]);
 }
 
 struct text_out {

@@ -131,10 +131,36 @@ static void test_errors(void **state)
     }
 }
 
+static void test_secret_refs(void **state)
+{
+    (void)state;
+    struct gh_config *cfg = NULL;
+    struct gh_err err = {{0}};
+    assert_int_equal(load("admin:\n  token: secret:ops.admin-token\naudit: { checkpoint_interval: off }\n", &cfg, &err), 0);
+    assert_int_equal(cfg->nsecret_refs, 1);
+    assert_string_equal(cfg->secret_refs[0].name, "ops.admin-token");
+    assert_string_equal(cfg->secret_refs[0].key, "admin.token");
+    assert_int_equal(cfg->secret_refs[0].line, 2);
+    assert_string_equal(cfg->admin_token_secret, "ops.admin-token");
+    assert_int_equal(cfg->audit_checkpoint_ms, 0);
+    gh_config_free(cfg);
+    static const char *bad[] = {"admin: { token: hunter2 }\n", "admin: { token: \"secret:\" }\n",
+                                "admin: { token: \"secret:a b\" }\n", "admin: { token: [x] }\n"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cfg = NULL;
+        if (load(bad[i], &cfg, &err) != GH_EINVAL)
+            fail_msg("accepted: %s", bad[i]);
+        assert_non_null(strstr(err.msg, "admin.token"));
+    }
+    assert_int_equal(load("admin: { token: hunter2 }\n", &cfg, &err), GH_EINVAL);
+    assert_non_null(strstr(err.msg, "must be a secret:NAME reference"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_secret_refs),
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_errors),
     };
