@@ -114,19 +114,21 @@ static int load(const char *path, uint64_t generation, struct gh_snapshot **out,
     return gh_snapshot_build(cfg, generation, out, err);
 }
 
-static int load_bound_key(const struct gh_config *cfg, struct gh_store *s, struct gh_master_key *k, struct gh_err *err);
+static int load_bound_key(const struct gh_config *cfg, struct gh_store *s, struct gh_master_key *k,
+                          struct gh_err *err);
 
 /* Every secret:NAME the config names must exist; with admin, the admin token is also decrypted (a new
  * buffer for gh_secret_wipe, NULL when none is configured). */
-static int resolve_secrets(const struct gh_config *cfg, struct gh_store *s, unsigned char **admin, size_t *admin_len,
-                           struct gh_err *err)
+static int resolve_secrets(const struct gh_config *cfg, struct gh_store *s, unsigned char **admin,
+                           size_t *admin_len, struct gh_err *err)
 {
     for (size_t i = 0; i < cfg->nsecret_refs; i++) {
         const struct gh_config_secret_ref *r = &cfg->secret_refs[i];
         if (!gh_secret_exists(s, r->name))
-            return gh_err_set(err, GH_EINVAL,
-                              "%s:%d: %s: secret '%s' does not exist (store it: gatehouse secrets set -c %s %s)",
-                              cfg->file, r->line, r->key, r->name, cfg->file, r->name);
+            return gh_err_set(
+                err, GH_EINVAL,
+                "%s:%d: %s: secret '%s' does not exist (store it: gatehouse secrets set -c %s %s)", cfg->file,
+                r->line, r->key, r->name, cfg->file, r->name);
     }
     if (admin == NULL)
         return 0;
@@ -162,7 +164,8 @@ static void on_checkpoint_timer(uv_timer_t *t)
     size_t len = 0;
     /* only when events came after the last checkpoint */
     struct gh_json *last = gh_audit_last_checkpoint(ctl->store, NULL);
-    struct gh_audit_query q = {.after_seq = last ? gh_json_int_value(gh_json_get(last, "seq")) : 0, .limit = 1};
+    struct gh_audit_query q = {.after_seq = last ? gh_json_int_value(gh_json_get(last, "seq")) : 0,
+                               .limit = 1};
     gh_json_unref(last);
     int64_t head = 0;
     if (gh_audit_list(ctl->store, &q, on_newer, &head, &err) != 0 || head == 0)
@@ -532,7 +535,8 @@ static void cli_actor(char *buf, size_t cap)
  * after its commit but before renaming <file>.new over <file> is finished here: the new key is the one
  * the store expects.
  */
-static int load_bound_key(const struct gh_config *cfg, struct gh_store *s, struct gh_master_key *k, struct gh_err *err)
+static int load_bound_key(const struct gh_config *cfg, struct gh_store *s, struct gh_master_key *k,
+                          struct gh_err *err)
 {
     int rc = gh_master_key_load(cfg->master_key_file, k, err);
     if (rc)
@@ -550,7 +554,8 @@ static int load_bound_key(const struct gh_config *cfg, struct gh_store *s, struc
     }
     if (rename(next, cfg->master_key_file) != 0) {
         gh_master_key_wipe(&n);
-        return gh_err_set(err, GH_EIO, "%s: cannot finish the interrupted rotation: %s", next, strerror(errno));
+        return gh_err_set(err, GH_EIO, "%s: cannot finish the interrupted rotation: %s", next,
+                          strerror(errno));
     }
     fprintf(stderr, "%s: finished an interrupted master key rotation\n", cfg->master_key_file);
     *k = n;
@@ -650,7 +655,8 @@ static int rotate_master(const struct gh_config *cfg, struct gh_store *store, st
     char next[4096];
     snprintf(next, sizeof(next), "%s.new", cfg->master_key_file);
     if (getenv(GH_MASTER_KEY_ENV))
-        return gh_err_set(err, GH_EINVAL, "%s is set: rotate the key where it is kept, not here", GH_MASTER_KEY_ENV);
+        return gh_err_set(err, GH_EINVAL, "%s is set: rotate the key where it is kept, not here",
+                          GH_MASTER_KEY_ENV);
     struct gh_master_key nk;
     int rc = gh_master_key_create(next, err);
     if (rc == 0 && (rc = gh_master_key_load(next, &nk, err)) == 0) {
@@ -660,9 +666,10 @@ static int rotate_master(const struct gh_config *cfg, struct gh_store *store, st
         if (rc != 0)
             unlink(next); /* nothing depends on it */
         else if (rename(next, cfg->master_key_file) != 0)
-            rc = gh_err_set(err, GH_EIO,
-                            "%s: the store uses this new key, but it could not be renamed to %s: %s; rename it by hand",
-                            next, cfg->master_key_file, strerror(errno));
+            rc = gh_err_set(
+                err, GH_EIO,
+                "%s: the store uses this new key, but it could not be renamed to %s: %s; rename it by hand",
+                next, cfg->master_key_file, strerror(errno));
         gh_master_key_wipe(&nk);
     }
     return rc;
@@ -671,12 +678,13 @@ static int rotate_master(const struct gh_config *cfg, struct gh_store *store, st
 static int cmd_secrets(const char *sub, const char *config, int n, char **rest, const char *from_file)
 {
     int one = n == 1, none = n == 0;
-    int known = (!strcmp(sub, "init") && none) || (!strcmp(sub, "list") && none) || (!strcmp(sub, "set") && one) ||
-                (!strcmp(sub, "rm") && one) || (!strcmp(sub, "rollback") && one) ||
-                (!strcmp(sub, "rotate-master") && none);
+    int known = (!strcmp(sub, "init") && none) || (!strcmp(sub, "list") && none) ||
+                (!strcmp(sub, "set") && one) || (!strcmp(sub, "rm") && one) ||
+                (!strcmp(sub, "rollback") && one) || (!strcmp(sub, "rotate-master") && none);
     if (!known) {
-        fprintf(stderr, "gatehouse secrets: expected init, list, set NAME [--from-file F], rm NAME, rollback NAME or "
-                        "rotate-master, each with -c gatehouse.yaml\n");
+        fprintf(stderr,
+                "gatehouse secrets: expected init, list, set NAME [--from-file F], rm NAME, rollback NAME or "
+                "rotate-master, each with -c gatehouse.yaml\n");
         return 2;
     }
     struct gh_snapshot *snap;
@@ -707,7 +715,8 @@ static int cmd_secrets(const char *sub, const char *config, int n, char **rest, 
         unsigned char *value = NULL;
         if (!strcmp(sub, "set")) {
             if (!gh_secret_valid_name(rest[0]))
-                rc = gh_err_set(&err, GH_EINVAL, "'%s' is not a secret name (1-128 of letters, digits, '.', '_', '-')",
+                rc = gh_err_set(&err, GH_EINVAL,
+                                "'%s' is not a secret name (1-128 of letters, digits, '.', '_', '-')",
                                 rest[0]);
             else if ((rc = read_value(from_file, &value, &c.len, &err)) == 0) {
                 c.value = value;
@@ -966,7 +975,8 @@ int main(int argc, char **argv)
                 rest[n++] = argv[i];
         }
         if (config == NULL) {
-            fprintf(stderr, "gatehouse %s: missing -c gatehouse.yaml (it names the store and the master key)\n", cmd);
+            fprintf(stderr,
+                    "gatehouse %s: missing -c gatehouse.yaml (it names the store and the master key)\n", cmd);
             return 2;
         }
         if (cmd[0] == 'a')

@@ -69,13 +69,15 @@ static int on_head(void *ctx, const struct gh_store_val *c, size_t n)
 int gh_audit_record(struct gh_store *s, const struct gh_audit_event *e, int64_t *seq, struct gh_err *err)
 {
     if (!gh_store_in_transaction(s))
-        return gh_err_set(err, GH_EINTERNAL, "audit: an event must be written in the transaction of its change");
+        return gh_err_set(err, GH_EINTERNAL,
+                          "audit: an event must be written in the transaction of its change");
     if (e->actor == NULL || e->action == NULL || e->target == NULL || e->outcome == NULL)
         return gh_err_set(err, GH_EINTERNAL, "audit: actor, action, target and outcome are required");
     if (e->details && gh_json_type(e->details) != GH_JSON_OBJECT)
         return gh_err_set(err, GH_EINTERNAL, "audit: details must be an object");
     struct head h = {0, GENESIS};
-    int rc = gh_store_exec(s, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1", NULL, 0, on_head, &h, err);
+    int rc = gh_store_exec(s, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1", NULL, 0,
+                           on_head, &h, err);
     if (rc)
         return rc;
     int64_t next = h.seq + 1;
@@ -85,14 +87,16 @@ int gh_audit_record(struct gh_store *s, const struct gh_audit_event *e, int64_t 
     sha256_hex(canon, hash);
     free(canon);
     char *details = e->details ? gh_json_dump(e->details, 1) : gh_strdup("{}");
-    struct gh_store_val p[] = {GH_VINT(next),        GH_VTEXT(when),      GH_VTEXT(e->actor),
-                               GH_VTEXT(e->action),  GH_VTEXT(e->target), GH_VTEXT(e->outcome),
-                               GH_VTEXT(details),    GH_VTEXT(e->request_id ? e->request_id : ""),
-                               GH_VTEXT(h.hash),     GH_VTEXT(hash)};
-    rc = gh_store_exec(s,
-                       "INSERT INTO audit_events (seq, time, actor, action, target, outcome, details, request_id, "
-                       "prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                       p, GH_ARRAY_SIZE(p), NULL, NULL, err);
+    struct gh_store_val p[] = {GH_VINT(next),       GH_VTEXT(when),
+                               GH_VTEXT(e->actor),  GH_VTEXT(e->action),
+                               GH_VTEXT(e->target), GH_VTEXT(e->outcome),
+                               GH_VTEXT(details),   GH_VTEXT(e->request_id ? e->request_id : ""),
+                               GH_VTEXT(h.hash),    GH_VTEXT(hash)};
+    rc = gh_store_exec(
+        s,
+        "INSERT INTO audit_events (seq, time, actor, action, target, outcome, details, request_id, "
+        "prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        p, GH_ARRAY_SIZE(p), NULL, NULL, err);
     free(details);
     if (rc == 0 && seq)
         *seq = next;
@@ -137,15 +141,18 @@ static int on_event(void *ctx, const struct gh_store_val *c, size_t n)
     gh_json_unref(details);
     int bad = 1;
     if (seq != w->expect_seq)
-        snprintf(r->why, sizeof(r->why),
-                 seq > w->expect_seq ? "event %lld is missing: the trail jumps from %lld to %lld (removed)"
-                                     : "event %lld appears again or out of order (after %lld comes %lld: inserted or reordered)",
-                 (long long)w->expect_seq, (long long)w->expect_seq - 1, (long long)seq);
+        snprintf(
+            r->why, sizeof(r->why),
+            seq > w->expect_seq
+                ? "event %lld is missing: the trail jumps from %lld to %lld (removed)"
+                : "event %lld appears again or out of order (after %lld comes %lld: inserted or reordered)",
+            (long long)w->expect_seq, (long long)w->expect_seq - 1, (long long)seq);
     else if (strcmp(f[7], w->prev) != 0)
-        snprintf(r->why, sizeof(r->why),
-                 "event %lld does not follow the event before it (its previous-hash differs: an event before it "
-                 "was removed, inserted or reordered)",
-                 (long long)seq);
+        snprintf(
+            r->why, sizeof(r->why),
+            "event %lld does not follow the event before it (its previous-hash differs: an event before it "
+            "was removed, inserted or reordered)",
+            (long long)seq);
     else if (details == NULL || CRYPTO_memcmp(hash, f[8], 64) != 0 || strlen(f[8]) != 64)
         snprintf(r->why, sizeof(r->why), "event %lld was changed (its content does not match its hash)",
                  (long long)seq);
@@ -169,7 +176,8 @@ static void mac_hex(const unsigned char *key, size_t keylen, int64_t seq, const 
                     char out[65])
 {
     char msg[200];
-    int n = snprintf(msg, sizeof(msg), "gatehouse audit checkpoint\n%lld\n%s\n%s", (long long)seq, head, time);
+    int n =
+        snprintf(msg, sizeof(msg), "gatehouse audit checkpoint\n%lld\n%s\n%s", (long long)seq, head, time);
     unsigned char d[32];
     unsigned int dl = 0;
     HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg, (size_t)n, d, &dl);
@@ -198,8 +206,8 @@ static int on_checkpoint(void *ctx, const struct gh_store_val *c, size_t n)
         mac_hex(x->key, x->keylen, seq, head, time, want);
         if (CRYPTO_memcmp(want, mac, 64) != 0 || strlen(mac) != 64) {
             r->bad_seq = seq;
-            snprintf(r->why, sizeof(r->why), "the checkpoint at event %lld is not signed by the checkpoint key",
-                     (long long)seq);
+            snprintf(r->why, sizeof(r->why),
+                     "the checkpoint at event %lld is not signed by the checkpoint key", (long long)seq);
         }
     }
     if (r->bad_seq == 0 && seq > x->last_event_seq) {
@@ -216,7 +224,8 @@ static int on_checkpoint(void *ctx, const struct gh_store_val *c, size_t n)
         gh_store_exec(x->s, "SELECT seq, hash FROM audit_events WHERE seq = $1", p, 1, on_head, &h, NULL);
         if (strcmp(h.hash, head) != 0) {
             r->bad_seq = seq;
-            snprintf(r->why, sizeof(r->why), "event %lld differs from what its checkpoint recorded", (long long)seq);
+            snprintf(r->why, sizeof(r->why), "event %lld differs from what its checkpoint recorded",
+                     (long long)seq);
         }
     }
     free(head);
@@ -230,10 +239,11 @@ int gh_audit_verify(struct gh_store *s, const unsigned char *key, size_t keylen,
 {
     memset(r, 0, sizeof(*r));
     struct walk w = {r, 1, GENESIS, 0};
-    int rc = gh_store_exec(s,
-                           "SELECT seq, time, actor, action, target, outcome, details, request_id, prev_hash, hash "
-                           "FROM audit_events ORDER BY seq",
-                           NULL, 0, on_event, &w, err);
+    int rc = gh_store_exec(
+        s,
+        "SELECT seq, time, actor, action, target, outcome, details, request_id, prev_hash, hash "
+        "FROM audit_events ORDER BY seq",
+        NULL, 0, on_event, &w, err);
     if (rc < 0)
         return rc;
     struct cps x = {&w, s, key, keylen, w.expect_seq - 1};
@@ -279,7 +289,8 @@ static int on_list(void *ctx, const struct gh_store_val *c, size_t n)
             struct gh_json *d = gh_json_parse(c[i].p ? c[i].p : "{}", c[i].len ? c[i].len : 2, NULL);
             gh_json_set(o, names[i], d ? d : gh_json_object());
         } else {
-            gh_json_set(o, names[i], c[i].type == GH_VAL_TEXT ? gh_json_string(c[i].p, c[i].len) : gh_json_null());
+            gh_json_set(o, names[i],
+                        c[i].type == GH_VAL_TEXT ? gh_json_string(c[i].p, c[i].len) : gh_json_null());
         }
     }
     int rc = l->fn(l->ctx, o);
@@ -294,8 +305,9 @@ int gh_audit_list(struct gh_store *s, const struct gh_audit_query *q, gh_audit_e
     struct gh_store_val p[8];
     size_t n = 0;
     char prefix[256] = "";
-    gh_buf_adds(&sql, "SELECT seq, time, actor, action, target, outcome, details, request_id, prev_hash, hash "
-                      "FROM audit_events WHERE seq > $1");
+    gh_buf_adds(&sql,
+                "SELECT seq, time, actor, action, target, outcome, details, request_id, prev_hash, hash "
+                "FROM audit_events WHERE seq > $1");
     p[n++] = GH_VINT(q->after_seq);
     if (q->actor) {
         p[n++] = GH_VTEXT(q->actor);
@@ -350,15 +362,16 @@ static int on_cp(void *ctx, const struct gh_store_val *c, size_t n)
 struct gh_json *gh_audit_last_checkpoint(struct gh_store *s, struct gh_err *err)
 {
     struct gh_json *o = NULL;
-    gh_store_exec(s, "SELECT seq, head_hash, time, mac FROM audit_checkpoints ORDER BY seq DESC LIMIT 1", NULL, 0,
-                  on_cp, &o, err);
+    gh_store_exec(s, "SELECT seq, head_hash, time, mac FROM audit_checkpoints ORDER BY seq DESC LIMIT 1",
+                  NULL, 0, on_cp, &o, err);
     return o;
 }
 
 int gh_audit_checkpoint(struct gh_store *s, const unsigned char *key, size_t keylen, struct gh_err *err)
 {
     struct head h = {0, ""};
-    int rc = gh_store_exec(s, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1", NULL, 0, on_head, &h, err);
+    int rc = gh_store_exec(s, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1", NULL, 0,
+                           on_head, &h, err);
     if (rc || h.seq == 0)
         return rc;
     char when[40], mac[65];

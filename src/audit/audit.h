@@ -16,12 +16,12 @@
 struct gh_json;
 
 struct gh_audit_event {
-    const char *actor;      /* "user:jane", "cli:root", "system:catalog" */
-    const char *action;     /* dotted verb: "secret.set", "grant.approve" */
-    const char *target;     /* entity ref or object id */
-    const char *outcome;    /* "success", "denied", "failure" */
+    const char *actor;             /* "user:jane", "cli:root", "system:catalog" */
+    const char *action;            /* dotted verb: "secret.set", "grant.approve" */
+    const char *target;            /* entity ref or object id */
+    const char *outcome;           /* "success", "denied", "failure" */
     const struct gh_json *details; /* an object, or NULL */
-    const char *request_id; /* or NULL */
+    const char *request_id;        /* or NULL */
 };
 
 /* Appends an event. Must run inside a store transaction (GH_EINTERNAL otherwise). *seq: its number. */
@@ -29,13 +29,14 @@ int gh_audit_record(struct gh_store *s, const struct gh_audit_event *e, int64_t 
 
 /* The canonical form hashed for an event (sorted-key compact JSON of every field, prev_hash
  * included): exposed for tests and for auditors re-checking an export by hand. New string. */
-char *gh_audit_canonical(int64_t seq, const char *time, const struct gh_audit_event *e, const char *prev_hash);
+char *gh_audit_canonical(int64_t seq, const char *time, const struct gh_audit_event *e,
+                         const char *prev_hash);
 
 struct gh_audit_report {
-    int64_t count;    /* events walked */
-    char head[65];    /* the last event's hash ("" when none) */
-    int64_t bad_seq;  /* the first event found wrong (0: intact) */
-    char why[400];    /* what is wrong with it */
+    int64_t count;   /* events walked */
+    char head[65];   /* the last event's hash ("" when none) */
+    int64_t bad_seq; /* the first event found wrong (0: intact) */
+    char why[400];   /* what is wrong with it */
     int64_t checkpoints;
 };
 

@@ -20,7 +20,8 @@ int gh_err_set(struct gh_err *err, int code, const char *fmt, ...)
     if (err != NULL) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof(err->msg), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): started above
+        vsnprintf(err->msg, sizeof(err->msg), fmt,
+                  ap); // NOLINT(clang-analyzer-valist.Uninitialized): started above
         va_end(ap);
     }
     return code;
@@ -142,7 +143,8 @@ void gh_log_write(int level, const char *fmt, ...)
     int n = snprintf(line, sizeof(line), "%s [%s] ", ts, names[level < 0 ? 0 : level > 3 ? 3 : level]);
     va_list ap;
     va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
+    int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt,
+                      ap); // NOLINT(clang-analyzer-valist.Uninitialized)
     va_end(ap);
     size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
     if (len > sizeof(line) - 2)

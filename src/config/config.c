@@ -54,7 +54,8 @@ static int get_string(struct ld *ld, struct gh_yaml_node *n, int line, const cha
 }
 
 /* A duration, more than zero; with may_be_off, also "off" (0: the thing is turned off). */
-static int duration(struct ld *ld, struct gh_yaml_node *n, int line, const char *key, uint64_t *out, int may_be_off)
+static int duration(struct ld *ld, struct gh_yaml_node *n, int line, const char *key, uint64_t *out,
+                    int may_be_off)
 {
     char *s = NULL;
     if (get_string(ld, n, line, key, &s)) {
@@ -278,8 +279,7 @@ static int store_key(struct ld *ld, const char *k, const char *key, int kl, stru
                         cfg->store_driver);
         return 0;
     }
-    if (strcmp(k, "path") == 0)
-    {
+    if (strcmp(k, "path") == 0) {
         char *path = NULL;
         if (get_string(ld, v, kl, key, &path)) {
             free(path); /* get_string may hand over a string with its error */
@@ -533,8 +533,8 @@ static int catalog_key(struct ld *ld, const char *k, const char *key, int kl, st
 }
 
 /* A credential: only ever a `secret:NAME` reference, never the value itself. Records the reference. */
-static int get_secret_ref(struct ld *ld, struct gh_yaml_node *v, int line, const char *key, struct gh_config *cfg,
-                          const char **name)
+static int get_secret_ref(struct ld *ld, struct gh_yaml_node *v, int line, const char *key,
+                          struct gh_config *cfg, const char **name)
 {
     char *s = NULL;
     if (get_string(ld, v, line, key, &s)) {
@@ -573,7 +573,8 @@ static int admin_key(struct ld *ld, const char *k, const char *key, int kl, stru
     return errf(ld, kl, key, "unknown key (expected token)");
 }
 
-static int secrets_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
+static int secrets_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v,
+                       void *ctx)
 {
     struct gh_config *cfg = ctx;
     if (strcmp(k, "master_key_file") != 0)
@@ -752,7 +753,8 @@ static int load_root(struct ld *ld, struct gh_config *cfg)
             rc = each_key(ld, v, kl, "audit", audit_key, cfg);
         } else {
             rc = errf(ld, kl, k,
-                      "unknown key (expected listen, workers, limits, upstreams, log, store, apis, catalog, secrets, "
+                      "unknown key (expected listen, workers, limits, upstreams, log, store, apis, catalog, "
+                      "secrets, "
                       "admin, audit)");
         }
         if (rc)

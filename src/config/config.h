@@ -60,7 +60,7 @@ struct gh_config {
         char *name; /* the secret's name */
         char *key;  /* the dotted key it was given for */
         int line;
-    } *secret_refs;
+    } * secret_refs;
     size_t nsecret_refs;
     const char *admin_token_secret; /* admin.token: a name in secret_refs (borrowed), or NULL */
     uint64_t audit_checkpoint_ms;   /* audit.checkpoint_interval; 0: only on export and by hand */

@@ -908,7 +908,8 @@ static int on_audit_event(void *ctx, struct gh_json *e)
 }
 
 /* GET /api/audit?actor=&action=&target=&since=&until=&after=&limit= : admins (the admin token) only. */
-static void audit_api(struct gh_api *a, const struct gh_preq *req, const struct params *ps, struct gh_presp *r)
+static void audit_api(struct gh_api *a, const struct gh_preq *req, const struct params *ps,
+                      struct gh_presp *r)
 {
     if (req->method != GH_METHOD_GET && req->method != GH_METHOD_HEAD)
         return not_allowed(r, "GET, HEAD");
@@ -926,8 +927,9 @@ static void audit_api(struct gh_api *a, const struct gh_preq *req, const struct 
     const char *since = param(ps, "since"), *until = param(ps, "until");
     if ((since && !gh_audit_valid_time(since)) || (until && !gh_audit_valid_time(until)))
         return send_error(r, 400, "since/until: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.fff]Z");
-    struct gh_audit_query q = {param(ps, "actor"), param(ps, "action"), param(ps, "target"), since, until,
-                               (int64_t)after, limit + 1};
+    struct gh_audit_query q = {
+        param(ps, "actor"), param(ps, "action"), param(ps, "target"), since, until, (int64_t)after,
+        limit + 1};
     struct audit_page page = {gh_json_array(), 0};
     struct gh_err err = {{0}};
     if (gh_audit_list(gh_catalog_service_store(a->catalog), &q, on_audit_event, &page, &err) != 0) {
@@ -944,7 +946,10 @@ static void audit_api(struct gh_api *a, const struct gh_preq *req, const struct 
         gh_json_unref(page.items);
         page.items = trimmed;
     }
-    int64_t last = gh_json_size(page.items) ? gh_json_int_value(gh_json_get(gh_json_at(page.items, gh_json_size(page.items) - 1), "seq")) : 0;
+    int64_t last =
+        gh_json_size(page.items)
+            ? gh_json_int_value(gh_json_get(gh_json_at(page.items, gh_json_size(page.items) - 1), "seq"))
+            : 0;
     gh_json_set(res, "items", page.items);
     gh_json_set(res, "nextAfter", more ? gh_json_int(last) : gh_json_null());
     send_json(r, 200, res);

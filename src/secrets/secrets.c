@@ -91,8 +91,9 @@ int gh_master_key_load(const char *file, struct gh_master_key *out, struct gh_er
     }
     if (st.st_uid != geteuid()) {
         close(fd);
-        return gh_err_set(err, GH_EINVAL, "%s: the master key file belongs to uid %u, not to this user (uid %u)",
-                          file, (unsigned)st.st_uid, (unsigned)geteuid());
+        return gh_err_set(err, GH_EINVAL,
+                          "%s: the master key file belongs to uid %u, not to this user (uid %u)", file,
+                          (unsigned)st.st_uid, (unsigned)geteuid());
     }
     if (st.st_mode & 077) {
         close(fd);
@@ -124,7 +125,8 @@ int gh_master_key_create(const char *file, struct gh_err *err)
     if (fd < 0) {
         OPENSSL_cleanse(text, sizeof(text));
         return gh_err_set(err, GH_EINVAL, "%s: %s", file,
-                          errno == EEXIST ? "a master key is already there (it is never overwritten)" : strerror(errno));
+                          errno == EEXIST ? "a master key is already there (it is never overwritten)"
+                                          : strerror(errno));
     }
     int ok = write(fd, text, (size_t)n) == n && fsync(fd) == 0;
     OPENSSL_cleanse(text, sizeof(text));
@@ -180,8 +182,8 @@ static int set_fingerprint(struct gh_store *s, const struct gh_master_key *k, st
 int gh_secrets_bind(struct gh_store *s, const struct gh_master_key *k, struct gh_err *err)
 {
     struct text_out t = {{0}, 0};
-    int rc = gh_store_exec(s, "SELECT value FROM gh_meta WHERE key = 'secrets_master_fingerprint'", NULL, 0, on_text,
-                           &t, err);
+    int rc = gh_store_exec(s, "SELECT value FROM gh_meta WHERE key = 'secrets_master_fingerprint'", NULL, 0,
+                           on_text, &t, err);
     if (rc)
         return rc;
     char fp[65];
@@ -205,8 +207,8 @@ int gh_secret_valid_name(const char *name)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+              c == '_' || c == '-'))
             return 0;
     }
     return 1;
@@ -240,13 +242,14 @@ int gh_secret_set(struct gh_store *s, const struct gh_master_key *k, const char 
                   size_t len, int64_t *version, struct gh_err *err)
 {
     if (!gh_secret_valid_name(name))
-        return gh_err_set(err, GH_EINVAL, "'%s' is not a secret name (1-128 of letters, digits, '.', '_', '-')", name);
+        return gh_err_set(err, GH_EINVAL,
+                          "'%s' is not a secret name (1-128 of letters, digits, '.', '_', '-')", name);
     if (len > GH_SECRET_MAX)
         return gh_err_set(err, GH_EINVAL, "%s: a secret holds at most %zu bytes", name, GH_SECRET_MAX);
     int64_t v = 0;
     struct gh_store_val np[] = {GH_VTEXT(name)};
-    int rc = gh_store_exec(s, "SELECT COALESCE(MAX(version), 0) + 1 FROM secrets WHERE name = $1", np, 1, on_int, &v,
-                           err);
+    int rc = gh_store_exec(s, "SELECT COALESCE(MAX(version), 0) + 1 FROM secrets WHERE name = $1", np, 1,
+                           on_int, &v, err);
     if (rc)
         return rc;
     unsigned char dk[32], wrapped[NONCE + 32 + TAG];
@@ -264,13 +267,15 @@ int gh_secret_set(struct gh_store *s, const struct gh_master_key *k, const char 
     }
     char when[40];
     gh_time_rfc3339(gh_time_wall_ms(), when, sizeof(when));
-    struct gh_store_val p[] = {GH_VTEXT(name), GH_VINT(v), blob(wrapped, sizeof(wrapped)), blob(ct, NONCE + len + TAG),
-                               GH_VTEXT(when)};
-    if ((rc = gh_store_exec(s, "UPDATE secrets SET current = 0 WHERE name = $1", np, 1, NULL, NULL, err)) == 0)
-        rc = gh_store_exec(s,
-                           "INSERT INTO secrets (name, version, wrapped_key, ciphertext, created_at, current) "
-                           "VALUES ($1, $2, $3, $4, $5, 1)",
-                           p, 5, NULL, NULL, err);
+    struct gh_store_val p[] = {GH_VTEXT(name), GH_VINT(v), blob(wrapped, sizeof(wrapped)),
+                               blob(ct, NONCE + len + TAG), GH_VTEXT(when)};
+    if ((rc = gh_store_exec(s, "UPDATE secrets SET current = 0 WHERE name = $1", np, 1, NULL, NULL, err)) ==
+        0)
+        rc =
+            gh_store_exec(s,
+                          "INSERT INTO secrets (name, version, wrapped_key, ciphertext, created_at, current) "
+                          "VALUES ($1, $2, $3, $4, $5, 1)",
+                          p, 5, NULL, NULL, err);
     free(ct);
     if (rc == 0 && version)
         *version = v;
@@ -305,17 +310,18 @@ int gh_secret_get(struct gh_store *s, const struct gh_master_key *k, const char 
 {
     struct sealed x = {0};
     struct gh_store_val np[] = {GH_VTEXT(name)};
-    int rc = gh_store_exec(s, "SELECT version, wrapped_key, ciphertext FROM secrets WHERE name = $1 AND current = 1",
-                           np, 1, on_sealed, &x, err);
+    int rc = gh_store_exec(
+        s, "SELECT version, wrapped_key, ciphertext FROM secrets WHERE name = $1 AND current = 1", np, 1,
+        on_sealed, &x, err);
     if (rc < 0)
         return rc;
     if (!x.found)
         return gh_err_set(err, GH_ENOTFOUND, "no secret '%s'", name);
     unsigned char dk[32];
     char aad[200];
-    rc = x.wlen == NONCE + 32 + TAG ? open_sealed(k->k, aad, key_aad(aad, sizeof(aad), name, x.version), x.wrapped,
-                                                  x.wlen, dk)
-                                    : GH_EINVAL;
+    rc = x.wlen == NONCE + 32 + TAG
+             ? open_sealed(k->k, aad, key_aad(aad, sizeof(aad), name, x.version), x.wrapped, x.wlen, dk)
+             : GH_EINVAL;
     unsigned char *out = NULL;
     if (rc == 0 && x.clen >= NONCE + TAG) {
         out = gh_malloc(x.clen - NONCE - TAG + 1);
@@ -366,22 +372,24 @@ int gh_secret_rollback(struct gh_store *s, const char *name, int64_t *version, s
 {
     int64_t cur = 0, prev = 0;
     struct gh_store_val np[] = {GH_VTEXT(name)};
-    int rc = gh_store_exec(s, "SELECT version FROM secrets WHERE name = $1 AND current = 1", np, 1, on_int, &cur, err);
+    int rc = gh_store_exec(s, "SELECT version FROM secrets WHERE name = $1 AND current = 1", np, 1, on_int,
+                           &cur, err);
     if (rc)
         return rc;
     if (cur == 0)
         return gh_err_set(err, GH_ENOTFOUND, "no secret '%s'", name);
     struct gh_store_val pp[] = {GH_VTEXT(name), GH_VINT(cur)};
-    rc = gh_store_exec(s, "SELECT COALESCE(MAX(version), 0) FROM secrets WHERE name = $1 AND version < $2", pp, 2,
-                       on_int, &prev, err);
+    rc = gh_store_exec(s, "SELECT COALESCE(MAX(version), 0) FROM secrets WHERE name = $1 AND version < $2",
+                       pp, 2, on_int, &prev, err);
     if (rc)
         return rc;
     if (prev == 0)
         return gh_err_set(err, GH_EINVAL, "secret '%s' has no version before %lld", name, (long long)cur);
     struct gh_store_val up[] = {GH_VTEXT(name), GH_VINT(prev)};
-    if ((rc = gh_store_exec(s, "UPDATE secrets SET current = 0 WHERE name = $1", np, 1, NULL, NULL, err)) == 0)
-        rc = gh_store_exec(s, "UPDATE secrets SET current = 1 WHERE name = $1 AND version = $2", up, 2, NULL, NULL,
-                           err);
+    if ((rc = gh_store_exec(s, "UPDATE secrets SET current = 0 WHERE name = $1", np, 1, NULL, NULL, err)) ==
+        0)
+        rc = gh_store_exec(s, "UPDATE secrets SET current = 1 WHERE name = $1 AND version = $2", up, 2, NULL,
+                           NULL, err);
     if (rc == 0 && version)
         *version = prev;
     return rc;
@@ -389,10 +397,11 @@ int gh_secret_rollback(struct gh_store *s, const char *name, int64_t *version, s
 
 int gh_secret_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err)
 {
-    return gh_store_exec(s,
-                         "SELECT c.name, c.version, c.created_at, (SELECT COUNT(*) FROM secrets v WHERE v.name = c.name) "
-                         "FROM secrets c WHERE c.current = 1 ORDER BY c.name",
-                         NULL, 0, fn, ctx, err);
+    return gh_store_exec(
+        s,
+        "SELECT c.name, c.version, c.created_at, (SELECT COUNT(*) FROM secrets v WHERE v.name = c.name) "
+        "FROM secrets c WHERE c.current = 1 ORDER BY c.name",
+        NULL, 0, fn, ctx, err);
 }
 
 struct rewrap {
@@ -423,8 +432,8 @@ static int on_rewrap(void *ctx, const struct gh_store_val *c, size_t n)
     return 0;
 }
 
-int gh_secrets_rotate_master(struct gh_store *s, const struct gh_master_key *old, const struct gh_master_key *new_key,
-                             size_t *count, struct gh_err *err)
+int gh_secrets_rotate_master(struct gh_store *s, const struct gh_master_key *old,
+                             const struct gh_master_key *new_key, size_t *count, struct gh_err *err)
 {
     struct rewrap r = {0};
     int rc = gh_store_exec(s, "SELECT name, version, wrapped_key FROM secrets", NULL, 0, on_rewrap, &r, err);
@@ -433,16 +442,18 @@ int gh_secrets_rotate_master(struct gh_store *s, const struct gh_master_key *old
         char aad[200];
         size_t al = key_aad(aad, sizeof(aad), r.names[i], r.versions[i]);
         if (r.wlen[i] != sizeof(wrapped) || open_sealed(old->k, aad, al, r.wrapped[i], r.wlen[i], dk) != 0) {
-            rc = gh_err_set(err, GH_EINVAL, "secret '%s' version %lld does not open with the current master key",
-                            r.names[i], (long long)r.versions[i]);
+            rc = gh_err_set(err, GH_EINVAL,
+                            "secret '%s' version %lld does not open with the current master key", r.names[i],
+                            (long long)r.versions[i]);
             break;
         }
         rc = seal(new_key->k, aad, al, dk, sizeof(dk), wrapped);
         OPENSSL_cleanse(dk, sizeof(dk));
-        struct gh_store_val p[] = {GH_VTEXT(r.names[i]), GH_VINT(r.versions[i]), blob(wrapped, sizeof(wrapped))};
+        struct gh_store_val p[] = {GH_VTEXT(r.names[i]), GH_VINT(r.versions[i]),
+                                   blob(wrapped, sizeof(wrapped))};
         if (rc == 0)
-            rc = gh_store_exec(s, "UPDATE secrets SET wrapped_key = $3 WHERE name = $1 AND version = $2", p, 3, NULL,
-                               NULL, err);
+            rc = gh_store_exec(s, "UPDATE secrets SET wrapped_key = $3 WHERE name = $1 AND version = $2", p,
+                               3, NULL, NULL, err);
     }
     if (rc == 0)
         rc = set_fingerprint(s, new_key, err);

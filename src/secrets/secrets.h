@@ -51,7 +51,7 @@ int gh_secret_rollback(struct gh_store *s, const char *name, int64_t *version, s
 /* Rows: name, version (current), created_at, versions. */
 int gh_secret_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err);
 /* Re-wraps every data key from old to new and records the new fingerprint. */
-int gh_secrets_rotate_master(struct gh_store *s, const struct gh_master_key *old, const struct gh_master_key *new_key,
-                             size_t *count, struct gh_err *err);
+int gh_secrets_rotate_master(struct gh_store *s, const struct gh_master_key *old,
+                             const struct gh_master_key *new_key, size_t *count, struct gh_err *err);
 
 #endif

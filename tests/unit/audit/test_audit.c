@@ -83,9 +83,10 @@ static void test_canonical(void **state)
     gh_json_set(d, "a", gh_json_string("x", 1));
     struct gh_audit_event e = {"cli:root", "secret.set", "secret:db", "success", d, NULL};
     char *c = gh_audit_canonical(7, "2026-01-01T00:00:00.000Z", &e, "ab");
-    assert_string_equal(c, "{\"action\":\"secret.set\",\"actor\":\"cli:root\",\"details\":{\"a\":\"x\",\"z\":1},"
-                           "\"outcome\":\"success\",\"prev_hash\":\"ab\",\"request_id\":\"\",\"seq\":7,"
-                           "\"target\":\"secret:db\",\"time\":\"2026-01-01T00:00:00.000Z\"}");
+    assert_string_equal(c,
+                        "{\"action\":\"secret.set\",\"actor\":\"cli:root\",\"details\":{\"a\":\"x\",\"z\":1},"
+                        "\"outcome\":\"success\",\"prev_hash\":\"ab\",\"request_id\":\"\",\"seq\":7,"
+                        "\"target\":\"secret:db\",\"time\":\"2026-01-01T00:00:00.000Z\"}");
     free(c);
     gh_json_unref(d);
 }
@@ -165,8 +166,10 @@ static void test_inserted(void **state)
     /* a forged event with a correct-looking hash of its own, squeezed in as 3 */
     exec("UPDATE audit_events SET seq = seq + 100 WHERE seq >= 3");
     exec("UPDATE audit_events SET seq = seq - 99 WHERE seq >= 103");
-    exec("INSERT INTO audit_events (seq, time, actor, action, target, outcome, details, request_id, prev_hash, hash) "
-         "SELECT 3, time, 'user:mallory', action, target, outcome, details, request_id, hash, hash FROM audit_events "
+    exec("INSERT INTO audit_events (seq, time, actor, action, target, outcome, details, request_id, "
+         "prev_hash, hash) "
+         "SELECT 3, time, 'user:mallory', action, target, outcome, details, request_id, hash, hash FROM "
+         "audit_events "
          "WHERE seq = 2");
     expect_bad(3, "event 3 was changed");
 }

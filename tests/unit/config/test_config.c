@@ -136,7 +136,9 @@ static void test_secret_refs(void **state)
     (void)state;
     struct gh_config *cfg = NULL;
     struct gh_err err = {{0}};
-    assert_int_equal(load("admin:\n  token: secret:ops.admin-token\naudit: { checkpoint_interval: off }\n", &cfg, &err), 0);
+    assert_int_equal(
+        load("admin:\n  token: secret:ops.admin-token\naudit: { checkpoint_interval: off }\n", &cfg, &err),
+        0);
     assert_int_equal(cfg->nsecret_refs, 1);
     assert_string_equal(cfg->secret_refs[0].name, "ops.admin-token");
     assert_string_equal(cfg->secret_refs[0].key, "admin.token");

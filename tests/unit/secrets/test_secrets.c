@@ -106,9 +106,10 @@ static void test_round_trip_and_tamper(void **state)
     assert_int_equal(gh_secret_get(db, &k, "idp.client-secret", &val, &len, &err), GH_EINVAL);
     assert_int_equal(gh_secret_set(db, &k, "a", "alpha", 5, NULL, &err), 0);
     assert_int_equal(gh_secret_set(db, &k, "b", "bravo", 5, NULL, &err), 0);
-    assert_int_equal(exec("UPDATE secrets SET ciphertext = (SELECT ciphertext FROM secrets WHERE name = 'a'), "
-                          "wrapped_key = (SELECT wrapped_key FROM secrets WHERE name = 'a') WHERE name = 'b'"),
-                     0);
+    assert_int_equal(
+        exec("UPDATE secrets SET ciphertext = (SELECT ciphertext FROM secrets WHERE name = 'a'), "
+             "wrapped_key = (SELECT wrapped_key FROM secrets WHERE name = 'a') WHERE name = 'b'"),
+        0);
     assert_int_equal(gh_secret_get(db, &k, "b", &val, &len, &err), GH_EINVAL);
     expect("a", &k, "alpha");
     assert_int_equal(gh_secret_get(db, &k, "nope", &val, &len, &err), GH_ENOTFOUND);
