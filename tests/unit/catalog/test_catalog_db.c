@@ -17,30 +17,10 @@
 
 #define EXAMPLES "../shared/testdata/backstage-examples"
 
-static char dir[64], dbpath[128];
-static struct gh_store *db;
+#include "../store_fixture.h"
 
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/gh-catalog-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    snprintf(dbpath, sizeof(dbpath), "%s/t.db", dir);
-    struct gh_store_config cfg = {"sqlite", dbpath};
-    struct gh_err err = {{0}};
-    if (gh_store_open(&cfg, &db, &err) != 0)
-        fail_msg("open: %s", err.msg);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    gh_store_close(db);
-    char cmd[160];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
+#define setup store_setup
+#define teardown store_teardown
 
 static void write_file(const char *name, const char *text)
 {

@@ -13,31 +13,15 @@
 
 #include "secrets/secrets.h"
 
-static char dir[64], dbpath[128];
-static struct gh_store *db;
+#include "../store_fixture.h"
 
 static int setup(void **state)
 {
-    (void)state;
     unsetenv(GH_MASTER_KEY_ENV);
-    snprintf(dir, sizeof(dir), "/tmp/gh-secrets-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    snprintf(dbpath, sizeof(dbpath), "%s/t.db", dir);
-    struct gh_store_config cfg = {"sqlite", dbpath};
-    struct gh_err err = {{0}};
-    if (gh_store_open(&cfg, &db, &err) != 0)
-        fail_msg("%s", err.msg);
-    return 0;
+    return store_setup(state);
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    gh_store_close(db);
-    char cmd[160];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
+#define teardown store_teardown
 
 static void key_of(struct gh_master_key *k, const char *name)
 {
