@@ -101,6 +101,12 @@ struct gh_json *gh_catalog_gateway_annotations(const struct gh_config *cfg, cons
                 (unsigned long long)a->timeout_ms, a->strip_prefix ? ", strip_prefix" : "");
     put(ann, "gatehouse.dev/policies", b.p);
     gh_buf_free(&b);
+    if (a->nplans) {
+        for (size_t i = 0; i < a->nplans; i++)
+            gh_buf_addf(&b, "%s%s", i ? ", " : "", a->plans[i]);
+        put(ann, "gatehouse.dev/plans", b.p);
+        gh_buf_free(&b);
+    }
     return ann;
 }
 

@@ -594,6 +594,124 @@ static int secrets_key(struct ld *ld, const char *k, const char *key, int kl, st
     return 0;
 }
 
+/* ---- plans ---- */
+
+static int rate_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
+{
+    struct gh_config_plan *p = ctx;
+    int n = 0, rc;
+    if (strcmp(k, "requests") == 0) {
+        rc = get_count(ld, v, kl, key, 1, 1000000000, &n);
+        p->rate_requests = (uint32_t)n;
+        return rc;
+    }
+    if (strcmp(k, "burst") == 0) {
+        rc = get_count(ld, v, kl, key, 1, 1000000000, &n);
+        p->rate_burst = (uint32_t)n;
+        return rc;
+    }
+    if (strcmp(k, "per") == 0)
+        return get_duration(ld, v, kl, key, &p->rate_per_ms);
+    return errf(ld, kl, key, "unknown key (expected requests, per, burst)");
+}
+
+static int quota_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
+{
+    struct gh_config_plan *p = ctx;
+    if (strcmp(k, "requests") == 0) {
+        int n = 0;
+        int rc = get_count(ld, v, kl, key, 1, 2000000000, &n);
+        p->quota_requests = (uint64_t)n;
+        return rc;
+    }
+    if (strcmp(k, "per") != 0)
+        return errf(ld, kl, key, "unknown key (expected requests, per)");
+    char *s = NULL;
+    int rc = get_string(ld, v, kl, key, &s);
+    if (rc == 0) {
+        p->quota_per = strcmp(s, "day") == 0 ? 1 : strcmp(s, "month") == 0 ? 2 : 0;
+        if (p->quota_per == 0)
+            rc = errf(ld, kl, key, "'%s' must be day or month", s);
+    }
+    free(s);
+    return rc;
+}
+
+static int plan_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
+{
+    struct gh_config_plan *p = ctx;
+    if (strcmp(k, "name") == 0) {
+        if (get_string(ld, v, kl, key, &p->name))
+            return GH_EINVAL;
+        if (!gh_catalog_valid_name((struct gh_str){p->name, strlen(p->name)}))
+            return errf(ld, kl, key, "'%s' must be 1-63 letters or digits, with - _ . only between them", p->name);
+        p->line = kl;
+        return 0;
+    }
+    if (strcmp(k, "description") == 0)
+        return get_string(ld, v, kl, key, &p->description);
+    if (strcmp(k, "rate") == 0) {
+        int rc = each_key(ld, v, kl, key, rate_key, p);
+        if (rc == 0 && (p->rate_requests == 0 || p->rate_per_ms == 0))
+            return errf(ld, kl, key, "requests and per are required (like {requests: 100, per: 1m})");
+        if (rc == 0 && p->rate_per_ms * 1000000 < p->rate_requests)
+            return errf(ld, kl, key, "more than one request per nanosecond is not a limit");
+        return rc;
+    }
+    if (strcmp(k, "quota") == 0) {
+        int rc = each_key(ld, v, kl, key, quota_key, p);
+        if (rc == 0 && (p->quota_requests == 0 || p->quota_per == 0))
+            return errf(ld, kl, key, "requests and per are required (like {requests: 10000, per: day})");
+        return rc;
+    }
+    return errf(ld, kl, key, "unknown key (expected name, description, rate, quota)");
+}
+
+static int load_plans(struct ld *ld, struct gh_yaml_node *n, int line, struct gh_config *cfg)
+{
+    if (want_type(ld, n, GH_YAML_SEQUENCE, line, "plans"))
+        return GH_EINVAL;
+    void *it = NULL;
+    struct gh_yaml_node *item;
+    while ((item = gh_yaml_seq_next(n, &it)) != NULL) {
+        char key[48];
+        snprintf(key, sizeof(key), "plans[%zu]", cfg->nplans);
+        cfg->plans = gh_realloc(cfg->plans, (cfg->nplans + 1) * sizeof(*cfg->plans));
+        struct gh_config_plan *p = &cfg->plans[cfg->nplans++];
+        *p = (struct gh_config_plan){.line = line};
+        int rc = each_key(ld, item, line, key, plan_key, p);
+        if (rc)
+            return rc;
+        if (p->name == NULL)
+            return errf(ld, line, key, "name is required");
+        for (size_t i = 0; i + 1 < cfg->nplans; i++)
+            if (strcmp(cfg->plans[i].name, p->name) == 0) {
+                snprintf(key, sizeof(key), "plans.%s", p->name);
+                return errf(ld, p->line, key, "duplicate plan name (also at line %d)", cfg->plans[i].line);
+            }
+    }
+    return 0;
+}
+
+/* Every plan an API names exists (plans may come after the APIs in the file). */
+static int check_api_plans(struct ld *ld, struct gh_config *cfg)
+{
+    for (size_t i = 0; i < cfg->napis; i++) {
+        const struct gh_config_api *a = &cfg->apis[i];
+        for (size_t k = 0; k < a->nplans; k++) {
+            int found = 0;
+            for (size_t j = 0; j < cfg->nplans && !found; j++)
+                found = strcmp(cfg->plans[j].name, a->plans[k]) == 0;
+            if (!found) {
+                char key[128];
+                snprintf(key, sizeof(key), "apis.%s.plans", a->name);
+                return errf(ld, a->plans_line, key, "no plan named '%s' (see plans:)", a->plans[k]);
+            }
+        }
+    }
+    return 0;
+}
+
 static int valid_api_name(const char *s)
 {
     return gh_catalog_valid_name((struct gh_str){s, strlen(s)});
@@ -651,6 +769,9 @@ static int load_api(struct ld *ld, struct gh_yaml_node *n, int line, size_t inde
             if (rc == 0 && gh_catalog_parse_ref((struct gh_str){*dst, strlen(*dst)},
                                                 k[0] == 'o' ? "Group" : "System", NULL, &r, &why) != 0)
                 rc = errf(ld, kl, key, "%s", why.msg);
+        } else if (strcmp(k, "plans") == 0) {
+            rc = get_string_list(ld, v, kl, key, &a->plans, &a->nplans);
+            a->plans_line = kl;
         } else if (strcmp(k, "description") == 0) {
             rc = get_string(ld, v, kl, key, &a->description);
         } else if (strcmp(k, "lifecycle") == 0) {
@@ -661,7 +782,7 @@ static int load_api(struct ld *ld, struct gh_yaml_node *n, int line, size_t inde
             return errf(
                 ld, kl, key,
                 "unknown key (expected name, route, upstream, strip_prefix, owner, description, lifecycle, "
-                "system)");
+                "system, plans)");
         }
         if (rc)
             return rc;
@@ -751,11 +872,13 @@ static int load_root(struct ld *ld, struct gh_config *cfg)
             rc = each_key(ld, v, kl, "admin", admin_key, cfg);
         } else if (strcmp(k, "audit") == 0) {
             rc = each_key(ld, v, kl, "audit", audit_key, cfg);
+        } else if (strcmp(k, "plans") == 0) {
+            rc = load_plans(ld, v, kl, cfg);
         } else {
             rc = errf(ld, kl, k,
                       "unknown key (expected listen, workers, limits, upstreams, log, store, apis, catalog, "
                       "secrets, "
-                      "admin, audit)");
+                      "admin, audit, plans)");
         }
         if (rc)
             return rc;
@@ -791,6 +914,8 @@ static int finish(struct ld *ld, struct gh_config **out)
 {
     struct gh_config *cfg = defaults(ld->file);
     int rc = load_root(ld, cfg);
+    if (rc == 0)
+        rc = check_api_plans(ld, cfg);
     if (rc == 0 && cfg->master_key_file == NULL)
         cfg->master_key_file = config_relative(ld, "gatehouse.key");
     if (rc == 0 && strcmp(cfg->store_path, "./gatehouse.db") == 0) {
@@ -848,7 +973,13 @@ void gh_config_free(struct gh_config *cfg)
         free(a->description);
         free(a->lifecycle);
         free(a->system);
+        free_list(a->plans, a->nplans);
     }
+    for (size_t i = 0; i < cfg->nplans; i++) {
+        free(cfg->plans[i].name);
+        free(cfg->plans[i].description);
+    }
+    free(cfg->plans);
     free(cfg->apis);
     for (size_t i = 0; i < cfg->nlocations; i++) {
         free(cfg->locations[i].type);

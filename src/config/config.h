@@ -23,6 +23,20 @@ struct gh_config_api {
     int strip_prefix;
     /* catalog facts for the API entity the gateway publishes (all optional) */
     char *owner, *description, *lifecycle, *system;
+    /* the plans callers may get access to this API under (names in gh_config.plans) */
+    char **plans;
+    size_t nplans;
+    int plans_line;
+};
+
+/* plans[]: what a grant allows */
+struct gh_config_plan {
+    char *name, *description;
+    int line;
+    uint32_t rate_requests, rate_burst; /* 0 requests: no rate limit */
+    uint64_t rate_per_ms;
+    uint64_t quota_requests; /* 0: no quota */
+    int quota_per;           /* enum gh_quota_period: 1 day, 2 month */
 };
 
 /* catalog.locations[]: where entities come from */
@@ -63,6 +77,8 @@ struct gh_config {
     } * secret_refs;
     size_t nsecret_refs;
     const char *admin_token_secret; /* admin.token: a name in secret_refs (borrowed), or NULL */
+    struct gh_config_plan *plans;
+    size_t nplans;
     uint64_t audit_checkpoint_ms;   /* audit.checkpoint_interval; 0: only on export and by hand */
 };
 

@@ -158,11 +158,62 @@ static void test_secret_refs(void **state)
     assert_non_null(strstr(err.msg, "must be a secret:NAME reference"));
 }
 
+static void test_plans(void **state)
+{
+    (void)state;
+    struct gh_config *cfg = NULL;
+    struct gh_err err = {{0}};
+    const char *ok = "apis:\n"
+                     "  - name: pay\n"
+                     "    route: { path: /pay }\n"
+                     "    upstream: { targets: [\"http://127.0.0.1:9\"] }\n"
+                     "    plans: [starter, gold]\n"
+                     "plans:\n"
+                     "  - name: starter\n"
+                     "    description: Try it\n"
+                     "    rate: { requests: 100, per: 1m, burst: 20 }\n"
+                     "    quota: { requests: 10000, per: day }\n"
+                     "  - name: gold\n"
+                     "    quota: { requests: 5, per: month }\n";
+    if (load(ok, &cfg, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(cfg->nplans, 2);
+    assert_string_equal(cfg->plans[0].name, "starter");
+    assert_int_equal(cfg->plans[0].rate_requests, 100);
+    assert_int_equal(cfg->plans[0].rate_per_ms, 60000);
+    assert_int_equal(cfg->plans[0].rate_burst, 20);
+    assert_int_equal(cfg->plans[0].quota_requests, 10000);
+    assert_int_equal(cfg->plans[0].quota_per, 1);
+    assert_int_equal(cfg->plans[1].rate_requests, 0);
+    assert_int_equal(cfg->plans[1].quota_per, 2);
+    assert_int_equal(cfg->apis[0].nplans, 2);
+    gh_config_free(cfg);
+    static const struct {
+        const char *yaml, *msg;
+    } bad[] = {
+        {"apis:\n  - name: a\n    route: { path: /a }\n    upstream: { targets: [\"http://127.0.0.1:9\"] }\n"
+         "    plans: [nope]\n",
+         "t.yaml:5: apis.a.plans: no plan named 'nope'"},
+        {"plans:\n  - name: p\n  - name: p\n", "t.yaml:3: plans.p: duplicate plan name (also at line 2)"},
+        {"plans:\n  - name: p\n    rate: { requests: 10 }\n", "t.yaml:3: plans[0].rate: requests and per are required"},
+        {"plans:\n  - name: p\n    quota: { requests: 10, per: week }\n", "plans[0].quota.per: 'week' must be day or month"},
+        {"plans:\n  - name: p\n    rate: { requests: 0, per: 1s }\n", "plans[0].rate.requests"},
+        {"plans:\n  - description: x\n", "plans[0]: name is required"},
+        {"plans:\n  - name: p\n    price: 3\n", "plans[0].price: unknown key"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cfg = NULL;
+        if (load(bad[i].yaml, &cfg, &err) != GH_EINVAL || strstr(err.msg, bad[i].msg) == NULL)
+            fail_msg("case %zu: %s", i, err.msg);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_secret_refs),
+        cmocka_unit_test(test_plans),
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_errors),
     };
