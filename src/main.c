@@ -563,27 +563,13 @@ static int load_bound_key(const struct gh_config *cfg, struct gh_store *s, struc
     return 0;
 }
 
-/* Runs one audited change: begin, the change (fn), its event, commit. */
-typedef int (*change_fn)(void *ctx, struct gh_store *s, struct gh_json *details, struct gh_err *err);
-
-static int audited(struct gh_store *s, const char *action, const char *target, change_fn fn, void *ctx,
+/* One audited change by the person at this terminal. */
+static int audited(struct gh_store *s, const char *action, const char *target, gh_audit_change_fn fn, void *ctx,
                    struct gh_err *err)
 {
     char actor[128];
     cli_actor(actor, sizeof(actor));
-    struct gh_json *details = gh_json_object();
-    int rc = gh_store_begin(s, err);
-    if (rc == 0)
-        rc = fn(ctx, s, details, err);
-    struct gh_audit_event e = {actor, action, target, "success", details, NULL};
-    if (rc == 0)
-        rc = gh_audit_record(s, &e, NULL, err);
-    if (rc == 0)
-        rc = gh_store_commit(s, err);
-    if (rc)
-        gh_store_rollback(s);
-    gh_json_unref(details);
-    return rc;
+    return gh_audit_change(s, actor, action, target, fn, ctx, err);
 }
 
 struct secret_change {

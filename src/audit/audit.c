@@ -103,6 +103,31 @@ int gh_audit_record(struct gh_store *s, const struct gh_audit_event *e, int64_t 
     return rc;
 }
 
+int gh_audit_change(struct gh_store *s, const char *actor, const char *action, const char *target,
+                    gh_audit_change_fn fn, void *ctx, struct gh_err *err)
+{
+    struct gh_json *details = gh_json_object();
+    int rc = gh_store_begin(s, err);
+    if (rc == 0)
+        rc = fn(ctx, s, details, err);
+    char *named = NULL;
+    if (rc == 0 && target == NULL) {
+        const char *t = gh_json_str(gh_json_get(details, "target"), NULL);
+        named = gh_strdup(t ? t : "");
+        gh_json_del(details, "target");
+    }
+    struct gh_audit_event e = {actor, action, target ? target : named, "success", details, NULL};
+    if (rc == 0)
+        rc = gh_audit_record(s, &e, NULL, err);
+    if (rc == 0)
+        rc = gh_store_commit(s, err);
+    if (rc)
+        gh_store_rollback(s);
+    free(named);
+    gh_json_unref(details);
+    return rc;
+}
+
 /* ---- verification ---- */
 
 struct walk {

@@ -27,6 +27,14 @@ struct gh_audit_event {
 /* Appends an event. Must run inside a store transaction (GH_EINTERNAL otherwise). *seq: its number. */
 int gh_audit_record(struct gh_store *s, const struct gh_audit_event *e, int64_t *seq, struct gh_err *err);
 
+/*
+ * One audited change in one transaction: begin, fn (the change; it may add to details, and name the
+ * target by setting details.target when target is NULL), the event, commit; on any failure, nothing.
+ */
+typedef int (*gh_audit_change_fn)(void *ctx, struct gh_store *s, struct gh_json *details, struct gh_err *err);
+int gh_audit_change(struct gh_store *s, const char *actor, const char *action, const char *target,
+                    gh_audit_change_fn fn, void *ctx, struct gh_err *err);
+
 /* The canonical form hashed for an event (sorted-key compact JSON of every field, prev_hash
  * included): exposed for tests and for auditors re-checking an export by hand. New string. */
 char *gh_audit_canonical(int64_t seq, const char *time, const struct gh_audit_event *e,

@@ -112,6 +112,38 @@ static const struct migration {
      "  mac       TEXT NOT NULL\n"
      ");\n",
      NULL},
+    /* Who may call what: applications hold credentials (only hashes of keys) and grants. */
+    {4, "access",
+     "CREATE TABLE applications (\n"
+     "  id         TEXT PRIMARY KEY,\n"
+     "  name       TEXT NOT NULL UNIQUE,\n"
+     "  owner      TEXT NOT NULL,\n"
+     "  created_at TEXT NOT NULL\n"
+     ");\n"
+     "CREATE TABLE credentials (\n"
+     "  id         TEXT PRIMARY KEY,\n"
+     "  app_id     TEXT NOT NULL REFERENCES applications (id) ON DELETE CASCADE,\n"
+     "  kind       TEXT NOT NULL,\n"
+     "  slot       TEXT NOT NULL,\n"
+     "  hash       TEXT NOT NULL UNIQUE,\n"
+     "  state      TEXT NOT NULL,\n"
+     "  created_at TEXT NOT NULL,\n"
+     "  expires_at TEXT,\n"
+     "  revoked_at TEXT\n"
+     ");\n"
+     "CREATE INDEX credentials_app ON credentials (app_id);\n"
+     "CREATE TABLE grants (\n"
+     "  id         TEXT PRIMARY KEY,\n"
+     "  app_id     TEXT NOT NULL REFERENCES applications (id) ON DELETE CASCADE,\n"
+     "  api        TEXT NOT NULL,\n"
+     "  plan       TEXT NOT NULL,\n"
+     "  state      TEXT NOT NULL,\n"
+     "  created_at TEXT NOT NULL,\n"
+     "  expires_at TEXT,\n"
+     "  revoked_at TEXT,\n"
+     "  UNIQUE (app_id, api)\n"
+     ");\n",
+     NULL},
 };
 
 int gh_store_schema_latest(void)

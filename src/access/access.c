@@ -1,0 +1,317 @@
+/*
+ * access.c: see access.h.
+ */
+#include "access.h"
+
+#include "../audit/audit.h"
+#include "../base/json.h"
+#include "../catalog/catalog.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void new_id(const char *prefix, char out[GH_ACCESS_ID_MAX])
+{
+    unsigned char b[12];
+    gh_random_bytes(b, sizeof(b));
+    int n = snprintf(out, GH_ACCESS_ID_MAX, "%s_", prefix);
+    for (size_t i = 0; i < sizeof(b); i++)
+        n += snprintf(out + n, GH_ACCESS_ID_MAX - (size_t)n, "%02x", b[i]);
+}
+
+static void now_text(char *buf, size_t cap)
+{
+    gh_time_rfc3339(gh_time_wall_ms(), buf, cap);
+}
+
+static struct gh_json *str(const char *s)
+{
+    return gh_json_string(s, strlen(s));
+}
+
+struct text_out {
+    char buf[GH_ACCESS_ID_MAX + 64];
+    int found;
+};
+
+static int on_text(void *ctx, const struct gh_store_val *c, size_t n)
+{
+    struct text_out *t = ctx;
+    if (n >= 1 && c[0].type == GH_VAL_TEXT) {
+        snprintf(t->buf, sizeof(t->buf), "%.*s", (int)c[0].len, c[0].p);
+        t->found = 1;
+    }
+    return 0;
+}
+
+/* The id of an application by name, or GH_ENOTFOUND. */
+static int app_id(struct gh_store *s, const char *name, char id[GH_ACCESS_ID_MAX], struct gh_err *err)
+{
+    struct text_out t = {{0}, 0};
+    struct gh_store_val p[] = {GH_VTEXT(name)};
+    int rc = gh_store_exec(s, "SELECT id FROM applications WHERE name = $1", p, 1, on_text, &t, err);
+    if (rc)
+        return rc;
+    if (!t.found)
+        return gh_err_set(err, GH_ENOTFOUND, "no application '%s'", name);
+    snprintf(id, GH_ACCESS_ID_MAX, "%s", t.buf);
+    return 0;
+}
+
+/* ---- applications ---- */
+
+struct app_change {
+    const char *name, *owner;
+    char id[GH_ACCESS_ID_MAX];
+};
+
+static int do_app_create(void *ctx, struct gh_store *s, struct gh_json *d, struct gh_err *err)
+{
+    struct app_change *c = ctx;
+    struct text_out t = {{0}, 0};
+    struct gh_store_val q[] = {GH_VTEXT(c->name)};
+    int rc = gh_store_exec(s, "SELECT id FROM applications WHERE name = $1", q, 1, on_text, &t, err);
+    if (rc)
+        return rc;
+    if (t.found)
+        return gh_err_set(err, GH_EINVAL, "an application named '%s' exists", c->name);
+    char when[40];
+    now_text(when, sizeof(when));
+    new_id("app", c->id);
+    struct gh_store_val p[] = {GH_VTEXT(c->id), GH_VTEXT(c->name), GH_VTEXT(c->owner), GH_VTEXT(when)};
+    rc = gh_store_exec(s, "INSERT INTO applications (id, name, owner, created_at) VALUES ($1, $2, $3, $4)", p, 4,
+                       NULL, NULL, err);
+    gh_json_set(d, "target", str(c->id));
+    gh_json_set(d, "name", str(c->name));
+    gh_json_set(d, "owner", str(c->owner));
+    return rc;
+}
+
+int gh_app_create(struct gh_store *s, const char *actor, const char *name, const char *owner,
+                  char id[GH_ACCESS_ID_MAX], struct gh_err *err)
+{
+    if (!gh_catalog_valid_name((struct gh_str){name, strlen(name)}))
+        return gh_err_set(err, GH_EINVAL, "'%s' is not an application name (1-63 letters or digits, - _ . between)",
+                          name);
+    struct gh_entity_ref r;
+    struct gh_err why = {{0}};
+    if (gh_catalog_parse_ref((struct gh_str){owner, strlen(owner)}, "Group", NULL, &r, &why) != 0)
+        return gh_err_set(err, GH_EINVAL, "owner: %s", why.msg);
+    char canon[GH_ENTITY_REF_MAX];
+    gh_catalog_ref_string(&r, canon, sizeof(canon));
+    struct app_change c = {name, canon, ""};
+    int rc = gh_audit_change(s, actor, "application.create", NULL, do_app_create, &c, err);
+    if (rc == 0 && id)
+        snprintf(id, GH_ACCESS_ID_MAX, "%s", c.id);
+    return rc;
+}
+
+/* ---- keys ---- */
+
+struct key_change {
+    const char *app, *slot;
+    char key[GH_KEY_LEN + 1];
+    char id[GH_KEY_ID_LEN + 1];
+};
+
+static int on_ids(void *ctx, const struct gh_store_val *c, size_t n)
+{
+    struct gh_json *arr = ctx;
+    if (n >= 1 && c[0].type == GH_VAL_TEXT)
+        gh_json_append(arr, gh_json_string(c[0].p, c[0].len));
+    return 0;
+}
+
+static int do_key_issue(void *ctx, struct gh_store *s, struct gh_json *d, struct gh_err *err)
+{
+    struct key_change *c = ctx;
+    char app[GH_ACCESS_ID_MAX];
+    int rc = app_id(s, c->app, app, err);
+    if (rc)
+        return rc;
+    if (gh_key_generate(c->key) != 0)
+        return gh_err_set(err, GH_EINTERNAL, "no randomness for a key");
+    struct gh_str k = {c->key, GH_KEY_LEN};
+    gh_key_id(k, c->id);
+    unsigned char h[32];
+    char hex[65], when[40];
+    gh_key_hash(k, h);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", h[i]);
+    now_text(when, sizeof(when));
+    /* the key that held the slot: revoked now */
+    struct gh_json *replaced = gh_json_array();
+    struct gh_store_val q[] = {GH_VTEXT(app), GH_VTEXT(c->slot), GH_VTEXT(when)};
+    rc = gh_store_exec(s, "SELECT id FROM credentials WHERE app_id = $1 AND slot = $2 AND state = 'active'", q, 2,
+                       on_ids, replaced, err);
+    if (rc == 0)
+        rc = gh_store_exec(s,
+                           "UPDATE credentials SET state = 'revoked', revoked_at = $3 "
+                           "WHERE app_id = $1 AND slot = $2 AND state = 'active'",
+                           q, 3, NULL, NULL, err);
+    struct gh_store_val p[] = {GH_VTEXT(c->id), GH_VTEXT(app), GH_VTEXT(c->slot), GH_VTEXT(hex), GH_VTEXT(when)};
+    if (rc == 0)
+        rc = gh_store_exec(s,
+                           "INSERT INTO credentials (id, app_id, kind, slot, hash, state, created_at) "
+                           "VALUES ($1, $2, 'key', $3, $4, 'active', $5)",
+                           p, 5, NULL, NULL, err);
+    /* never the key: its id, slot and the key it replaced */
+    gh_json_set(d, "target", str(c->id));
+    gh_json_set(d, "application", str(c->app));
+    gh_json_set(d, "slot", str(c->slot));
+    gh_json_set(d, "replaced", replaced);
+    return rc;
+}
+
+int gh_key_issue(struct gh_store *s, const char *actor, const char *app, const char *slot,
+                 char key[GH_KEY_LEN + 1], char id[GH_KEY_ID_LEN + 1], struct gh_err *err)
+{
+    if (strcmp(slot, "primary") != 0 && strcmp(slot, "secondary") != 0)
+        return gh_err_set(err, GH_EINVAL, "slot '%s': primary or secondary", slot);
+    struct key_change c = {app, slot, "", ""};
+    int rc = gh_audit_change(s, actor, "key.create", NULL, do_key_issue, &c, err);
+    if (rc == 0) {
+        memcpy(key, c.key, sizeof(c.key));
+        memcpy(id, c.id, sizeof(c.id));
+    }
+    OPENSSL_cleanse(c.key, sizeof(c.key));
+    return rc;
+}
+
+struct revoke_change {
+    const char *sql_check, *sql_update, *id, *what;
+};
+
+static int do_revoke(void *ctx, struct gh_store *s, struct gh_json *d, struct gh_err *err)
+{
+    struct revoke_change *c = ctx;
+    struct text_out t = {{0}, 0};
+    struct gh_store_val p[] = {GH_VTEXT(c->id)};
+    int rc = gh_store_exec(s, c->sql_check, p, 1, on_text, &t, err);
+    if (rc)
+        return rc;
+    if (!t.found)
+        return gh_err_set(err, GH_ENOTFOUND, "no %s '%s'", c->what, c->id);
+    if (strcmp(t.buf, "revoked") == 0)
+        return gh_err_set(err, GH_EINVAL, "%s '%s' is already revoked", c->what, c->id);
+    char when[40];
+    now_text(when, sizeof(when));
+    struct gh_store_val u[] = {GH_VTEXT(c->id), GH_VTEXT(when)};
+    gh_json_set(d, "previous_state", str(t.buf));
+    return gh_store_exec(s, c->sql_update, u, 2, NULL, NULL, err);
+}
+
+int gh_key_revoke(struct gh_store *s, const char *actor, const char *key_id, struct gh_err *err)
+{
+    struct revoke_change c = {"SELECT state FROM credentials WHERE id = $1",
+                              "UPDATE credentials SET state = 'revoked', revoked_at = $2 WHERE id = $1", key_id, "key"};
+    return gh_audit_change(s, actor, "key.revoke", key_id, do_revoke, &c, err);
+}
+
+/* ---- grants ---- */
+
+struct grant_change {
+    const char *app, *api, *plan;
+    uint64_t expires_ms;
+    char id[GH_ACCESS_ID_MAX];
+};
+
+static int do_grant_create(void *ctx, struct gh_store *s, struct gh_json *d, struct gh_err *err)
+{
+    struct grant_change *c = ctx;
+    char app[GH_ACCESS_ID_MAX];
+    int rc = app_id(s, c->app, app, err);
+    if (rc)
+        return rc;
+    struct text_out t = {{0}, 0};
+    struct gh_store_val q[] = {GH_VTEXT(app), GH_VTEXT(c->api)};
+    rc = gh_store_exec(s, "SELECT id FROM grants WHERE app_id = $1 AND api = $2 AND state <> 'revoked'", q, 2,
+                       on_text, &t, err);
+    if (rc)
+        return rc;
+    if (t.found)
+        return gh_err_set(err, GH_EINVAL, "application '%s' already has grant %s on API '%s'", c->app, t.buf,
+                          c->api);
+    /* a revoked grant of the same pair makes way (one row per pair) */
+    if ((rc = gh_store_exec(s, "DELETE FROM grants WHERE app_id = $1 AND api = $2", q, 2, NULL, NULL, err)) != 0)
+        return rc;
+    char when[40], until[40] = "";
+    now_text(when, sizeof(when));
+    if (c->expires_ms)
+        gh_time_rfc3339(c->expires_ms, until, sizeof(until));
+    new_id("grant", c->id);
+    struct gh_store_val p[] = {GH_VTEXT(c->id), GH_VTEXT(app),  GH_VTEXT(c->api),
+                               GH_VTEXT(c->plan), GH_VTEXT(when), until[0] ? GH_VTEXT(until) : GH_VNULL};
+    rc = gh_store_exec(s,
+                       "INSERT INTO grants (id, app_id, api, plan, state, created_at, expires_at) "
+                       "VALUES ($1, $2, $3, $4, 'active', $5, $6)",
+                       p, 6, NULL, NULL, err);
+    gh_json_set(d, "target", str(c->id));
+    gh_json_set(d, "application", str(c->app));
+    gh_json_set(d, "api", str(c->api));
+    gh_json_set(d, "plan", str(c->plan));
+    gh_json_set(d, "expires_at", until[0] ? str(until) : gh_json_null());
+    return rc;
+}
+
+int gh_grant_create(struct gh_store *s, const char *actor, const struct gh_config *cfg, const char *app,
+                    const char *api, const char *plan, uint64_t expires_ms, char id[GH_ACCESS_ID_MAX],
+                    struct gh_err *err)
+{
+    const struct gh_config_api *a = NULL;
+    for (size_t i = 0; i < cfg->napis && a == NULL; i++)
+        if (strcmp(cfg->apis[i].name, api) == 0)
+            a = &cfg->apis[i];
+    if (a == NULL)
+        return gh_err_set(err, GH_EINVAL, "no API '%s' in %s", api, cfg->file);
+    int offered = 0;
+    for (size_t i = 0; i < a->nplans && !offered; i++)
+        offered = strcmp(a->plans[i], plan) == 0;
+    if (!offered)
+        return gh_err_set(err, GH_EINVAL, "API '%s' does not offer plan '%s'%s", api, plan,
+                          a->nplans ? "" : " (it offers no plans: apis[].plans)");
+    if (expires_ms && expires_ms <= gh_time_wall_ms())
+        return gh_err_set(err, GH_EINVAL, "the grant would expire in the past");
+    struct grant_change c = {app, api, plan, expires_ms, ""};
+    int rc = gh_audit_change(s, actor, "grant.create", NULL, do_grant_create, &c, err);
+    if (rc == 0 && id)
+        snprintf(id, GH_ACCESS_ID_MAX, "%s", c.id);
+    return rc;
+}
+
+int gh_grant_revoke(struct gh_store *s, const char *actor, const char *grant_id, struct gh_err *err)
+{
+    struct revoke_change c = {"SELECT state FROM grants WHERE id = $1",
+                              "UPDATE grants SET state = 'revoked', revoked_at = $2 WHERE id = $1", grant_id, "grant"};
+    return gh_audit_change(s, actor, "grant.revoke", grant_id, do_revoke, &c, err);
+}
+
+/* ---- listings ---- */
+
+int gh_app_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err)
+{
+    return gh_store_exec(s,
+                         "SELECT a.name, a.owner, a.created_at, "
+                         "(SELECT COUNT(*) FROM credentials c WHERE c.app_id = a.id AND c.state = 'active'), "
+                         "(SELECT COUNT(*) FROM grants g WHERE g.app_id = a.id AND g.state = 'active') "
+                         "FROM applications a ORDER BY a.name",
+                         NULL, 0, fn, ctx, err);
+}
+
+int gh_key_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err)
+{
+    return gh_store_exec(s,
+                         "SELECT c.id, a.name, c.slot, c.state, c.created_at FROM credentials c "
+                         "JOIN applications a ON a.id = c.app_id ORDER BY a.name, c.created_at",
+                         NULL, 0, fn, ctx, err);
+}
+
+int gh_grant_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err)
+{
+    return gh_store_exec(s,
+                         "SELECT g.id, a.name, g.api, g.plan, g.state, COALESCE(g.expires_at, '') FROM grants g "
+                         "JOIN applications a ON a.id = g.app_id ORDER BY a.name, g.api",
+                         NULL, 0, fn, ctx, err);
+}

@@ -1,0 +1,40 @@
+/*
+ * access: applications, their credentials and their grants, in the store. Every change runs in one
+ * transaction with its audit event (gh_audit_change). Keys are shown once, when issued: only their
+ * SHA-256 is stored, and their visible id (the first 12 characters) names them everywhere else.
+ *
+ * Enforcement in the gateway (the credential table the workers read, rate limits, quotas) builds on
+ * these rows; permission checks arrive with identity (the caller of these functions is trusted).
+ */
+#ifndef GH_ACCESS_H
+#define GH_ACCESS_H
+
+#include "../config/config.h"
+#include "../store/store.h"
+#include "keys.h"
+
+#define GH_ACCESS_ID_MAX 40
+
+int gh_app_create(struct gh_store *s, const char *actor, const char *name, const char *owner,
+                  char id[GH_ACCESS_ID_MAX], struct gh_err *err);
+
+/* Issues a key in slot "primary" or "secondary" of an application (by name); the key that held the
+ * slot is revoked in the same transaction, so a caller switches slots without downtime. */
+int gh_key_issue(struct gh_store *s, const char *actor, const char *app, const char *slot,
+                 char key[GH_KEY_LEN + 1], char id[GH_KEY_ID_LEN + 1], struct gh_err *err);
+int gh_key_revoke(struct gh_store *s, const char *actor, const char *key_id, struct gh_err *err);
+
+/* Grants an application (by name) access to a configured API under one of its plans, until
+ * expires_ms (0: no end). One grant per application and API: GH_EINVAL when there is one. */
+int gh_grant_create(struct gh_store *s, const char *actor, const struct gh_config *cfg, const char *app,
+                    const char *api, const char *plan, uint64_t expires_ms, char id[GH_ACCESS_ID_MAX],
+                    struct gh_err *err);
+int gh_grant_revoke(struct gh_store *s, const char *actor, const char *grant_id, struct gh_err *err);
+
+/* Rows for listings. apps: name, owner, created_at, keys (active), grants (active).
+ * keys: id, app, slot, state, created_at. grants: id, app, api, plan, state, expires_at. */
+int gh_app_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err);
+int gh_key_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err);
+int gh_grant_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err);
+
+#endif
