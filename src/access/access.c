@@ -56,7 +56,7 @@ static int app_id(struct gh_store *s, const char *name, char id[GH_ACCESS_ID_MAX
         return rc;
     if (!t.found)
         return gh_err_set(err, GH_ENOTFOUND, "no application '%s'", name);
-    snprintf(id, GH_ACCESS_ID_MAX, "%s", t.buf);
+    snprintf(id, GH_ACCESS_ID_MAX, "%.*s", GH_ACCESS_ID_MAX - 1, t.buf);
     return 0;
 }
 
