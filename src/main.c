@@ -6,6 +6,7 @@
 #include "base/child.h"
 #include "config/config.h"
 #include "gateway/gateway.h"
+#include "access/access.h"
 #include "audit/audit.h"
 #include "base/json.h"
 #include "secrets/secrets.h"
@@ -71,6 +72,9 @@ static void usage(FILE *f)
             "  gatehouse secrets rotate-master -c gatehouse.yaml\n"
             "  gatehouse audit verify|checkpoint -c gatehouse.yaml\n"
             "  gatehouse audit export -c gatehouse.yaml [--since T] [--until T] [--format jsonl|csv]\n"
+            "  gatehouse apps create NAME --owner REF | apps list        (each with -c gatehouse.yaml)\n"
+            "  gatehouse keys create --app NAME [--slot S] | keys revoke ID | keys list\n"
+            "  gatehouse grants create --app NAME --api API --plan PLAN [--expires 30d] | revoke ID | list\n"
             "  gatehouse --version                 print the version\n"
             "  gatehouse help                      this text\n\n"
             "signals (serve): SIGHUP reloads the config (a bad one is refused, the old one keeps\n"
@@ -564,8 +568,8 @@ static int load_bound_key(const struct gh_config *cfg, struct gh_store *s, struc
 }
 
 /* One audited change by the person at this terminal. */
-static int audited(struct gh_store *s, const char *action, const char *target, gh_audit_change_fn fn, void *ctx,
-                   struct gh_err *err)
+static int audited(struct gh_store *s, const char *action, const char *target, gh_audit_change_fn fn,
+                   void *ctx, struct gh_err *err)
 {
     char actor[128];
     cli_actor(actor, sizeof(actor));
@@ -884,6 +888,115 @@ static int cmd_audit(const char *sub, const char *config, const struct export_op
     return exit_code;
 }
 
+/* ---- applications, keys, grants ---- */
+
+static int on_row_print(void *ctx, const struct gh_store_val *c, size_t n)
+{
+    (void)ctx;
+    for (size_t i = 0; i < n; i++) {
+        if (c[i].type == GH_VAL_INT)
+            printf("%s%lld", i ? "  " : "", (long long)c[i].i);
+        else
+            printf("%s%.*s", i ? "  " : "", (int)c[i].len, c[i].p ? c[i].p : "");
+    }
+    putchar('\n');
+    return 0;
+}
+
+static const char *opt(int argc, char **argv, const char *name)
+{
+    for (int i = 3; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return argv[i + 1];
+    return NULL;
+}
+
+/* gatehouse apps|keys|grants SUB -c FILE [options] [ID] */
+static int cmd_access(int argc, char **argv)
+{
+    const char *what = argv[1], *sub = argc > 2 ? argv[2] : "", *config = opt(argc, argv, "-c");
+    if (config == NULL)
+        config = opt(argc, argv, "--config");
+    const char *last = argc > 3 && argv[argc - 1][0] != '-' && strcmp(argv[argc - 2], "-c") != 0 &&
+                               strncmp(argv[argc - 2], "--", 2) != 0
+                           ? argv[argc - 1]
+                           : NULL;
+    if (config == NULL) {
+        fprintf(stderr, "gatehouse %s: missing -c gatehouse.yaml\n", what);
+        return 2;
+    }
+    struct gh_snapshot *snap;
+    struct gh_store *store;
+    if (open_store_from(config, &snap, &store))
+        return 1;
+    char actor[128];
+    cli_actor(actor, sizeof(actor));
+    struct gh_err err = {{0}};
+    int rc = 0, usage = 0;
+    if (!strcmp(what, "apps") && !strcmp(sub, "create") && last && opt(argc, argv, "--owner")) {
+        char id[GH_ACCESS_ID_MAX];
+        rc = gh_app_create(store, actor, last, opt(argc, argv, "--owner"), id, &err);
+        if (rc == 0)
+            printf("%s: application %s\n", last, id);
+    } else if (!strcmp(what, "apps") && !strcmp(sub, "list")) {
+        printf("NAME  OWNER  CREATED  KEYS  GRANTS\n");
+        rc = gh_app_list(store, on_row_print, NULL, &err);
+    } else if (!strcmp(what, "keys") && !strcmp(sub, "create") && opt(argc, argv, "--app")) {
+        const char *slot = opt(argc, argv, "--slot");
+        char key[GH_KEY_LEN + 1], id[GH_KEY_ID_LEN + 1];
+        rc = gh_key_issue(store, actor, opt(argc, argv, "--app"), slot ? slot : "primary", key, id, &err);
+        if (rc == 0) {
+            /* the only time the key is ever shown */
+            printf("%s\n", key);
+            fprintf(stderr, "key %s (%s): shown once; only its hash is kept\n", id, slot ? slot : "primary");
+            OPENSSL_cleanse(key, sizeof(key));
+        }
+    } else if (!strcmp(what, "keys") && !strcmp(sub, "revoke") && last) {
+        rc = gh_key_revoke(store, actor, last, &err);
+        if (rc == 0)
+            printf("%s: revoked\n", last);
+    } else if (!strcmp(what, "keys") && !strcmp(sub, "list")) {
+        printf("ID  APPLICATION  SLOT  STATE  CREATED\n");
+        rc = gh_key_list(store, on_row_print, NULL, &err);
+    } else if (!strcmp(what, "grants") && !strcmp(sub, "create") && opt(argc, argv, "--app") &&
+               opt(argc, argv, "--api") && opt(argc, argv, "--plan")) {
+        uint64_t expires = 0;
+        const char *e = opt(argc, argv, "--expires");
+        if (e && (gh_parse_duration_ms(e, &expires) != 0 || expires == 0)) {
+            rc = gh_err_set(&err, GH_EINVAL, "--expires '%s': a duration like 30d or 12h", e);
+        } else {
+            char id[GH_ACCESS_ID_MAX];
+            rc = gh_grant_create(store, actor, snap->cfg, opt(argc, argv, "--app"), opt(argc, argv, "--api"),
+                                 opt(argc, argv, "--plan"), expires ? gh_time_wall_ms() + expires : 0, id,
+                                 &err);
+            if (rc == 0)
+                printf("%s\n", id);
+        }
+    } else if (!strcmp(what, "grants") && !strcmp(sub, "revoke") && last) {
+        rc = gh_grant_revoke(store, actor, last, &err);
+        if (rc == 0)
+            printf("%s: revoked\n", last);
+    } else if (!strcmp(what, "grants") && !strcmp(sub, "list")) {
+        printf("ID  APPLICATION  API  PLAN  STATE  EXPIRES\n");
+        rc = gh_grant_list(store, on_row_print, NULL, &err);
+    } else {
+        usage = 1;
+        fprintf(stderr,
+                "gatehouse %s: expected\n"
+                "  apps create NAME --owner REF | apps list\n"
+                "  keys create --app NAME [--slot primary|secondary] | keys revoke KEY_ID | keys list\n"
+                "  grants create --app NAME --api API --plan PLAN [--expires 30d] | grants revoke ID | "
+                "grants list\n"
+                "each with -c gatehouse.yaml\n",
+                what);
+    }
+    if (rc)
+        fprintf(stderr, "gatehouse %s %s: %s\n", what, sub, err.msg);
+    gh_store_close(store);
+    gh_snapshot_unref(snap);
+    return usage ? 2 : rc ? 1 : 0;
+}
+
 static int cmd_catalog(int argc, char **argv)
 {
     /* gatehouse catalog <sub> [-c file] args... */
@@ -941,6 +1054,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "catalog") == 0)
         return cmd_catalog(argc, argv);
+    if (strcmp(cmd, "apps") == 0 || strcmp(cmd, "keys") == 0 || strcmp(cmd, "grants") == 0)
+        return cmd_access(argc, argv);
     if ((strcmp(cmd, "secrets") == 0 || strcmp(cmd, "audit") == 0) && argc >= 3) {
         const char *config = NULL, *from_file = NULL;
         struct export_opts xo = {NULL, NULL, "jsonl"};

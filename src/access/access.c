@@ -81,8 +81,8 @@ static int do_app_create(void *ctx, struct gh_store *s, struct gh_json *d, struc
     now_text(when, sizeof(when));
     new_id("app", c->id);
     struct gh_store_val p[] = {GH_VTEXT(c->id), GH_VTEXT(c->name), GH_VTEXT(c->owner), GH_VTEXT(when)};
-    rc = gh_store_exec(s, "INSERT INTO applications (id, name, owner, created_at) VALUES ($1, $2, $3, $4)", p, 4,
-                       NULL, NULL, err);
+    rc = gh_store_exec(s, "INSERT INTO applications (id, name, owner, created_at) VALUES ($1, $2, $3, $4)", p,
+                       4, NULL, NULL, err);
     gh_json_set(d, "target", str(c->id));
     gh_json_set(d, "name", str(c->name));
     gh_json_set(d, "owner", str(c->owner));
@@ -93,8 +93,8 @@ int gh_app_create(struct gh_store *s, const char *actor, const char *name, const
                   char id[GH_ACCESS_ID_MAX], struct gh_err *err)
 {
     if (!gh_catalog_valid_name((struct gh_str){name, strlen(name)}))
-        return gh_err_set(err, GH_EINVAL, "'%s' is not an application name (1-63 letters or digits, - _ . between)",
-                          name);
+        return gh_err_set(err, GH_EINVAL,
+                          "'%s' is not an application name (1-63 letters or digits, - _ . between)", name);
     struct gh_entity_ref r;
     struct gh_err why = {{0}};
     if (gh_catalog_parse_ref((struct gh_str){owner, strlen(owner)}, "Group", NULL, &r, &why) != 0)
@@ -144,14 +144,15 @@ static int do_key_issue(void *ctx, struct gh_store *s, struct gh_json *d, struct
     /* the key that held the slot: revoked now */
     struct gh_json *replaced = gh_json_array();
     struct gh_store_val q[] = {GH_VTEXT(app), GH_VTEXT(c->slot), GH_VTEXT(when)};
-    rc = gh_store_exec(s, "SELECT id FROM credentials WHERE app_id = $1 AND slot = $2 AND state = 'active'", q, 2,
-                       on_ids, replaced, err);
+    rc = gh_store_exec(s, "SELECT id FROM credentials WHERE app_id = $1 AND slot = $2 AND state = 'active'",
+                       q, 2, on_ids, replaced, err);
     if (rc == 0)
         rc = gh_store_exec(s,
                            "UPDATE credentials SET state = 'revoked', revoked_at = $3 "
                            "WHERE app_id = $1 AND slot = $2 AND state = 'active'",
                            q, 3, NULL, NULL, err);
-    struct gh_store_val p[] = {GH_VTEXT(c->id), GH_VTEXT(app), GH_VTEXT(c->slot), GH_VTEXT(hex), GH_VTEXT(when)};
+    struct gh_store_val p[] = {GH_VTEXT(c->id), GH_VTEXT(app), GH_VTEXT(c->slot), GH_VTEXT(hex),
+                               GH_VTEXT(when)};
     if (rc == 0)
         rc = gh_store_exec(s,
                            "INSERT INTO credentials (id, app_id, kind, slot, hash, state, created_at) "
@@ -206,7 +207,8 @@ static int do_revoke(void *ctx, struct gh_store *s, struct gh_json *d, struct gh
 int gh_key_revoke(struct gh_store *s, const char *actor, const char *key_id, struct gh_err *err)
 {
     struct revoke_change c = {"SELECT state FROM credentials WHERE id = $1",
-                              "UPDATE credentials SET state = 'revoked', revoked_at = $2 WHERE id = $1", key_id, "key"};
+                              "UPDATE credentials SET state = 'revoked', revoked_at = $2 WHERE id = $1",
+                              key_id, "key"};
     return gh_audit_change(s, actor, "key.revoke", key_id, do_revoke, &c, err);
 }
 
@@ -235,14 +237,15 @@ static int do_grant_create(void *ctx, struct gh_store *s, struct gh_json *d, str
         return gh_err_set(err, GH_EINVAL, "application '%s' already has grant %s on API '%s'", c->app, t.buf,
                           c->api);
     /* a revoked grant of the same pair makes way (one row per pair) */
-    if ((rc = gh_store_exec(s, "DELETE FROM grants WHERE app_id = $1 AND api = $2", q, 2, NULL, NULL, err)) != 0)
+    if ((rc = gh_store_exec(s, "DELETE FROM grants WHERE app_id = $1 AND api = $2", q, 2, NULL, NULL, err)) !=
+        0)
         return rc;
     char when[40], until[40] = "";
     now_text(when, sizeof(when));
     if (c->expires_ms)
         gh_time_rfc3339(c->expires_ms, until, sizeof(until));
     new_id("grant", c->id);
-    struct gh_store_val p[] = {GH_VTEXT(c->id), GH_VTEXT(app),  GH_VTEXT(c->api),
+    struct gh_store_val p[] = {GH_VTEXT(c->id),   GH_VTEXT(app),  GH_VTEXT(c->api),
                                GH_VTEXT(c->plan), GH_VTEXT(when), until[0] ? GH_VTEXT(until) : GH_VNULL};
     rc = gh_store_exec(s,
                        "INSERT INTO grants (id, app_id, api, plan, state, created_at, expires_at) "
@@ -284,7 +287,8 @@ int gh_grant_create(struct gh_store *s, const char *actor, const struct gh_confi
 int gh_grant_revoke(struct gh_store *s, const char *actor, const char *grant_id, struct gh_err *err)
 {
     struct revoke_change c = {"SELECT state FROM grants WHERE id = $1",
-                              "UPDATE grants SET state = 'revoked', revoked_at = $2 WHERE id = $1", grant_id, "grant"};
+                              "UPDATE grants SET state = 'revoked', revoked_at = $2 WHERE id = $1", grant_id,
+                              "grant"};
     return gh_audit_change(s, actor, "grant.revoke", grant_id, do_revoke, &c, err);
 }
 
@@ -310,8 +314,9 @@ int gh_key_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err
 
 int gh_grant_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err)
 {
-    return gh_store_exec(s,
-                         "SELECT g.id, a.name, g.api, g.plan, g.state, COALESCE(g.expires_at, '') FROM grants g "
-                         "JOIN applications a ON a.id = g.app_id ORDER BY a.name, g.api",
-                         NULL, 0, fn, ctx, err);
+    return gh_store_exec(
+        s,
+        "SELECT g.id, a.name, g.api, g.plan, g.state, COALESCE(g.expires_at, '') FROM grants g "
+        "JOIN applications a ON a.id = g.app_id ORDER BY a.name, g.api",
+        NULL, 0, fn, ctx, err);
 }

@@ -53,8 +53,8 @@ int gh_key_generate(char out[GH_KEY_LEN + 1])
 int gh_key_parse(struct gh_str s, struct gh_err *err)
 {
     if (s.len != GH_KEY_LEN || memcmp(s.p, GH_KEY_PREFIX, 4) != 0)
-        return gh_err_set(err, GH_EINVAL, "not a Gatehouse API key (%d characters starting with %s)", GH_KEY_LEN,
-                          GH_KEY_PREFIX);
+        return gh_err_set(err, GH_EINVAL, "not a Gatehouse API key (%d characters starting with %s)",
+                          GH_KEY_LEN, GH_KEY_PREFIX);
     for (size_t i = 4; i < s.len; i++)
         if (b62_value(s.p[i]) < 0)
             return gh_err_set(err, GH_EINVAL, "not a Gatehouse API key (letters and digits after %s)",

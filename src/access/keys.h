@@ -1,9 +1,9 @@
 /*
  * keys: the API key format. A key is "ghk_" + 43 base62 characters (256 random bits) + 6 base62
- * characters of a checksum over everything before them: the first 32 bits of its SHA-256. The fixed prefix and the checksum let secret
- * scanners recognise a leaked Gatehouse key and tell a real one from a typo offline, as GitHub's
- * tokens do; the checksum also lets the gateway refuse garbage before any lookup. Only a SHA-256 of
- * the key is ever stored (256 random bits need no slow hash); the first 12 characters are its
+ * characters of a checksum over everything before them: the first 32 bits of its SHA-256. The fixed prefix
+ * and the checksum let secret scanners recognise a leaked Gatehouse key and tell a real one from a typo
+ * offline, as GitHub's tokens do; the checksum also lets the gateway refuse garbage before any lookup. Only a
+ * SHA-256 of the key is ever stored (256 random bits need no slow hash); the first 12 characters are its
  * visible id ("ghk_" + 8), shown in lists and audit events instead of the key.
  */
 #ifndef GH_ACCESS_KEYS_H

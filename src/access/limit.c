@@ -34,7 +34,8 @@ struct gh_rate_result gh_rate_take(const struct gh_rate *r, _Atomic uint64_t *ta
             res.reset_ns = base - now;
             return res;
         }
-        if (atomic_compare_exchange_weak_explicit(tat, &old, next, memory_order_relaxed, memory_order_relaxed)) {
+        if (atomic_compare_exchange_weak_explicit(tat, &old, next, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
             res.allowed = 1;
             uint64_t room = r->tolerance_ns + r->interval_ns - (next - now);
             res.remaining = (uint32_t)(room / r->interval_ns);
@@ -93,7 +94,8 @@ struct gh_quota_result gh_quota_take(uint64_t limit, enum gh_quota_period p, _At
             return res;
         }
         uint64_t next = period << 32 | (count + 1);
-        if (atomic_compare_exchange_weak_explicit(state, &old, next, memory_order_relaxed, memory_order_relaxed)) {
+        if (atomic_compare_exchange_weak_explicit(state, &old, next, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
             res.allowed = 1;
             res.used = count + 1;
             return res;

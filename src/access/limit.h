@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 struct gh_rate {
-    uint64_t interval_ns; /* T = period / requests */
+    uint64_t interval_ns;  /* T = period / requests */
     uint64_t tolerance_ns; /* (burst - 1) * T */
     uint32_t requests, burst;
     uint64_t period_ns;
@@ -45,7 +45,7 @@ uint32_t gh_quota_period_id(enum gh_quota_period p, uint64_t wall_ms, uint64_t *
 
 struct gh_quota_result {
     int allowed;
-    uint64_t used;          /* in this period, counting this request when allowed */
+    uint64_t used;           /* in this period, counting this request when allowed */
     uint64_t retry_after_ms; /* when spent: until the next period */
 };
 

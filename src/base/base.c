@@ -71,7 +71,7 @@ int gh_parse_duration_ms(const char *s, uint64_t *out_ms)
     uint64_t v, mult = 1000;
     while (digits < n && s[digits] >= '0' && s[digits] <= '9')
         digits++;
-    if (digits == 0 || gh_parse_u64(s, digits, UINT64_MAX / 3600000, &v) != 0)
+    if (digits == 0 || gh_parse_u64(s, digits, UINT64_MAX / 86400000, &v) != 0)
         return GH_EINVAL;
     const char *unit = s + digits;
     if (*unit == '\0' || strcmp(unit, "s") == 0)
@@ -82,6 +82,8 @@ int gh_parse_duration_ms(const char *s, uint64_t *out_ms)
         mult = 60000;
     else if (strcmp(unit, "h") == 0)
         mult = 3600000;
+    else if (strcmp(unit, "d") == 0)
+        mult = 86400000;
     else
         return GH_EINVAL;
     *out_ms = v * mult;

@@ -644,7 +644,8 @@ static int plan_key(struct ld *ld, const char *k, const char *key, int kl, struc
         if (get_string(ld, v, kl, key, &p->name))
             return GH_EINVAL;
         if (!gh_catalog_valid_name((struct gh_str){p->name, strlen(p->name)}))
-            return errf(ld, kl, key, "'%s' must be 1-63 letters or digits, with - _ . only between them", p->name);
+            return errf(ld, kl, key, "'%s' must be 1-63 letters or digits, with - _ . only between them",
+                        p->name);
         p->line = kl;
         return 0;
     }

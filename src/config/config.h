@@ -79,7 +79,7 @@ struct gh_config {
     const char *admin_token_secret; /* admin.token: a name in secret_refs (borrowed), or NULL */
     struct gh_config_plan *plans;
     size_t nplans;
-    uint64_t audit_checkpoint_ms;   /* audit.checkpoint_interval; 0: only on export and by hand */
+    uint64_t audit_checkpoint_ms; /* audit.checkpoint_interval; 0: only on export and by hand */
 };
 
 /* Loads and validates a config file. Returns 0 and a new config, or GH_EINVAL with "file:line: key: why". */

@@ -94,7 +94,8 @@ static void test_lifecycle(void **state)
     assert_non_null(strstr(err.msg, "already revoked"));
     assert_int_equal(gh_key_revoke(db, "cli:test", "ghk_nothere", &err), GH_ENOTFOUND);
 
-    assert_int_equal(gh_grant_create(db, "cli:test", cfg, "billing-app", "pay", "starter", 0, grant, &err), 0);
+    assert_int_equal(gh_grant_create(db, "cli:test", cfg, "billing-app", "pay", "starter", 0, grant, &err),
+                     0);
     assert_int_equal(gh_grant_create(db, "cli:test", cfg, "billing-app", "pay", "starter", 0, grant, &err),
                      GH_EINVAL);
     assert_non_null(strstr(err.msg, "already has grant"));
@@ -120,8 +121,9 @@ static void test_lifecycle(void **state)
     struct events ev = {"", NULL};
     struct gh_audit_query q = {0};
     assert_int_equal(gh_audit_list(db, &q, on_event, &ev, &err), 0);
-    assert_string_equal(ev.actions, "application.create key.create key.create key.create key.revoke grant.create "
-                                    "grant.revoke grant.create ");
+    assert_string_equal(ev.actions,
+                        "application.create key.create key.create key.create key.revoke grant.create "
+                        "grant.revoke grant.create ");
     assert_null(strstr(ev.all, key1 + 12));
     assert_null(strstr(ev.all, key2 + 12));
     assert_non_null(strstr(ev.all, id2));

@@ -8,12 +8,12 @@
 
 #include "access/keys.h"
 
-static struct gh_str S(const char *s)
-{
+static struct gh_str S(const char *s) {
     return (struct gh_str){s, strlen(s)};
 }
 
-static void test_generate_and_parse(void **state)
+static void
+test_generate_and_parse(void **state)
 {
     (void)state;
     char a[GH_KEY_LEN + 1], b[GH_KEY_LEN + 1];

@@ -77,7 +77,7 @@ static void test_exact_across_threads(void **state)
         total += w[i].allowed;
         qtotal += w[i].quota_allowed;
     }
-    assert_int_equal(total, 50);  /* the burst, exactly, however the threads interleave */
+    assert_int_equal(total, 50); /* the burst, exactly, however the threads interleave */
     assert_int_equal(qtotal, 777);
 }
 

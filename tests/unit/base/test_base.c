@@ -36,6 +36,8 @@ static void test_duration_size(void **state)
     assert_int_equal(v, 120000);
     assert_int_equal(gh_parse_duration_ms("1h", &v), 0);
     assert_int_equal(v, 3600000);
+    assert_int_equal(gh_parse_duration_ms("30d", &v), 0);
+    assert_int_equal(v, 30ull * 86400000);
     assert_int_equal(gh_parse_duration_ms("7", &v), 0);
     assert_int_equal(v, 7000);
     assert_int_equal(gh_parse_duration_ms("s", &v), GH_EINVAL);

@@ -195,8 +195,10 @@ static void test_plans(void **state)
          "    plans: [nope]\n",
          "t.yaml:5: apis.a.plans: no plan named 'nope'"},
         {"plans:\n  - name: p\n  - name: p\n", "t.yaml:3: plans.p: duplicate plan name (also at line 2)"},
-        {"plans:\n  - name: p\n    rate: { requests: 10 }\n", "t.yaml:3: plans[0].rate: requests and per are required"},
-        {"plans:\n  - name: p\n    quota: { requests: 10, per: week }\n", "plans[0].quota.per: 'week' must be day or month"},
+        {"plans:\n  - name: p\n    rate: { requests: 10 }\n",
+         "t.yaml:3: plans[0].rate: requests and per are required"},
+        {"plans:\n  - name: p\n    quota: { requests: 10, per: week }\n",
+         "plans[0].quota.per: 'week' must be day or month"},
         {"plans:\n  - name: p\n    rate: { requests: 0, per: 1s }\n", "plans[0].rate.requests"},
         {"plans:\n  - description: x\n", "plans[0]: name is required"},
         {"plans:\n  - name: p\n    price: 3\n", "plans[0].price: unknown key"},
@@ -211,11 +213,8 @@ static void test_plans(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_secret_refs),
-        cmocka_unit_test(test_plans),
-        cmocka_unit_test(test_full),
-        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_defaults), cmocka_unit_test(test_secret_refs), cmocka_unit_test(test_plans),
+        cmocka_unit_test(test_full),     cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
