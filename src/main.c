@@ -906,7 +906,7 @@ static int on_row_print(void *ctx, const struct gh_store_val *c, size_t n)
 static const char *opt(int argc, char **argv, const char *name)
 {
     for (int i = 3; i + 1 < argc; i++)
-        if (strcmp(argv[i], name) == 0)
+        if (argv[i] != NULL && strcmp(argv[i], name) == 0)
             return argv[i + 1];
     return NULL;
 }
@@ -917,10 +917,14 @@ static int cmd_access(int argc, char **argv)
     const char *what = argv[1], *sub = argc > 2 ? argv[2] : "", *config = opt(argc, argv, "-c");
     if (config == NULL)
         config = opt(argc, argv, "--config");
-    const char *last = argc > 3 && argv[argc - 1][0] != '-' && strcmp(argv[argc - 2], "-c") != 0 &&
-                               strncmp(argv[argc - 2], "--", 2) != 0
-                           ? argv[argc - 1]
-                           : NULL;
+    /* the one argument that is not an option or an option's value: a name or an id */
+    const char *last = NULL;
+    for (int i = 3; i < argc; i++) {
+        if (argv[i] != NULL && argv[i][0] == '-')
+            i++; /* every option here takes a value */
+        else if (argv[i] != NULL && last == NULL)
+            last = argv[i];
+    }
     if (config == NULL) {
         fprintf(stderr, "gatehouse %s: missing -c gatehouse.yaml\n", what);
         return 2;

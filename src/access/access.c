@@ -139,7 +139,7 @@ static int do_key_issue(void *ctx, struct gh_store *s, struct gh_json *d, struct
     char hex[65], when[40];
     gh_key_hash(k, h);
     for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", h[i]);
+        snprintf(hex + (size_t)2 * i, 3, "%02x", h[i]);
     now_text(when, sizeof(when));
     /* the key that held the slot: revoked now */
     struct gh_json *replaced = gh_json_array();

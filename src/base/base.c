@@ -20,8 +20,8 @@ int gh_err_set(struct gh_err *err, int code, const char *fmt, ...)
     if (err != NULL) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof(err->msg), fmt,
-                  ap); // NOLINT(clang-analyzer-valist.Uninitialized): started above
+        // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): started above
+        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
         va_end(ap);
     }
     return code;
@@ -145,8 +145,8 @@ void gh_log_write(int level, const char *fmt, ...)
     int n = snprintf(line, sizeof(line), "%s [%s] ", ts, names[level < 0 ? 0 : level > 3 ? 3 : level]);
     va_list ap;
     va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt,
-                      ap); // NOLINT(clang-analyzer-valist.Uninitialized)
+    // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): started above
+    int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
     va_end(ap);
     size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
     if (len > sizeof(line) - 2)
@@ -224,7 +224,8 @@ void gh_buf_addf(struct gh_buf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): started above
+    // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): started above
+    int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
     if (n <= 0)
         return;
