@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "gateway/gateway.h"
 #include "access/access.h"
+#include "access/table.h"
 #include "audit/audit.h"
 #include "base/json.h"
 #include "secrets/secrets.h"
@@ -49,6 +50,8 @@ struct control {
     struct gh_api *api;
     uv_signal_t sighup, sigterm, sigint;
     uv_timer_t checkpoints;
+    uv_timer_t access_poll;
+    struct gh_access_table *access;
     uint64_t generation;
     int draining;
 };
@@ -184,6 +187,22 @@ static void on_checkpoint_timer(uv_timer_t *t)
     gh_secret_wipe(key, len);
 }
 
+/* Keys and grants changed (through the API, or `gatehouse keys ...` in another process): the
+ * workers' table follows within one poll interval. */
+static void on_access_poll(uv_timer_t *t)
+{
+    struct control *ctl = t->data;
+    int64_t g = gh_access_generation(ctl->store);
+    if (g == gh_access_table_generation(ctl->access))
+        return;
+    struct gh_err err = {{0}};
+    if (gh_access_table_sync(ctl->access, ctl->store, ctl->snap->cfg, &err) != 0)
+        gh_log(GH_LOG_ERROR, "access: %s", err.msg);
+    else
+        gh_log(GH_LOG_DEBUG, "access: credentials and grants reloaded (generation %lld)",
+               (long long)gh_access_table_generation(ctl->access));
+}
+
 static void arm_checkpoints(struct control *ctl)
 {
     uv_timer_stop(&ctl->checkpoints);
@@ -227,6 +246,8 @@ static void on_sighup(uv_signal_t *s, int signum)
     gh_snapshot_unref(ctl->snap);
     ctl->snap = snap;
     arm_checkpoints(ctl);
+    if (gh_access_table_sync(ctl->access, ctl->store, snap->cfg, &err) != 0) /* plans may have changed */
+        gh_log(GH_LOG_ERROR, "access: %s", err.msg);
     gh_log(GH_LOG_INFO, "reloaded %s (generation %llu, %zu API%s)", ctl->config_path,
            (unsigned long long)ctl->generation, n->napis, n->napis == 1 ? "" : "s");
 }
@@ -244,6 +265,7 @@ static void on_sigterm(uv_signal_t *s, int signum)
     gh_catalog_service_stop(ctl->catalog);
     ctl->catalog = NULL;
     uv_close((uv_handle_t *)&ctl->checkpoints, NULL);
+    uv_close((uv_handle_t *)&ctl->access_poll, NULL);
     uv_close((uv_handle_t *)&ctl->sighup, NULL);
     uv_close((uv_handle_t *)&ctl->sigterm, NULL);
     uv_close((uv_handle_t *)&ctl->sigint, NULL);
@@ -321,6 +343,19 @@ static int cmd_serve(const char *path)
         return 1;
     }
     gh_api_set_admin_token(ctl.api, token, token_len);
+    gh_access_thread_online(); /* the control thread updates the credential table */
+    ctl.access = gh_access_table_new();
+    if (gh_access_table_sync(ctl.access, ctl.store, ctl.snap->cfg, &err) != 0) {
+        gh_log(GH_LOG_ERROR, "access: %s", err.msg);
+        gh_access_table_free(ctl.access);
+        gh_catalog_service_stop(ctl.catalog);
+        uv_run(ctl.loop, UV_RUN_NOWAIT);
+        gh_api_free(ctl.api);
+        gh_store_close(ctl.store);
+        gh_snapshot_unref(ctl.snap);
+        return 1;
+    }
+    gh_gateway_access = ctl.access;
     if (gh_gateway_start(ctl.snap, &ctl.gateway, &err) != 0) {
         gh_log(GH_LOG_ERROR, "listen.gateway: %s", err.msg);
         gh_catalog_service_stop(ctl.catalog);
@@ -350,10 +385,16 @@ static int cmd_serve(const char *path)
     uv_timer_init(ctl.loop, &ctl.checkpoints);
     ctl.checkpoints.data = &ctl;
     arm_checkpoints(&ctl);
+    uv_timer_init(ctl.loop, &ctl.access_poll);
+    ctl.access_poll.data = &ctl;
+    uv_timer_start(&ctl.access_poll, on_access_poll, 50, 50);
     gh_log(GH_LOG_INFO, "gatehouse %s ready (config %s, %zu API%s)", GH_VERSION, path, ctl.snap->napis,
            ctl.snap->napis == 1 ? "" : "s");
     uv_run(ctl.loop, UV_RUN_DEFAULT);
     gh_gateway_join(ctl.gateway);
+    gh_gateway_access = NULL;
+    gh_access_table_free(ctl.access); /* the workers are gone */
+    gh_access_thread_offline();
     gh_api_free(ctl.api);
     gh_store_close(ctl.store);
     gh_snapshot_unref(ctl.snap);

@@ -60,6 +60,16 @@ static int app_id(struct gh_store *s, const char *name, char id[GH_ACCESS_ID_MAX
     return 0;
 }
 
+/* Every change the gateway enforces moves the access generation (in the change's transaction). */
+static int bump(struct gh_store *s, struct gh_err *err)
+{
+    return gh_store_exec(
+        s,
+        "INSERT INTO gh_meta (key, value) VALUES ('access_generation', '1') "
+        "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(gh_meta.value AS INTEGER) + 1 AS TEXT)",
+        NULL, 0, NULL, NULL, err);
+}
+
 /* ---- applications ---- */
 
 struct app_change {
@@ -163,7 +173,7 @@ static int do_key_issue(void *ctx, struct gh_store *s, struct gh_json *d, struct
     gh_json_set(d, "application", str(c->app));
     gh_json_set(d, "slot", str(c->slot));
     gh_json_set(d, "replaced", replaced);
-    return rc;
+    return rc ? rc : bump(s, err);
 }
 
 int gh_key_issue(struct gh_store *s, const char *actor, const char *app, const char *slot,
@@ -201,7 +211,8 @@ static int do_revoke(void *ctx, struct gh_store *s, struct gh_json *d, struct gh
     now_text(when, sizeof(when));
     struct gh_store_val u[] = {GH_VTEXT(c->id), GH_VTEXT(when)};
     gh_json_set(d, "previous_state", str(t.buf));
-    return gh_store_exec(s, c->sql_update, u, 2, NULL, NULL, err);
+    rc = gh_store_exec(s, c->sql_update, u, 2, NULL, NULL, err);
+    return rc ? rc : bump(s, err);
 }
 
 int gh_key_revoke(struct gh_store *s, const char *actor, const char *key_id, struct gh_err *err)
@@ -256,7 +267,7 @@ static int do_grant_create(void *ctx, struct gh_store *s, struct gh_json *d, str
     gh_json_set(d, "api", str(c->api));
     gh_json_set(d, "plan", str(c->plan));
     gh_json_set(d, "expires_at", until[0] ? str(until) : gh_json_null());
-    return rc;
+    return rc ? rc : bump(s, err);
 }
 
 int gh_grant_create(struct gh_store *s, const char *actor, const struct gh_config *cfg, const char *app,

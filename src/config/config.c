@@ -770,6 +770,14 @@ static int load_api(struct ld *ld, struct gh_yaml_node *n, int line, size_t inde
             if (rc == 0 && gh_catalog_parse_ref((struct gh_str){*dst, strlen(*dst)},
                                                 k[0] == 'o' ? "Group" : "System", NULL, &r, &why) != 0)
                 rc = errf(ld, kl, key, "%s", why.msg);
+        } else if (strcmp(k, "auth") == 0) {
+            char *s = NULL;
+            rc = get_string(ld, v, kl, key, &s);
+            if (rc == 0 && strcmp(s, "key") != 0 && strcmp(s, "none") != 0)
+                rc = errf(ld, kl, key, "'%s' must be key or none (jwt comes later)", s);
+            if (rc == 0)
+                a->auth_key = strcmp(s, "key") == 0;
+            free(s);
         } else if (strcmp(k, "plans") == 0) {
             rc = get_string_list(ld, v, kl, key, &a->plans, &a->nplans);
             a->plans_line = kl;
@@ -783,7 +791,7 @@ static int load_api(struct ld *ld, struct gh_yaml_node *n, int line, size_t inde
             return errf(
                 ld, kl, key,
                 "unknown key (expected name, route, upstream, strip_prefix, owner, description, lifecycle, "
-                "system, plans)");
+                "system, plans, auth)");
         }
         if (rc)
             return rc;

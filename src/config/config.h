@@ -21,6 +21,7 @@ struct gh_config_api {
     size_t ntargets;
     uint64_t connect_timeout_ms, timeout_ms;
     int strip_prefix;
+    int auth_key; /* auth: key -- callers present an API key with a grant on this API */
     /* catalog facts for the API entity the gateway publishes (all optional) */
     char *owner, *description, *lifecycle, *system;
     /* the plans callers may get access to this API under (names in gh_config.plans) */

@@ -15,6 +15,11 @@ struct gh_gateway;
  * address is logged and available from gh_gateway_port. Returns 0, or GH_EIO with err set (nothing left
  * running).
  */
+struct gh_access_table;
+/* The credential table `auth: key` APIs check (set before the workers start; NULL: every such
+ * request is refused with 503). */
+extern struct gh_access_table *gh_gateway_access;
+
 int gh_gateway_start(struct gh_snapshot *snap, struct gh_gateway **out, struct gh_err *err);
 
 /* The port the workers listen on. */

@@ -12,6 +12,8 @@
  */
 #include "internal.h"
 
+#include "../access/table.h"
+
 #include "../http/http.h"
 
 #include <arpa/inet.h>
@@ -75,7 +77,8 @@ struct client {
     struct gh_chunked resp_ck;
     int status;
     uint64_t t_start;
-    uint32_t allow; /* for a 405: the methods the path does take */
+    uint32_t allow;  /* for a 405: the methods the path does take */
+    char extra[320]; /* header lines an error response carries (WWW-Authenticate, Retry-After, RateLimit) */
     const struct gh_http_header *traceparent;
     char rid[80];
     size_t rid_len;
@@ -716,7 +719,57 @@ static void begin_request(struct client *c)
     c->status = 0;
     c->resp_bytes = c->req_bytes = 0;
     c->api = NULL;
+    c->extra[0] = '\0';
     c->snap = gh_snapshot_ref(c->w->snap);
+}
+
+struct gh_access_table *gh_gateway_access;
+
+static int name_is(struct gh_str n, const char *lit)
+{
+    return gh_str_ieq(n, lit);
+}
+
+/*
+ * auth: key. The key comes in X-Api-Key or, as Azure API Management clients send it,
+ * Ocp-Apim-Subscription-Key; it is never forwarded. A missing or unknown key is 401, a key without a
+ * live grant on this API 403, a spent rate limit 429 and a spent quota 403, each with its headers.
+ */
+static int authorised(struct client *c)
+{
+    struct gh_http_head *h = &c->h;
+    struct gh_str key = {"", 0};
+    for (size_t i = 0; i < h->nheaders; i++) {
+        struct gh_http_header *hd = &h->headers[i];
+        if (name_is(hd->name, "x-api-key") || name_is(hd->name, "ocp-apim-subscription-key")) {
+            if (key.len == 0)
+                key = hd->value;
+            hd->hop = 1; /* a credential stays at the edge */
+        }
+    }
+    struct gh_access_decision d;
+    if (gh_gateway_access == NULL) {
+        memset(&d, 0, sizeof(d));
+        d.status = 503;
+        d.why = "credentials are not loaded";
+    } else {
+        gh_access_check(gh_gateway_access, c->api->name, key, uv_hrtime(), gh_time_wall_ms(), &d);
+    }
+    if (d.status == 0)
+        return 1;
+    size_t n = 0;
+    if (d.status == 401)
+        n = (size_t)snprintf(c->extra, sizeof(c->extra), "WWW-Authenticate: ApiKey header=\"X-Api-Key\"\r\n");
+    if (d.retry_after_s)
+        n += (size_t)snprintf(c->extra + n, sizeof(c->extra) - n, "Retry-After: %llu\r\n",
+                              (unsigned long long)d.retry_after_s);
+    if (d.limit && n < sizeof(c->extra))
+        snprintf(c->extra + n, sizeof(c->extra) - n,
+                 "RateLimit-Policy: \"grant\";q=%u;w=%llu\r\nRateLimit: \"grant\";r=%u;t=%llu\r\n", d.limit,
+                 (unsigned long long)d.window_s, d.remaining, (unsigned long long)d.reset_s);
+    c->must_close |= !c->req_done;
+    send_error(c, d.status, d.why);
+    return 0;
 }
 
 static void on_request_head(struct client *c, int rc)
@@ -783,6 +836,8 @@ static void on_request_head(struct client *c, int rc)
         return;
     }
     c->api = rt->data;
+    if (c->api->auth_key && !authorised(c))
+        return;
     struct worker *w = c->w;
     c->target_idx = c->api->ntargets > 1 ? w->rr[c->api->index]++ % c->api->ntargets : 0;
     serialize_request(c);
@@ -1150,7 +1205,7 @@ static void send_error(struct client *c, int status, const char *msg)
         c->must_close = 1;
     int closing = c->must_close || !c->keep_alive || c->w->draining;
     c->must_close |= closing;
-    char allow[96] = "";
+    char allow[96 + sizeof(c->extra)] = "";
     if (status == 405) {
         size_t al = 0;
         for (int m = 1; m < GH_METHOD_COUNT_ && al + 12 < sizeof(allow); m++)
@@ -1159,6 +1214,8 @@ static void send_error(struct client *c, int status, const char *msg)
                                        al ? ", " : "Allow: ", gh_http_method_name(m));
         if (al)
             snprintf(allow + al, sizeof(allow) - al, "\r\n");
+    } else if (c->extra[0]) {
+        snprintf(allow, sizeof(allow), "%s", c->extra);
     }
     size_t dl;
     const char *date = date_line(c->w, &dl);

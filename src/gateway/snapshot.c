@@ -106,6 +106,7 @@ int gh_snapshot_build(struct gh_config *cfg, uint64_t generation, struct gh_snap
         a->prefix = ca->path;
         a->prefix_len = strlen(ca->path);
         a->strip_prefix = ca->strip_prefix;
+        a->auth_key = ca->auth_key;
         a->connect_timeout_ms = ca->connect_timeout_ms;
         a->timeout_ms = ca->timeout_ms;
         a->targets = gh_calloc(ca->ntargets, sizeof(*a->targets));

@@ -28,6 +28,7 @@ struct gh_api {
     const char *prefix;
     size_t prefix_len;
     int strip_prefix;
+    int auth_key;
     struct gh_target *targets;
     size_t ntargets;
     uint64_t connect_timeout_ms, timeout_ms;

@@ -5,6 +5,8 @@
  */
 #include "internal.h"
 
+#include "../access/table.h"
+
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -120,7 +122,9 @@ static void on_tick(uv_timer_t *t)
 static void worker_main(void *arg)
 {
     struct worker *w = arg;
+    gh_access_thread_online(); /* workers read the credential table */
     uv_run(&w->loop, UV_RUN_DEFAULT);
+    gh_access_thread_offline();
     gh__accesslog_dispose(&w->log);
 }
 

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define STMT_CACHE 64
@@ -212,11 +213,20 @@ static int on_text(void *ctx, const struct gh_store_val *cols, size_t n)
 
 static int sq_open(const char *path, struct gh_store **out, struct gh_err *err)
 {
-    /* create it private before SQLite does (which would use the umask); its -wal/-shm follow its mode */
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return gh_err_set(err, GH_EIO, "%s: cannot open the database: %s", path, strerror(errno));
-    close(fd);
+    /*
+     * Create it private before SQLite does (which would use the umask); its -wal/-shm follow its mode.
+     * Only when it does not exist: closing any descriptor of a file drops every POSIX lock this
+     * process holds on it, including those of connections already open, which would let another
+     * process delete the WAL under them.
+     */
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST)
+            return gh_err_set(err, GH_EIO, "%s: cannot open the database: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+    }
     struct sqlite_store *s = gh_calloc(1, sizeof(*s));
     s->path = gh_strdup(path);
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {

@@ -1,0 +1,355 @@
+/*
+ * table.c: see table.h.
+ */
+#include "table.h"
+
+#include "limit.h"
+
+#include <urcu.h>
+#include <urcu/rculfhash.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct key_node {
+    struct cds_lfht_node node;
+    struct rcu_head rcu;
+    unsigned char hash[32];
+    char app[40];
+    char id[GH_KEY_ID_LEN + 1];
+    int64_t seen; /* the sync that last found it in the store */
+};
+
+struct grant_node {
+    struct cds_lfht_node node;
+    struct rcu_head rcu;
+    char app[40], api[64], plan[64];
+    int has_rate, has_quota;
+    struct gh_rate rate;
+    uint64_t quota;
+    enum gh_quota_period quota_per;
+    uint64_t expires_ms; /* 0: none */
+    _Atomic uint64_t tat, used;
+    int64_t seen;
+};
+
+struct gh_access_table {
+    struct cds_lfht *keys, *grants;
+    int64_t generation, syncs;
+};
+
+static unsigned long hash_bytes(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ULL;
+    return (unsigned long)h;
+}
+
+static unsigned long grant_hash(const char *app, const char *api)
+{
+    char k[128];
+    int n = snprintf(k, sizeof(k), "%s/%s", app, api);
+    return hash_bytes(k, n > 0 ? (size_t)n : 0);
+}
+
+struct grant_key {
+    const char *app, *api;
+};
+
+static int match_key(struct cds_lfht_node *n, const void *k)
+{
+    return memcmp(caa_container_of(n, struct key_node, node)->hash, k, 32) == 0;
+}
+
+static int match_grant(struct cds_lfht_node *n, const void *k)
+{
+    const struct grant_node *g = caa_container_of(n, struct grant_node, node);
+    const struct grant_key *gk = k;
+    return strcmp(g->app, gk->app) == 0 && strcmp(g->api, gk->api) == 0;
+}
+
+struct gh_access_table *gh_access_table_new(void)
+{
+    struct gh_access_table *t = gh_calloc(1, sizeof(*t));
+    t->keys = cds_lfht_new(1024, 1024, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
+    t->grants = cds_lfht_new(1024, 1024, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
+    return t;
+}
+
+static void free_key(struct rcu_head *h)
+{
+    free(caa_container_of(h, struct key_node, rcu));
+}
+
+static void free_grant(struct rcu_head *h)
+{
+    free(caa_container_of(h, struct grant_node, rcu));
+}
+
+void gh_access_table_free(struct gh_access_table *t)
+{
+    if (t == NULL)
+        return;
+    struct cds_lfht_iter it;
+    struct key_node *k;
+    struct grant_node *g;
+    rcu_read_lock();
+    cds_lfht_for_each_entry(t->keys, &it, k, node)
+    {
+        cds_lfht_del(t->keys, &k->node);
+        call_rcu(&k->rcu, free_key);
+    }
+    cds_lfht_for_each_entry(t->grants, &it, g, node)
+    {
+        cds_lfht_del(t->grants, &g->node);
+        call_rcu(&g->rcu, free_grant);
+    }
+    rcu_read_unlock();
+    rcu_barrier();
+    cds_lfht_destroy(t->keys, NULL);
+    cds_lfht_destroy(t->grants, NULL);
+    free(t);
+}
+
+void gh_access_thread_online(void)
+{
+    rcu_register_thread();
+}
+
+void gh_access_thread_offline(void)
+{
+    rcu_unregister_thread();
+}
+
+/* ---- sync (control thread) ---- */
+
+static int on_gen(void *ctx, const struct gh_store_val *c, size_t n)
+{
+    if (n >= 1)
+        *(int64_t *)ctx = c[0].type == GH_VAL_INT ? c[0].i : c[0].p ? strtoll(c[0].p, NULL, 10) : 0;
+    return 0;
+}
+
+int64_t gh_access_generation(struct gh_store *s)
+{
+    int64_t g = 0;
+    gh_store_exec(s, "SELECT value FROM gh_meta WHERE key = 'access_generation'", NULL, 0, on_gen, &g, NULL);
+    return g;
+}
+
+int64_t gh_access_table_generation(const struct gh_access_table *t)
+{
+    return t->generation;
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static int on_key_row(void *ctx, const struct gh_store_val *c, size_t n)
+{
+    struct gh_access_table *t = ctx;
+    if (n < 3 || c[2].len != 64)
+        return 0;
+    unsigned char hash[32];
+    for (int i = 0; i < 32; i++) {
+        int hi = hexval(c[2].p[2 * i]), lo = hexval(c[2].p[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return 0;
+        hash[i] = (unsigned char)(hi * 16 + lo);
+    }
+    unsigned long h = hash_bytes(hash, 32);
+    struct cds_lfht_iter it;
+    cds_lfht_lookup(t->keys, h, match_key, hash, &it);
+    struct cds_lfht_node *found = cds_lfht_iter_get_node(&it);
+    if (found) {
+        caa_container_of(found, struct key_node, node)->seen = t->syncs;
+        return 0;
+    }
+    struct key_node *k = gh_calloc(1, sizeof(*k));
+    memcpy(k->hash, hash, 32);
+    snprintf(k->id, sizeof(k->id), "%.*s", (int)c[0].len, c[0].p);
+    snprintf(k->app, sizeof(k->app), "%.*s", (int)c[1].len, c[1].p);
+    k->seen = t->syncs;
+    cds_lfht_node_init(&k->node);
+    cds_lfht_add_unique(t->keys, h, match_key, hash, &k->node);
+    return 0;
+}
+
+struct grant_ctx {
+    struct gh_access_table *t;
+    const struct gh_config *cfg;
+};
+
+static const struct gh_config_plan *plan_of(const struct gh_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->nplans; i++)
+        if (strcmp(cfg->plans[i].name, name) == 0)
+            return &cfg->plans[i];
+    return NULL;
+}
+
+static uint64_t parse_time_ms(const char *s, size_t len)
+{
+    /* our own RFC 3339 form: YYYY-MM-DDTHH:MM:SS.fffZ */
+    struct tm tm = {0};
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%.*s", (int)len, s);
+    int ms = 0;
+    if (sscanf(buf, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec, &ms) < 6)
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t secs = timegm(&tm);
+    return secs < 0 ? 0 : (uint64_t)secs * 1000 + (uint64_t)ms;
+}
+
+static int on_grant_row(void *ctx, const struct gh_store_val *c, size_t n)
+{
+    struct grant_ctx *x = ctx;
+    struct gh_access_table *t = x->t;
+    if (n < 4)
+        return 0;
+    struct grant_node *g = gh_calloc(1, sizeof(*g));
+    snprintf(g->app, sizeof(g->app), "%.*s", (int)c[0].len, c[0].p);
+    snprintf(g->api, sizeof(g->api), "%.*s", (int)c[1].len, c[1].p);
+    snprintf(g->plan, sizeof(g->plan), "%.*s", (int)c[2].len, c[2].p);
+    g->expires_ms = c[3].type == GH_VAL_TEXT ? parse_time_ms(c[3].p, c[3].len) : 0;
+    const struct gh_config_plan *p = plan_of(x->cfg, g->plan);
+    if (p && p->rate_requests)
+        g->has_rate = gh_rate_init(&g->rate, p->rate_requests, p->rate_per_ms * 1000000, p->rate_burst) == 0;
+    if (p && p->quota_requests) {
+        g->has_quota = 1;
+        g->quota = p->quota_requests;
+        g->quota_per = p->quota_per == 2 ? GH_QUOTA_MONTH : GH_QUOTA_DAY;
+    }
+    g->seen = t->syncs;
+    struct grant_key gk = {g->app, g->api};
+    unsigned long h = grant_hash(g->app, g->api);
+    struct cds_lfht_iter it;
+    cds_lfht_lookup(t->grants, h, match_grant, &gk, &it);
+    struct cds_lfht_node *found = cds_lfht_iter_get_node(&it);
+    cds_lfht_node_init(&g->node);
+    if (found) {
+        struct grant_node *old = caa_container_of(found, struct grant_node, node);
+        if (strcmp(old->plan, g->plan) == 0 && old->expires_ms == g->expires_ms &&
+            memcmp(&old->rate, &g->rate, sizeof(g->rate)) == 0 && old->quota == g->quota) {
+            old->seen = t->syncs;
+            free(g);
+            return 0;
+        }
+        /* changed: the new entry takes over the limiter state */
+        atomic_store(&g->tat, atomic_load(&old->tat));
+        atomic_store(&g->used, atomic_load(&old->used));
+        if (cds_lfht_replace(t->grants, &it, h, match_grant, &gk, &g->node) == 0)
+            call_rcu(&old->rcu, free_grant);
+        else
+            free(g);
+        return 0;
+    }
+    cds_lfht_add_unique(t->grants, h, match_grant, &gk, &g->node);
+    return 0;
+}
+
+int gh_access_table_sync(struct gh_access_table *t, struct gh_store *s, const struct gh_config *cfg,
+                         struct gh_err *err)
+{
+    int64_t gen = gh_access_generation(s);
+    t->syncs++;
+    rcu_read_lock();
+    int rc = gh_store_exec(s, "SELECT id, app_id, hash FROM credentials WHERE state = 'active'", NULL, 0,
+                           on_key_row, t, err);
+    struct grant_ctx gx = {t, cfg};
+    if (rc == 0)
+        rc = gh_store_exec(s, "SELECT app_id, api, plan, expires_at FROM grants WHERE state = 'active'", NULL,
+                           0, on_grant_row, &gx, err);
+    if (rc == 0) {
+        /* what the store no longer has goes: readers still inside keep it until they leave */
+        struct cds_lfht_iter it;
+        struct key_node *k;
+        struct grant_node *g;
+        cds_lfht_for_each_entry(t->keys, &it, k,
+                                node) if (k->seen != t->syncs && cds_lfht_del(t->keys, &k->node) == 0)
+            call_rcu(&k->rcu, free_key);
+        cds_lfht_for_each_entry(t->grants, &it, g,
+                                node) if (g->seen != t->syncs && cds_lfht_del(t->grants, &g->node) == 0)
+            call_rcu(&g->rcu, free_grant);
+        t->generation = gen;
+    }
+    rcu_read_unlock();
+    return rc;
+}
+
+/* ---- the request path ---- */
+
+void gh_access_check(struct gh_access_table *t, const char *api, struct gh_str key, uint64_t now_ns,
+                     uint64_t now_ms, struct gh_access_decision *d)
+{
+    memset(d, 0, sizeof(*d));
+    if (key.len == 0) {
+        d->status = 401;
+        d->why = "an API key is required (X-Api-Key header)";
+        return;
+    }
+    if (gh_key_parse(key, NULL) != 0) {
+        d->status = 401;
+        d->why = "the API key is not valid";
+        return;
+    }
+    unsigned char hash[32];
+    gh_key_hash(key, hash);
+    gh_key_id(key, d->key_id);
+    rcu_read_lock();
+    struct cds_lfht_iter it;
+    cds_lfht_lookup(t->keys, hash_bytes(hash, 32), match_key, hash, &it);
+    struct cds_lfht_node *kn = cds_lfht_iter_get_node(&it);
+    if (kn == NULL) {
+        rcu_read_unlock();
+        d->status = 401;
+        d->why = "the API key is not valid";
+        return;
+    }
+    const struct key_node *k = caa_container_of(kn, struct key_node, node);
+    struct grant_key gk = {k->app, api};
+    cds_lfht_lookup(t->grants, grant_hash(k->app, api), match_grant, &gk, &it);
+    struct cds_lfht_node *gn = cds_lfht_iter_get_node(&it);
+    struct grant_node *g = gn ? caa_container_of(gn, struct grant_node, node) : NULL;
+    if (g == NULL || (g->expires_ms && now_ms >= g->expires_ms)) {
+        rcu_read_unlock();
+        d->status = 403;
+        d->why =
+            g ? "the grant for this API has expired" : "this key's application has no grant for this API";
+        return;
+    }
+    if (g->has_rate) {
+        struct gh_rate_result r = gh_rate_take(&g->rate, &g->tat, now_ns);
+        d->limit = g->rate.burst;
+        d->remaining = r.remaining;
+        d->window_s = g->rate.period_ns / 1000000000ull;
+        d->reset_s = (r.reset_ns + 999999999ull) / 1000000000ull;
+        if (!r.allowed) {
+            rcu_read_unlock();
+            d->status = 429;
+            d->why = "rate limit exceeded";
+            d->retry_after_s = (r.retry_after_ns + 999999999ull) / 1000000000ull;
+            return;
+        }
+    }
+    if (g->has_quota) {
+        struct gh_quota_result q = gh_quota_take(g->quota, g->quota_per, &g->used, now_ms);
+        if (!q.allowed) {
+            rcu_read_unlock();
+            d->status = 403;
+            d->why = "quota exceeded";
+            d->retry_after_s = (q.retry_after_ms + 999) / 1000;
+            return;
+        }
+    }
+    rcu_read_unlock();
+}

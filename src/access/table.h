@@ -1,0 +1,47 @@
+/*
+ * table: the credentials and grants the gateway enforces, in two RCU hash tables (liburcu's
+ * lock-free cds_lfht) that the workers read without a lock and the control thread updates in place:
+ * a key revoked, a grant added or changed is visible to every worker at once, with no rebuild of
+ * the routing snapshot and no store access on the request path. A grant's rate-limit and quota
+ * state live in its entry (one atomic word each) and survive updates of the grant.
+ *
+ * Threads that call gh_access_check must be registered RCU readers (gh_access_thread_online).
+ */
+#ifndef GH_ACCESS_TABLE_H
+#define GH_ACCESS_TABLE_H
+
+#include "../config/config.h"
+#include "../store/store.h"
+#include "keys.h"
+
+struct gh_access_table;
+
+struct gh_access_table *gh_access_table_new(void);
+void gh_access_table_free(struct gh_access_table *t); /* no reader may be inside it */
+
+/* Registers the calling thread as an RCU reader / unregisters it. */
+void gh_access_thread_online(void);
+void gh_access_thread_offline(void);
+
+/* The store's access generation (bumped by every change to keys and grants). */
+int64_t gh_access_generation(struct gh_store *s);
+/* Brings the table in line with the store and the config's plans (control thread). */
+int gh_access_table_sync(struct gh_access_table *t, struct gh_store *s, const struct gh_config *cfg,
+                         struct gh_err *err);
+int64_t gh_access_table_generation(const struct gh_access_table *t);
+
+struct gh_access_decision {
+    int status;             /* 0: let it through; else 401, 403 or 429 */
+    const char *why;        /* for the error body */
+    uint64_t retry_after_s; /* 429, and 403 for a spent quota */
+    /* the rate limit in effect (limit 0: none), for the RateLimit headers */
+    uint32_t limit, remaining;
+    uint64_t window_s, reset_s;
+    char key_id[GH_KEY_ID_LEN + 1];
+};
+
+/* Decides one request to API `api` presenting `key` (len 0: none) at monotonic now_ns, wall now_ms. */
+void gh_access_check(struct gh_access_table *t, const char *api, struct gh_str key, uint64_t now_ns,
+                     uint64_t now_ms, struct gh_access_decision *d);
+
+#endif
