@@ -996,8 +996,9 @@ static int cmd_access(int argc, char **argv)
             fprintf(stderr, "key %s (%s): shown once; only its hash is kept\n", id, slot ? slot : "primary");
             OPENSSL_cleanse(key, sizeof(key));
         }
-    } else if (!strcmp(what, "keys") && !strcmp(sub, "revoke") && last) {
-        rc = gh_key_revoke(store, actor, last, &err);
+    } else if (strcmp(what, "apps") != 0 && !strcmp(sub, "revoke") && last) {
+        rc = what[0] == 'k' ? gh_key_revoke(store, actor, last, &err)
+                            : gh_grant_revoke(store, actor, last, &err);
         if (rc == 0)
             printf("%s: revoked\n", last);
     } else if (!strcmp(what, "keys") && !strcmp(sub, "list")) {
@@ -1017,10 +1018,6 @@ static int cmd_access(int argc, char **argv)
             if (rc == 0)
                 printf("%s\n", id);
         }
-    } else if (!strcmp(what, "grants") && !strcmp(sub, "revoke") && last) {
-        rc = gh_grant_revoke(store, actor, last, &err);
-        if (rc == 0)
-            printf("%s: revoked\n", last);
     } else if (!strcmp(what, "grants") && !strcmp(sub, "list")) {
         printf("ID  APPLICATION  API  PLAN  STATE  EXPIRES\n");
         rc = gh_grant_list(store, on_row_print, NULL, &err);

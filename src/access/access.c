@@ -31,33 +31,15 @@ static struct gh_json *str(const char *s)
     return gh_json_string(s, strlen(s));
 }
 
-struct text_out {
-    char buf[GH_ACCESS_ID_MAX + 64];
-    int found;
-};
-
-static int on_text(void *ctx, const struct gh_store_val *c, size_t n)
-{
-    struct text_out *t = ctx;
-    if (n >= 1 && c[0].type == GH_VAL_TEXT) {
-        snprintf(t->buf, sizeof(t->buf), "%.*s", (int)c[0].len, c[0].p);
-        t->found = 1;
-    }
-    return 0;
-}
-
 /* The id of an application by name, or GH_ENOTFOUND. */
 static int app_id(struct gh_store *s, const char *name, char id[GH_ACCESS_ID_MAX], struct gh_err *err)
 {
-    struct text_out t = {{0}, 0};
     struct gh_store_val p[] = {GH_VTEXT(name)};
-    int rc = gh_store_exec(s, "SELECT id FROM applications WHERE name = $1", p, 1, on_text, &t, err);
-    if (rc)
+    int rc = gh_store_first_text(s, "SELECT id FROM applications WHERE name = $1", p, 1, id, GH_ACCESS_ID_MAX,
+                                 err);
+    if (rc < 0)
         return rc;
-    if (!t.found)
-        return gh_err_set(err, GH_ENOTFOUND, "no application '%s'", name);
-    snprintf(id, GH_ACCESS_ID_MAX, "%.*s", GH_ACCESS_ID_MAX - 1, t.buf);
-    return 0;
+    return rc ? 0 : gh_err_set(err, GH_ENOTFOUND, "no application '%s'", name);
 }
 
 /* Every change the gateway enforces moves the access generation (in the change's transaction). */
@@ -80,13 +62,12 @@ struct app_change {
 static int do_app_create(void *ctx, struct gh_store *s, struct gh_json *d, struct gh_err *err)
 {
     struct app_change *c = ctx;
-    struct text_out t = {{0}, 0};
-    struct gh_store_val q[] = {GH_VTEXT(c->name)};
-    int rc = gh_store_exec(s, "SELECT id FROM applications WHERE name = $1", q, 1, on_text, &t, err);
-    if (rc)
-        return rc;
-    if (t.found)
+    char existing[GH_ACCESS_ID_MAX];
+    int rc = app_id(s, c->name, existing, err);
+    if (rc == 0)
         return gh_err_set(err, GH_EINVAL, "an application named '%s' exists", c->name);
+    if (rc != GH_ENOTFOUND)
+        return rc;
     char when[40];
     now_text(when, sizeof(when));
     new_id("app", c->id);
@@ -198,19 +179,19 @@ struct revoke_change {
 static int do_revoke(void *ctx, struct gh_store *s, struct gh_json *d, struct gh_err *err)
 {
     struct revoke_change *c = ctx;
-    struct text_out t = {{0}, 0};
+    char state[32];
     struct gh_store_val p[] = {GH_VTEXT(c->id)};
-    int rc = gh_store_exec(s, c->sql_check, p, 1, on_text, &t, err);
-    if (rc)
+    int rc = gh_store_first_text(s, c->sql_check, p, 1, state, sizeof(state), err);
+    if (rc < 0)
         return rc;
-    if (!t.found)
+    if (rc == 0)
         return gh_err_set(err, GH_ENOTFOUND, "no %s '%s'", c->what, c->id);
-    if (strcmp(t.buf, "revoked") == 0)
+    if (strcmp(state, "revoked") == 0)
         return gh_err_set(err, GH_EINVAL, "%s '%s' is already revoked", c->what, c->id);
     char when[40];
     now_text(when, sizeof(when));
     struct gh_store_val u[] = {GH_VTEXT(c->id), GH_VTEXT(when)};
-    gh_json_set(d, "previous_state", str(t.buf));
+    gh_json_set(d, "previous_state", str(state));
     rc = gh_store_exec(s, c->sql_update, u, 2, NULL, NULL, err);
     return rc ? rc : bump(s, err);
 }
@@ -238,14 +219,14 @@ static int do_grant_create(void *ctx, struct gh_store *s, struct gh_json *d, str
     int rc = app_id(s, c->app, app, err);
     if (rc)
         return rc;
-    struct text_out t = {{0}, 0};
+    char held[GH_ACCESS_ID_MAX];
     struct gh_store_val q[] = {GH_VTEXT(app), GH_VTEXT(c->api)};
-    rc = gh_store_exec(s, "SELECT id FROM grants WHERE app_id = $1 AND api = $2 AND state <> 'revoked'", q, 2,
-                       on_text, &t, err);
-    if (rc)
+    rc = gh_store_first_text(s, "SELECT id FROM grants WHERE app_id = $1 AND api = $2 AND state <> 'revoked'",
+                             q, 2, held, sizeof(held), err);
+    if (rc < 0)
         return rc;
-    if (t.found)
-        return gh_err_set(err, GH_EINVAL, "application '%s' already has grant %s on API '%s'", c->app, t.buf,
+    if (rc)
+        return gh_err_set(err, GH_EINVAL, "application '%s' already has grant %s on API '%s'", c->app, held,
                           c->api);
     /* a revoked grant of the same pair makes way (one row per pair) */
     if ((rc = gh_store_exec(s, "DELETE FROM grants WHERE app_id = $1 AND api = $2", q, 2, NULL, NULL, err)) !=

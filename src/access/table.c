@@ -158,7 +158,7 @@ static int on_key_row(void *ctx, const struct gh_store_val *c, size_t n)
         return 0;
     unsigned char hash[32];
     for (int i = 0; i < 32; i++) {
-        int hi = hexval(c[2].p[2 * i]), lo = hexval(c[2].p[2 * i + 1]);
+        int hi = hexval(c[2].p[(size_t)2 * i]), lo = hexval(c[2].p[(size_t)2 * i + 1]);
         if (hi < 0 || lo < 0)
             return 0;
         hash[i] = (unsigned char)(hi * 16 + lo);
@@ -194,20 +194,27 @@ static const struct gh_config_plan *plan_of(const struct gh_config *cfg, const c
     return NULL;
 }
 
+/* Our own RFC 3339 form (YYYY-MM-DDTHH:MM:SS.fffZ) back to milliseconds; 0 when it is not that. */
 static uint64_t parse_time_ms(const char *s, size_t len)
 {
-    /* our own RFC 3339 form: YYYY-MM-DDTHH:MM:SS.fffZ */
-    struct tm tm = {0};
-    char buf[32];
-    snprintf(buf, sizeof(buf), "%.*s", (int)len, s);
-    int ms = 0;
-    if (sscanf(buf, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-               &tm.tm_min, &tm.tm_sec, &ms) < 6)
+    static const struct {
+        size_t at, n;
+    } f[] = {{0, 4}, {5, 2}, {8, 2}, {11, 2}, {14, 2}, {17, 2}, {20, 3}};
+    uint64_t v[7];
+    if (len < 24)
         return 0;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
+    for (size_t i = 0; i < 7; i++)
+        if (gh_parse_u64(s + f[i].at, f[i].n, 9999, &v[i]) != 0)
+            return 0;
+    struct tm tm = {0};
+    tm.tm_year = (int)v[0] - 1900;
+    tm.tm_mon = (int)v[1] - 1;
+    tm.tm_mday = (int)v[2];
+    tm.tm_hour = (int)v[3];
+    tm.tm_min = (int)v[4];
+    tm.tm_sec = (int)v[5];
     time_t secs = timegm(&tm);
-    return secs < 0 ? 0 : (uint64_t)secs * 1000 + (uint64_t)ms;
+    return secs < 0 ? 0 : (uint64_t)secs * 1000 + v[6];
 }
 
 static int on_grant_row(void *ctx, const struct gh_store_val *c, size_t n)

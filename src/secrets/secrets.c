@@ -153,21 +153,6 @@ static void fingerprint(const struct gh_master_key *k, char out[65])
         snprintf(out + (size_t)2 * i, 3, "%02x", d[i]);
 }
 
-struct text_out {
-    char buf[128];
-    int found;
-};
-
-static int on_text(void *ctx, const struct gh_store_val *c, size_t n)
-{
-    struct text_out *t = ctx;
-    if (n >= 1 && c[0].type == GH_VAL_TEXT) {
-        snprintf(t->buf, sizeof(t->buf), "%.*s", (int)c[0].len, c[0].p);
-        t->found = 1;
-    }
-    return 0;
-}
-
 static int set_fingerprint(struct gh_store *s, const struct gh_master_key *k, struct gh_err *err)
 {
     char fp[65];
@@ -181,20 +166,20 @@ static int set_fingerprint(struct gh_store *s, const struct gh_master_key *k, st
 
 int gh_secrets_bind(struct gh_store *s, const struct gh_master_key *k, struct gh_err *err)
 {
-    struct text_out t = {{0}, 0};
-    int rc = gh_store_exec(s, "SELECT value FROM gh_meta WHERE key = 'secrets_master_fingerprint'", NULL, 0,
-                           on_text, &t, err);
-    if (rc)
+    char stored[128];
+    int rc = gh_store_first_text(s, "SELECT value FROM gh_meta WHERE key = 'secrets_master_fingerprint'",
+                                 NULL, 0, stored, sizeof(stored), err);
+    if (rc < 0)
         return rc;
     char fp[65];
     fingerprint(k, fp);
-    if (!t.found)
+    if (rc == 0)
         return set_fingerprint(s, k, err);
-    if (CRYPTO_memcmp(fp, t.buf, 64) != 0 || strlen(t.buf) != 64)
+    if (CRYPTO_memcmp(fp, stored, 64) != 0 || strlen(stored) != 64)
         return gh_err_set(err, GH_EINVAL,
                           "this master key is not the one the store's secrets were written with "
                           "(fingerprint %.16s..., the store expects %.16s...)",
-                          fp, t.buf);
+                          fp, stored);
     return 0;
 }
 

@@ -40,6 +40,32 @@ int gh_store_exec(struct gh_store *s, const char *sql, const struct gh_store_val
     return s->ops->exec(s, sql, params, nparams, fn, ctx, err);
 }
 
+struct first_text {
+    char *buf;
+    size_t cap;
+    int found;
+};
+
+static int on_first_text(void *ctx, const struct gh_store_val *c, size_t n)
+{
+    struct first_text *t = ctx;
+    if (n >= 1 && c[0].type == GH_VAL_TEXT) {
+        snprintf(t->buf, t->cap, "%.*s", (int)c[0].len, c[0].p);
+        t->found = 1;
+    }
+    return 1; /* the first row is enough */
+}
+
+int gh_store_first_text(struct gh_store *s, const char *sql, const struct gh_store_val *params,
+                        size_t nparams, char *buf, size_t cap, struct gh_err *err)
+{
+    struct first_text t = {buf, cap, 0};
+    if (cap)
+        buf[0] = '\0';
+    int rc = s->ops->exec(s, sql, params, nparams, on_first_text, &t, err);
+    return rc < 0 ? rc : t.found;
+}
+
 int gh_store_begin(struct gh_store *s, struct gh_err *err)
 {
     return s->ops->begin(s, err);

@@ -100,6 +100,11 @@ int gh_store_commit(struct gh_store *s, struct gh_err *err);
 void gh_store_rollback(struct gh_store *s);
 int gh_store_in_transaction(struct gh_store *s);
 
+/* The first column of the first row as text, into buf (cap bytes, truncated). Returns 1 when there
+ * was a row, 0 when none, or the store's error. */
+int gh_store_first_text(struct gh_store *s, const char *sql, const struct gh_store_val *params,
+                        size_t nparams, char *buf, size_t cap, struct gh_err *err);
+
 /* The newest schema version this binary knows. */
 int gh_store_schema_latest(void);
 
