@@ -24,6 +24,11 @@ test_generate_and_parse(void **state)
     assert_string_not_equal(a, b);
     struct gh_err err = {{0}};
     assert_int_equal(gh_key_parse(S(a), &err), 0);
+    /* one digest: what the check yields is what is stored, and its first bits are the checksum */
+    unsigned char h1[32], h2[32];
+    assert_int_equal(gh_key_check(S(a), h1, &err), 0);
+    gh_key_hash(S(a), h2);
+    assert_memory_equal(h1, h2, 32);
     /* every single-character change is caught (by the alphabet or the checksum) */
     for (size_t i = 4; i < GH_KEY_LEN; i++) {
         char c[GH_KEY_LEN + 1];
