@@ -1,5 +1,5 @@
 # Gatehouse build. `make` builds build/gatehouse; `make check` runs every test; see README.md.
-PKGS     := libuv openssl jansson libfyaml libcurl sqlite3 liburcu liburcu-cds
+PKGS     := libuv openssl jansson libfyaml libcurl cjose sqlite3 liburcu liburcu-cds
 CC       ?= cc
 ifeq ($(origin CC),default)
 CC       := cc

@@ -6,6 +6,7 @@
 #include "base/child.h"
 #include "config/config.h"
 #include "gateway/gateway.h"
+#include "gateway/auth.h"
 #include "access/access.h"
 #include "access/table.h"
 #include "audit/audit.h"
@@ -52,6 +53,7 @@ struct control {
     uv_timer_t checkpoints;
     uv_timer_t access_poll;
     struct gh_access_table *access;
+    struct gh_jwks_registry *jwks;
     uint64_t generation;
     int draining;
 };
@@ -77,6 +79,7 @@ static void usage(FILE *f)
             "  gatehouse audit export -c gatehouse.yaml [--since T] [--until T] [--format jsonl|csv]\n"
             "  gatehouse apps create NAME --owner REF | apps list        (each with -c gatehouse.yaml)\n"
             "  gatehouse keys create --app NAME [--slot S] | keys revoke ID | keys list\n"
+            "  gatehouse keys bind --app NAME --issuer ISSUER --client CLIENT_ID\n"
             "  gatehouse grants create --app NAME --api API --plan PLAN [--expires 30d] | revoke ID | list\n"
             "  gatehouse --version                 print the version\n"
             "  gatehouse help                      this text\n\n"
@@ -243,6 +246,7 @@ static void on_sighup(uv_signal_t *s, int signum)
     gh_log_level = n->log_level;
     gh_gateway_publish(ctl->gateway, snap);
     gh_catalog_service_config(ctl->catalog, snap->cfg); /* the catalog follows what the gateway serves */
+    gh_jwks_registry_configure(ctl->jwks, snap->cfg);
     gh_snapshot_unref(ctl->snap);
     ctl->snap = snap;
     arm_checkpoints(ctl);
@@ -266,6 +270,7 @@ static void on_sigterm(uv_signal_t *s, int signum)
     ctl->catalog = NULL;
     uv_close((uv_handle_t *)&ctl->checkpoints, NULL);
     uv_close((uv_handle_t *)&ctl->access_poll, NULL);
+    gh_jwks_registry_stop(ctl->jwks);
     uv_close((uv_handle_t *)&ctl->sighup, NULL);
     uv_close((uv_handle_t *)&ctl->sigterm, NULL);
     uv_close((uv_handle_t *)&ctl->sigint, NULL);
@@ -356,6 +361,9 @@ static int cmd_serve(const char *path)
         return 1;
     }
     gh_gateway_access = ctl.access;
+    ctl.jwks = gh_jwks_registry_new(ctl.loop);
+    gh_jwks_registry_configure(ctl.jwks, ctl.snap->cfg);
+    gh_gateway_jwks = ctl.jwks;
     if (gh_gateway_start(ctl.snap, &ctl.gateway, &err) != 0) {
         gh_log(GH_LOG_ERROR, "listen.gateway: %s", err.msg);
         gh_catalog_service_stop(ctl.catalog);
@@ -393,7 +401,9 @@ static int cmd_serve(const char *path)
     uv_run(ctl.loop, UV_RUN_DEFAULT);
     gh_gateway_join(ctl.gateway);
     gh_gateway_access = NULL;
+    gh_gateway_jwks = NULL;
     gh_access_table_free(ctl.access); /* the workers are gone */
+    gh_jwks_registry_free(ctl.jwks);
     gh_access_thread_offline();
     gh_api_free(ctl.api);
     gh_store_close(ctl.store);
@@ -996,6 +1006,20 @@ static int cmd_access(int argc, char **argv)
             fprintf(stderr, "key %s (%s): shown once; only its hash is kept\n", id, slot ? slot : "primary");
             OPENSSL_cleanse(key, sizeof(key));
         }
+    } else if (!strcmp(what, "keys") && !strcmp(sub, "bind") && opt(argc, argv, "--app") &&
+               opt(argc, argv, "--issuer") && opt(argc, argv, "--client")) {
+        /* the issuer by its name in the config, or its iss */
+        const char *want = opt(argc, argv, "--issuer"), *iss = NULL;
+        for (size_t i = 0; i < snap->cfg->nissuers && !iss; i++)
+            if (!strcmp(snap->cfg->issuers[i].name, want) || !strcmp(snap->cfg->issuers[i].issuer, want))
+                iss = snap->cfg->issuers[i].issuer;
+        char id[GH_ACCESS_ID_MAX];
+        rc = iss ? gh_jwt_bind(store, actor, opt(argc, argv, "--app"), iss, opt(argc, argv, "--client"), id,
+                               &err)
+                 : gh_err_set(&err, GH_EINVAL, "--issuer '%s': no such issuer in %s (see issuers:)", want,
+                              config);
+        if (rc == 0)
+            printf("%s\n", id);
     } else if (strcmp(what, "apps") != 0 && !strcmp(sub, "revoke") && last) {
         rc = what[0] == 'k' ? gh_key_revoke(store, actor, last, &err)
                             : gh_grant_revoke(store, actor, last, &err);
@@ -1023,14 +1047,16 @@ static int cmd_access(int argc, char **argv)
         rc = gh_grant_list(store, on_row_print, NULL, &err);
     } else {
         usage = 1;
-        fprintf(stderr,
-                "gatehouse %s: expected\n"
-                "  apps create NAME --owner REF | apps list\n"
-                "  keys create --app NAME [--slot primary|secondary] | keys revoke KEY_ID | keys list\n"
-                "  grants create --app NAME --api API --plan PLAN [--expires 30d] | grants revoke ID | "
-                "grants list\n"
-                "each with -c gatehouse.yaml\n",
-                what);
+        fprintf(
+            stderr,
+            "gatehouse %s: expected\n"
+            "  apps create NAME --owner REF | apps list\n"
+            "  keys create --app NAME [--slot primary|secondary] | keys revoke KEY_ID | keys list\n"
+            "  keys bind --app NAME --issuer ISSUER --client CLIENT_ID   (a JWT client acts for the app)\n"
+            "  grants create --app NAME --api API --plan PLAN [--expires 30d] | grants revoke ID | "
+            "grants list\n"
+            "each with -c gatehouse.yaml\n",
+            what);
     }
     if (rc)
         fprintf(stderr, "gatehouse %s %s: %s\n", what, sub, err.msg);

@@ -6,6 +6,7 @@
 #include "../audit/audit.h"
 #include "../base/json.h"
 #include "../catalog/catalog.h"
+#include "../identity/jwt.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -40,6 +41,13 @@ static int app_id(struct gh_store *s, const char *name, char id[GH_ACCESS_ID_MAX
     if (rc < 0)
         return rc;
     return rc ? 0 : gh_err_set(err, GH_ENOTFOUND, "no application '%s'", name);
+}
+
+/* A credential digest as the store keeps it: lower-case hex. */
+static void digest_hex(const unsigned char h[32], char out[65])
+{
+    for (int i = 0; i < 32; i++)
+        snprintf(out + (size_t)2 * i, 3, "%02x", h[i]);
 }
 
 /* Every change the gateway enforces moves the access generation (in the change's transaction). */
@@ -129,8 +137,7 @@ static int do_key_issue(void *ctx, struct gh_store *s, struct gh_json *d, struct
     unsigned char h[32];
     char hex[65], when[40];
     gh_key_hash(k, h);
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + (size_t)2 * i, 3, "%02x", h[i]);
+    digest_hex(h, hex);
     now_text(when, sizeof(when));
     /* the key that held the slot: revoked now */
     struct gh_json *replaced = gh_json_array();
@@ -169,6 +176,69 @@ int gh_key_issue(struct gh_store *s, const char *actor, const char *app, const c
         memcpy(id, c.id, sizeof(c.id));
     }
     OPENSSL_cleanse(c.key, sizeof(c.key));
+    return rc;
+}
+
+/* ---- JWT client bindings ---- */
+
+struct bind_change {
+    const char *app, *issuer, *client;
+    char id[GH_ACCESS_ID_MAX];
+};
+
+static int do_jwt_bind(void *ctx, struct gh_store *s, struct gh_json *d, struct gh_err *err)
+{
+    struct bind_change *c = ctx;
+    char app[GH_ACCESS_ID_MAX];
+    int rc = app_id(s, c->app, app, err);
+    if (rc)
+        return rc;
+    unsigned char h[32];
+    char hex[65], when[40], held[GH_ACCESS_ID_MAX];
+    gh_jwt_credential(c->issuer, c->client, h);
+    digest_hex(h, hex);
+    struct gh_store_val q[] = {GH_VTEXT(hex)};
+    rc = gh_store_first_text(s,
+                             "SELECT a.name FROM credentials c JOIN applications a ON a.id = c.app_id "
+                             "WHERE c.hash = $1 AND c.state = 'active'",
+                             q, 1, held, sizeof(held), err);
+    if (rc < 0)
+        return rc;
+    if (rc)
+        return gh_err_set(err, GH_EINVAL, "client '%s' of %s is already bound to application '%s'", c->client,
+                          c->issuer, held);
+    /* an earlier, revoked binding of the same client keeps its row under a retired hash */
+    rc = gh_store_exec(s, "UPDATE credentials SET hash = hash || '/' || id WHERE hash = $1", q, 1, NULL, NULL,
+                       err);
+    if (rc)
+        return rc;
+    now_text(when, sizeof(when));
+    unsigned char b[4];
+    gh_random_bytes(b, sizeof(b));
+    snprintf(c->id, sizeof(c->id), "jwt_%02x%02x%02x%02x", b[0], b[1], b[2], b[3]);
+    struct gh_store_val p[] = {GH_VTEXT(c->id), GH_VTEXT(app),       GH_VTEXT(hex),
+                               GH_VTEXT(when),  GH_VTEXT(c->issuer), GH_VTEXT(c->client)};
+    rc = gh_store_exec(
+        s,
+        "INSERT INTO credentials (id, app_id, kind, slot, hash, state, created_at, issuer, client_id) "
+        "VALUES ($1, $2, 'jwt', 'jwt', $3, 'active', $4, $5, $6)",
+        p, 6, NULL, NULL, err);
+    gh_json_set(d, "target", str(c->id));
+    gh_json_set(d, "application", str(c->app));
+    gh_json_set(d, "issuer", str(c->issuer));
+    gh_json_set(d, "client_id", str(c->client));
+    return rc ? rc : bump(s, err);
+}
+
+int gh_jwt_bind(struct gh_store *s, const char *actor, const char *app, const char *issuer,
+                const char *client, char id[GH_ACCESS_ID_MAX], struct gh_err *err)
+{
+    if (client[0] == '\0' || strlen(client) > 200)
+        return gh_err_set(err, GH_EINVAL, "client id: 1 to 200 characters");
+    struct bind_change c = {app, issuer, client, ""};
+    int rc = gh_audit_change(s, actor, "credential.bind_jwt", NULL, do_jwt_bind, &c, err);
+    if (rc == 0 && id)
+        snprintf(id, GH_ACCESS_ID_MAX, "%s", c.id);
     return rc;
 }
 
@@ -299,7 +369,8 @@ int gh_app_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err
 int gh_key_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err)
 {
     return gh_store_exec(s,
-                         "SELECT c.id, a.name, c.slot, c.state, c.created_at FROM credentials c "
+                         "SELECT c.id, a.name, CASE WHEN c.kind = 'jwt' THEN c.issuer || ' ' || c.client_id "
+                         "ELSE c.slot END, c.state, c.created_at FROM credentials c "
                          "JOIN applications a ON a.id = c.app_id ORDER BY a.name, c.created_at",
                          NULL, 0, fn, ctx, err);
 }

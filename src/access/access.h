@@ -22,6 +22,10 @@ int gh_app_create(struct gh_store *s, const char *actor, const char *name, const
  * slot is revoked in the same transaction, so a caller switches slots without downtime. */
 int gh_key_issue(struct gh_store *s, const char *actor, const char *app, const char *slot,
                  char key[GH_KEY_LEN + 1], char id[GH_KEY_ID_LEN + 1], struct gh_err *err);
+/* Binds an issuer's client (the `iss` and the client claim's value of its tokens) to an application
+ * (by name): tokens naming it act for the application. Revoked like a key (gh_key_revoke, by id). */
+int gh_jwt_bind(struct gh_store *s, const char *actor, const char *app, const char *issuer,
+                const char *client, char id[GH_ACCESS_ID_MAX], struct gh_err *err);
 int gh_key_revoke(struct gh_store *s, const char *actor, const char *key_id, struct gh_err *err);
 
 /* Grants an application (by name) access to a configured API under one of its plans, until
@@ -32,7 +36,8 @@ int gh_grant_create(struct gh_store *s, const char *actor, const struct gh_confi
 int gh_grant_revoke(struct gh_store *s, const char *actor, const char *grant_id, struct gh_err *err);
 
 /* Rows for listings. apps: name, owner, created_at, keys (active), grants (active).
- * keys: id, app, slot, state, created_at. grants: id, app, api, plan, state, expires_at. */
+ * keys: id, app, slot (for JWT bindings: issuer and client id), state, created_at. grants: id, app, api,
+ * plan, state, expires_at. */
 int gh_app_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err);
 int gh_key_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err);
 int gh_grant_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err);

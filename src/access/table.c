@@ -309,6 +309,12 @@ void gh_access_check(struct gh_access_table *t, const char *api, struct gh_str k
         return;
     }
     gh_key_id(key, d->key_id);
+    gh_access_check_digest(t, api, hash, now_ns, now_ms, d);
+}
+
+void gh_access_check_digest(struct gh_access_table *t, const char *api, const unsigned char hash[32],
+                            uint64_t now_ns, uint64_t now_ms, struct gh_access_decision *d)
+{
     rcu_read_lock();
     struct cds_lfht_iter it;
     cds_lfht_lookup(t->keys, hash_bytes(hash, 32), match_key, hash, &it);
@@ -316,7 +322,7 @@ void gh_access_check(struct gh_access_table *t, const char *api, struct gh_str k
     if (kn == NULL) {
         rcu_read_unlock();
         d->status = 401;
-        d->why = "the API key is not valid";
+        d->why = d->key_id[0] ? "the API key is not valid" : "the token's application is not registered";
         return;
     }
     const struct key_node *k = caa_container_of(kn, struct key_node, node);
@@ -328,7 +334,7 @@ void gh_access_check(struct gh_access_table *t, const char *api, struct gh_str k
         rcu_read_unlock();
         d->status = 403;
         d->why =
-            g ? "the grant for this API has expired" : "this key's application has no grant for this API";
+            g ? "the grant for this API has expired" : "the caller's application has no grant for this API";
         return;
     }
     if (g->has_rate) {

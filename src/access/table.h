@@ -44,4 +44,9 @@ struct gh_access_decision {
 void gh_access_check(struct gh_access_table *t, const char *api, struct gh_str key, uint64_t now_ns,
                      uint64_t now_ms, struct gh_access_decision *d);
 
+/* The same from the credential's digest (a key's stored hash, or a JWT binding's, see
+ * gh_jwt_credential), once the credential itself has been checked; d is already cleared. */
+void gh_access_check_digest(struct gh_access_table *t, const char *api, const unsigned char hash[32],
+                            uint64_t now_ns, uint64_t now_ms, struct gh_access_decision *d);
+
 #endif

@@ -108,6 +108,11 @@ int64_t gh_json_int_value(const struct gh_json *j)
     return json_is_integer(J(j)) ? (int64_t)json_integer_value(J(j)) : 0;
 }
 
+double gh_json_real_value(const struct gh_json *j)
+{
+    return json_is_real(J(j)) ? json_real_value(J(j)) : 0;
+}
+
 int gh_json_bool_value(const struct gh_json *j)
 {
     return json_is_true(J(j));

@@ -45,6 +45,7 @@ struct gh_json *gh_json_array(void);
 /* Reading; wrong types give 0 / NULL */
 const char *gh_json_str(const struct gh_json *j, size_t *len); /* borrowed, NUL-terminated */
 int64_t gh_json_int_value(const struct gh_json *j);
+double gh_json_real_value(const struct gh_json *j);
 int gh_json_bool_value(const struct gh_json *j);
 
 /* Objects: get is borrowed; set takes `v` (and fails, releasing it, if obj is not an object). */

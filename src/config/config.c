@@ -694,6 +694,141 @@ static int load_plans(struct ld *ld, struct gh_yaml_node *n, int line, struct gh
     return 0;
 }
 
+/* ---- issuers ---- */
+
+static int http_url(const char *s)
+{
+    return (strncmp(s, "https://", 8) == 0 && s[8]) || (strncmp(s, "http://", 7) == 0 && s[7]);
+}
+
+static int issuer_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v,
+                      void *ctx)
+{
+    struct gh_config_issuer *is = ctx;
+    int rc;
+    if (strcmp(k, "name") == 0) {
+        rc = get_string(ld, v, kl, key, &is->name);
+        if (rc == 0 && !gh_catalog_valid_name((struct gh_str){is->name, strlen(is->name)}))
+            return errf(ld, kl, key, "'%s' must be 1-63 letters or digits, with - _ . only between them",
+                        is->name);
+        is->line = kl;
+        return rc;
+    }
+    if (strcmp(k, "issuer") == 0 || strcmp(k, "jwks_uri") == 0 || strcmp(k, "discovery") == 0) {
+        char **dst = k[0] == 'i' ? &is->issuer : k[0] == 'j' ? &is->jwks_uri : &is->discovery;
+        rc = get_string(ld, v, kl, key, dst);
+        if (rc == 0 && !http_url(*dst))
+            return errf(ld, kl, key, "'%s' must be an https:// (or http://) URL", *dst);
+        return rc;
+    }
+    if (strcmp(k, "audiences") == 0)
+        return get_string_list(ld, v, kl, key, &is->audiences, &is->naudiences);
+    if (strcmp(k, "required_claims") == 0)
+        return get_string_list(ld, v, kl, key, &is->required_claims, &is->nrequired_claims);
+    if (strcmp(k, "algorithms") == 0) {
+        static const char *const known[] = {"RS256", "RS384", "RS512", "PS256", "PS384",
+                                            "PS512", "ES256", "ES384", "ES512"};
+        rc = get_string_list(ld, v, kl, key, &is->algorithms, &is->nalgorithms);
+        for (size_t i = 0; rc == 0 && i < is->nalgorithms; i++) {
+            int ok = 0;
+            for (size_t j = 0; j < sizeof(known) / sizeof(known[0]); j++)
+                ok |= strcmp(is->algorithms[i], known[j]) == 0;
+            if (!ok)
+                return errf(
+                    ld, kl, key,
+                    "'%s' is not accepted (RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512; "
+                    "never none or HMAC)",
+                    is->algorithms[i]);
+        }
+        return rc;
+    }
+    if (strcmp(k, "client_claim") == 0)
+        return get_string(ld, v, kl, key, &is->client_claim);
+    if (strcmp(k, "clock_skew") == 0)
+        return duration(ld, v, kl, key, &is->clock_skew_ms, 1);
+    if (strcmp(k, "refresh") == 0)
+        return get_duration(ld, v, kl, key, &is->refresh_ms);
+    if (strcmp(k, "min_refresh") == 0)
+        return get_duration(ld, v, kl, key, &is->min_refresh_ms);
+    if (strcmp(k, "max_token_bytes") == 0)
+        return get_size(ld, v, kl, key, 256, 65536, &is->max_token_bytes);
+    return errf(ld, kl, key,
+                "unknown key (expected name, issuer, jwks_uri, discovery, audiences, algorithms, "
+                "required_claims, client_claim, clock_skew, refresh, min_refresh, max_token_bytes)");
+}
+
+static int load_issuers(struct ld *ld, struct gh_yaml_node *n, int line, struct gh_config *cfg)
+{
+    if (want_type(ld, n, GH_YAML_SEQUENCE, line, "issuers"))
+        return GH_EINVAL;
+    void *it = NULL;
+    struct gh_yaml_node *item;
+    while ((item = gh_yaml_seq_next(n, &it)) != NULL) {
+        char key[96];
+        snprintf(key, sizeof(key), "issuers[%zu]", cfg->nissuers);
+        int l = gh_yaml_line(item) ? gh_yaml_line(item) : line;
+        cfg->issuers = gh_realloc(cfg->issuers, (cfg->nissuers + 1) * sizeof(*cfg->issuers));
+        struct gh_config_issuer *is = &cfg->issuers[cfg->nissuers++];
+        *is = (struct gh_config_issuer){.line = l,
+                                        .clock_skew_ms = 60000,
+                                        .refresh_ms = 3600000,
+                                        .min_refresh_ms = 30000,
+                                        .max_token_bytes = 8192};
+        int rc = each_key(ld, item, l, key, issuer_key, is);
+        if (rc)
+            return rc;
+        if (is->name == NULL)
+            return errf(ld, l, key, "name is required");
+        snprintf(key, sizeof(key), "issuers.%s", is->name);
+        if (is->issuer == NULL)
+            return errf(ld, is->line, key, "issuer is required (the exact iss of its tokens)");
+        if (is->naudiences == 0)
+            return errf(ld, is->line, key,
+                        "audiences is required (without it any token of this issuer would be taken)");
+        if (is->nalgorithms == 0) {
+            is->algorithms = gh_malloc(sizeof(char *));
+            is->algorithms[0] = gh_strdup("RS256");
+            is->nalgorithms = 1;
+        }
+        if (is->client_claim == NULL)
+            is->client_claim = gh_strdup("azp");
+        if (is->jwks_uri == NULL && is->discovery == NULL) {
+            size_t n0 = strlen(is->issuer);
+            is->discovery = gh_malloc(n0 + 40);
+            snprintf(is->discovery, n0 + 40, "%.*s/.well-known/openid-configuration",
+                     (int)(n0 && is->issuer[n0 - 1] == '/' ? n0 - 1 : n0), is->issuer);
+        }
+        for (size_t i = 0; i + 1 < cfg->nissuers; i++)
+            if (strcmp(cfg->issuers[i].name, is->name) == 0 ||
+                strcmp(cfg->issuers[i].issuer, is->issuer) == 0)
+                return errf(ld, is->line, key, "duplicate issuer name or iss (also at line %d)",
+                            cfg->issuers[i].line);
+    }
+    return 0;
+}
+
+/* Every issuer an API names exists, and an API taking JWTs has an issuer to take them from. */
+static int check_api_issuers(struct ld *ld, struct gh_config *cfg)
+{
+    for (size_t i = 0; i < cfg->napis; i++) {
+        const struct gh_config_api *a = &cfg->apis[i];
+        char key[128];
+        snprintf(key, sizeof(key), "apis.%s.issuers", a->name);
+        for (size_t k = 0; k < a->nissuers; k++) {
+            int found = 0;
+            for (size_t j = 0; j < cfg->nissuers && !found; j++)
+                found = strcmp(cfg->issuers[j].name, a->issuers[k]) == 0;
+            if (!found)
+                return errf(ld, a->issuers_line, key, "no issuer named '%s' (see issuers:)", a->issuers[k]);
+        }
+        if ((a->auth == GH_AUTH_JWT || a->auth == GH_AUTH_KEY_OR_JWT) && cfg->nissuers == 0) {
+            snprintf(key, sizeof(key), "apis.%s.auth", a->name);
+            return errf(ld, a->line, key, "takes JWTs but no issuers are configured (see issuers:)");
+        }
+    }
+    return 0;
+}
+
 /* Every plan an API names exists (plans may come after the APIs in the file). */
 static int check_api_plans(struct ld *ld, struct gh_config *cfg)
 {
@@ -771,13 +906,28 @@ static int load_api(struct ld *ld, struct gh_yaml_node *n, int line, size_t inde
                                                 k[0] == 'o' ? "Group" : "System", NULL, &r, &why) != 0)
                 rc = errf(ld, kl, key, "%s", why.msg);
         } else if (strcmp(k, "auth") == 0) {
+            static const char *const modes[] = {"none", "key", "jwt", "key_or_jwt"};
             char *s = NULL;
             rc = get_string(ld, v, kl, key, &s);
-            if (rc == 0 && strcmp(s, "key") != 0 && strcmp(s, "none") != 0)
-                rc = errf(ld, kl, key, "'%s' must be key or none (jwt comes later)", s);
-            if (rc == 0)
-                a->auth_key = strcmp(s, "key") == 0;
+            int found = 0;
+            for (int m = 0; rc == 0 && m < 4; m++)
+                if (strcmp(s, modes[m]) == 0) {
+                    a->auth = (enum gh_config_auth)m;
+                    found = 1;
+                }
+            if (rc == 0 && !found)
+                rc = errf(ld, kl, key, "'%s' must be key, jwt, key_or_jwt or none", s);
             free(s);
+        } else if (strcmp(k, "key_header") == 0) {
+            rc = get_string(ld, v, kl, key, &a->key_header);
+            for (const char *p = a->key_header; rc == 0 && *p; p++)
+                if (!gh_http_tchar((unsigned char)*p))
+                    rc = errf(ld, kl, key, "'%s' is not a header name", a->key_header);
+        } else if (strcmp(k, "apim_names") == 0) {
+            rc = get_bool(ld, v, kl, key, &a->apim_names);
+        } else if (strcmp(k, "issuers") == 0) {
+            rc = get_string_list(ld, v, kl, key, &a->issuers, &a->nissuers);
+            a->issuers_line = kl;
         } else if (strcmp(k, "plans") == 0) {
             rc = get_string_list(ld, v, kl, key, &a->plans, &a->nplans);
             a->plans_line = kl;
@@ -791,7 +941,7 @@ static int load_api(struct ld *ld, struct gh_yaml_node *n, int line, size_t inde
             return errf(
                 ld, kl, key,
                 "unknown key (expected name, route, upstream, strip_prefix, owner, description, lifecycle, "
-                "system, plans, auth)");
+                "system, plans, auth, key_header, apim_names, issuers)");
         }
         if (rc)
             return rc;
@@ -801,6 +951,8 @@ static int load_api(struct ld *ld, struct gh_yaml_node *n, int line, size_t inde
         return errf(ld, a->line, key, "route is required");
     if (!have_upstream)
         return errf(ld, a->line, key, "upstream is required");
+    if (a->key_header == NULL)
+        a->key_header = gh_strdup("X-Api-Key");
     if (a->nhosts == 0) {
         a->hosts = gh_malloc(sizeof(char *));
         a->hosts[0] = gh_strdup("*");
@@ -883,11 +1035,13 @@ static int load_root(struct ld *ld, struct gh_config *cfg)
             rc = each_key(ld, v, kl, "audit", audit_key, cfg);
         } else if (strcmp(k, "plans") == 0) {
             rc = load_plans(ld, v, kl, cfg);
+        } else if (strcmp(k, "issuers") == 0) {
+            rc = load_issuers(ld, v, kl, cfg);
         } else {
             rc = errf(ld, kl, k,
                       "unknown key (expected listen, workers, limits, upstreams, log, store, apis, catalog, "
                       "secrets, "
-                      "admin, audit, plans)");
+                      "admin, audit, plans, issuers)");
         }
         if (rc)
             return rc;
@@ -925,6 +1079,8 @@ static int finish(struct ld *ld, struct gh_config **out)
     int rc = load_root(ld, cfg);
     if (rc == 0)
         rc = check_api_plans(ld, cfg);
+    if (rc == 0)
+        rc = check_api_issuers(ld, cfg);
     if (rc == 0 && cfg->master_key_file == NULL)
         cfg->master_key_file = config_relative(ld, "gatehouse.key");
     if (rc == 0 && strcmp(cfg->store_path, "./gatehouse.db") == 0) {
@@ -983,7 +1139,21 @@ void gh_config_free(struct gh_config *cfg)
         free(a->lifecycle);
         free(a->system);
         free_list(a->plans, a->nplans);
+        free(a->key_header);
+        free_list(a->issuers, a->nissuers);
     }
+    for (size_t i = 0; i < cfg->nissuers; i++) {
+        struct gh_config_issuer *is = &cfg->issuers[i];
+        free(is->name);
+        free(is->issuer);
+        free(is->jwks_uri);
+        free(is->discovery);
+        free(is->client_claim);
+        free_list(is->audiences, is->naudiences);
+        free_list(is->algorithms, is->nalgorithms);
+        free_list(is->required_claims, is->nrequired_claims);
+    }
+    free(cfg->issuers);
     for (size_t i = 0; i < cfg->nplans; i++) {
         free(cfg->plans[i].name);
         free(cfg->plans[i].description);

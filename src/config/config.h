@@ -21,7 +21,14 @@ struct gh_config_api {
     size_t ntargets;
     uint64_t connect_timeout_ms, timeout_ms;
     int strip_prefix;
-    int auth_key; /* auth: key -- callers present an API key with a grant on this API */
+    /* auth: how callers prove who they are; every mode but none also needs a grant on this API */
+    enum gh_config_auth { GH_AUTH_NONE = 0, GH_AUTH_KEY, GH_AUTH_JWT, GH_AUTH_KEY_OR_JWT } auth;
+    char *key_header; /* where the API key comes (default X-Api-Key) */
+    int apim_names;   /* also Azure APIM's Ocp-Apim-Subscription-Key header and subscription-key query */
+    /* the issuers whose tokens this API takes (names in gh_config.issuers; none listed: all) */
+    char **issuers;
+    size_t nissuers;
+    int issuers_line;
     /* catalog facts for the API entity the gateway publishes (all optional) */
     char *owner, *description, *lifecycle, *system;
     /* the plans callers may get access to this API under (names in gh_config.plans) */
@@ -46,6 +53,22 @@ struct gh_config_location {
     char *target; /* a path or glob, resolved against the config file's directory */
     char *owner;  /* default owner for OpenAPI documents found there (or NULL) */
     int line;
+};
+
+/* issuers: identity providers whose JWTs the gateway accepts */
+struct gh_config_issuer {
+    char *name;
+    int line;
+    char *issuer;    /* the exact `iss` value */
+    char *jwks_uri;  /* where the keys are; NULL: from the discovery document */
+    char *discovery; /* the discovery document (default: issuer + /.well-known/openid-configuration) */
+    char **audiences, **algorithms, **required_claims;
+    size_t naudiences, nalgorithms, nrequired_claims;
+    char *client_claim;       /* the claim naming the application (default azp) */
+    uint64_t clock_skew_ms;   /* default 60s */
+    uint64_t refresh_ms;      /* keys fetched again this often (default 1h) */
+    uint64_t min_refresh_ms;  /* and on an unknown kid at most this often (default 30s) */
+    uint64_t max_token_bytes; /* default 8k */
 };
 
 struct gh_config {
@@ -80,6 +103,8 @@ struct gh_config {
     const char *admin_token_secret; /* admin.token: a name in secret_refs (borrowed), or NULL */
     struct gh_config_plan *plans;
     size_t nplans;
+    struct gh_config_issuer *issuers;
+    size_t nissuers;
     uint64_t audit_checkpoint_ms; /* audit.checkpoint_interval; 0: only on export and by hand */
 };
 

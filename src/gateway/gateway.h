@@ -18,7 +18,7 @@ struct gh_gateway;
 struct gh_access_table;
 /* The credential table `auth: key` APIs check (set before the workers start; NULL: every such
  * request is refused with 503). */
-extern struct gh_access_table *gh_gateway_access;
+extern struct gh_access_table *gh_gateway_access; /* in auth.h too */
 
 int gh_gateway_start(struct gh_snapshot *snap, struct gh_gateway **out, struct gh_err *err);
 

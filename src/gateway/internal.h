@@ -5,6 +5,7 @@
 #define GH_GATEWAY_INTERNAL_H
 
 #include "gateway.h"
+#include "../identity/jwt.h"
 
 #include <uv.h>
 
@@ -62,7 +63,8 @@ struct worker {
     int64_t date_sec;   /* the second date_line was made for */
     char date_line[48]; /* "Date: <IMF-fixdate>\r\n" */
     size_t date_len;
-    char rid_prefix[17]; /* random per worker */
+    char rid_prefix[17];            /* random per worker */
+    struct gh_jwt_cache *jwt_cache; /* verified bearer tokens (this worker's own) */
 };
 
 struct gh_gateway {

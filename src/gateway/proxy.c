@@ -12,7 +12,7 @@
  */
 #include "internal.h"
 
-#include "../access/table.h"
+#include "auth.h"
 
 #include "../http/http.h"
 
@@ -723,52 +723,30 @@ static void begin_request(struct client *c)
     c->snap = gh_snapshot_ref(c->w->snap);
 }
 
-struct gh_access_table *gh_gateway_access;
-
-static int name_is(struct gh_str n, const char *lit)
-{
-    return gh_str_ieq(n, lit);
-}
-
-/*
- * auth: key. The key comes in X-Api-Key or, as Azure API Management clients send it,
- * Ocp-Apim-Subscription-Key; it is never forwarded. A missing or unknown key is 401, a key without a
- * live grant on this API 403, a spent rate limit 429 and a spent quota 403, each with its headers.
- */
+/* auth other than none: credentials, grant, rate limit and quota (auth.c); each refusal with its headers */
 static int authorised(struct client *c)
 {
-    struct gh_http_head *h = &c->h;
-    struct gh_str key = {"", 0};
-    for (size_t i = 0; i < h->nheaders; i++) {
-        struct gh_http_header *hd = &h->headers[i];
-        if (name_is(hd->name, "x-api-key") || name_is(hd->name, "ocp-apim-subscription-key")) {
-            if (key.len == 0)
-                key = hd->value;
-            hd->hop = 1; /* a credential stays at the edge */
-        }
-    }
-    struct gh_access_decision d;
-    if (gh_gateway_access == NULL) {
-        memset(&d, 0, sizeof(d));
-        d.status = 503;
-        d.why = "credentials are not loaded";
-    } else {
-        gh_access_check(gh_gateway_access, c->api->name, key, uv_hrtime(), gh_time_wall_ms(), &d);
-    }
-    if (d.status == 0)
+    struct gh_auth_result r;
+    gh_auth_request(c->snap, c->api, &c->h, c->w->jwt_cache, uv_hrtime(), gh_time_wall_ms(), &r);
+    const struct gh_access_decision *d = &r.d;
+    if (d->status == 0)
         return 1;
-    size_t n = 0;
-    if (d.status == 401)
-        n = (size_t)snprintf(c->extra, sizeof(c->extra), "WWW-Authenticate: ApiKey header=\"X-Api-Key\"\r\n");
-    if (d.retry_after_s)
-        n += (size_t)snprintf(c->extra + n, sizeof(c->extra) - n, "Retry-After: %llu\r\n",
-                              (unsigned long long)d.retry_after_s);
-    if (d.limit && n < sizeof(c->extra))
-        snprintf(c->extra + n, sizeof(c->extra) - n,
-                 "RateLimit-Policy: \"grant\";q=%u;w=%llu\r\nRateLimit: \"grant\";r=%u;t=%llu\r\n", d.limit,
-                 (unsigned long long)d.window_s, d.remaining, (unsigned long long)d.reset_s);
+    size_t n = 0, cap = sizeof(c->extra);
+    if (r.challenge & GH_CHALLENGE_KEY)
+        n += (size_t)snprintf(c->extra + n, cap - n, "WWW-Authenticate: ApiKey header=\"%s\"\r\n",
+                              c->snap->cfg->apis[c->api->index].key_header);
+    if ((r.challenge & GH_CHALLENGE_BEARER) && n < cap)
+        n += (size_t)snprintf(c->extra + n, cap - n, "WWW-Authenticate: Bearer%s\r\n",
+                              r.bearer_invalid ? " error=\"invalid_token\"" : "");
+    if (d->retry_after_s && n < cap)
+        n += (size_t)snprintf(c->extra + n, cap - n, "Retry-After: %llu\r\n",
+                              (unsigned long long)d->retry_after_s);
+    if (d->limit && n < cap)
+        snprintf(c->extra + n, cap - n,
+                 "RateLimit-Policy: \"grant\";q=%u;w=%llu\r\nRateLimit: \"grant\";r=%u;t=%llu\r\n", d->limit,
+                 (unsigned long long)d->window_s, d->remaining, (unsigned long long)d->reset_s);
     c->must_close |= !c->req_done;
-    send_error(c, d.status, d.why);
+    send_error(c, d->status, d->why);
     return 0;
 }
 
@@ -836,7 +814,7 @@ static void on_request_head(struct client *c, int rc)
         return;
     }
     c->api = rt->data;
-    if (c->api->auth_key && !authorised(c))
+    if (c->api->auth != GH_AUTH_NONE && !authorised(c))
         return;
     struct worker *w = c->w;
     c->target_idx = c->api->ntargets > 1 ? w->rr[c->api->index]++ % c->api->ntargets : 0;

@@ -82,7 +82,10 @@ static void snapshot_free(struct gh_snapshot *s)
         for (size_t j = 0; j < s->apis[i].ntargets; j++)
             free_target(&s->apis[i].targets[j]);
         free(s->apis[i].targets);
+        free(s->apis[i].issuers);
+        free((char *)s->apis[i].key_header);
     }
+    free(s->issuers);
     free(s->apis);
     gh_router_dispose(&s->router);
     gh_config_free(s->cfg);
@@ -97,6 +100,20 @@ int gh_snapshot_build(struct gh_config *cfg, uint64_t generation, struct gh_snap
     s->generation = generation;
     s->cfg = cfg;
     s->apis = gh_calloc(cfg->napis, sizeof(*s->apis));
+    s->issuers = gh_calloc(cfg->nissuers ? cfg->nissuers : 1, sizeof(*s->issuers));
+    for (size_t i = 0; i < cfg->nissuers; i++, s->nissuers++) {
+        const struct gh_config_issuer *is = &cfg->issuers[i];
+        s->issuers[i] = (struct gh_issuer){.cfg = is,
+                                           .rules = {.issuer = is->issuer,
+                                                     .audiences = is->audiences,
+                                                     .naudiences = is->naudiences,
+                                                     .algorithms = is->algorithms,
+                                                     .nalgorithms = is->nalgorithms,
+                                                     .required = is->required_claims,
+                                                     .nrequired = is->nrequired_claims,
+                                                     .clock_skew_s = is->clock_skew_ms / 1000,
+                                                     .client_claim = is->client_claim}};
+    }
     struct gh_route *routes = gh_calloc(cfg->napis, sizeof(*routes));
     for (size_t i = 0; i < cfg->napis; i++, s->napis++) {
         const struct gh_config_api *ca = &cfg->apis[i];
@@ -106,7 +123,22 @@ int gh_snapshot_build(struct gh_config *cfg, uint64_t generation, struct gh_snap
         a->prefix = ca->path;
         a->prefix_len = strlen(ca->path);
         a->strip_prefix = ca->strip_prefix;
-        a->auth_key = ca->auth_key;
+        a->auth = ca->auth;
+        char *kh = gh_strdup(ca->key_header);
+        for (char *p = kh; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p - 'A' + 'a');
+        a->key_header = kh;
+        a->key_header_len = strlen(kh);
+        a->apim_names = ca->apim_names;
+        a->issuers = gh_calloc(cfg->nissuers ? cfg->nissuers : 1, sizeof(const struct gh_issuer *));
+        for (size_t k = 0; k < cfg->nissuers; k++) {
+            int listed = ca->nissuers == 0;
+            for (size_t m = 0; m < ca->nissuers && !listed; m++)
+                listed = strcmp(ca->issuers[m], cfg->issuers[k].name) == 0;
+            if (listed)
+                a->issuers[a->nissuers++] = &s->issuers[k];
+        }
         a->connect_timeout_ms = ca->connect_timeout_ms;
         a->timeout_ms = ca->timeout_ms;
         a->targets = gh_calloc(ca->ntargets, sizeof(*a->targets));

@@ -8,6 +8,7 @@
 
 #include "../config/config.h"
 #include "../http/router.h"
+#include "../identity/jwt.h"
 
 #include <stdatomic.h>
 #include <sys/socket.h>
@@ -22,13 +23,24 @@ struct gh_target {
     socklen_t addrlen;
 };
 
+/* an issuer whose JWTs the gateway takes, with its rules compiled from the config */
+struct gh_issuer {
+    const struct gh_config_issuer *cfg;
+    struct gh_jwt_rules rules;
+};
+
 struct gh_api {
     const char *name; /* borrowed from cfg */
     size_t index;
     const char *prefix;
     size_t prefix_len;
     int strip_prefix;
-    int auth_key;
+    enum gh_config_auth auth;
+    const char *key_header; /* lower case */
+    size_t key_header_len;
+    int apim_names;
+    const struct gh_issuer **issuers; /* the ones this API takes */
+    size_t nissuers;
     struct gh_target *targets;
     size_t ntargets;
     uint64_t connect_timeout_ms, timeout_ms;
@@ -40,6 +52,8 @@ struct gh_snapshot {
     struct gh_config *cfg; /* owned */
     struct gh_api *apis;
     size_t napis;
+    struct gh_issuer *issuers;
+    size_t nissuers;
     struct gh_router router;
 };
 

@@ -126,6 +126,8 @@ static void worker_main(void *arg)
     uv_run(&w->loop, UV_RUN_DEFAULT);
     gh_access_thread_offline();
     gh__accesslog_dispose(&w->log);
+    gh_jwt_cache_free(w->jwt_cache);
+    w->jwt_cache = NULL;
 }
 
 static int worker_init(struct worker *w, struct gh_snapshot *snap, int fd, struct gh_err *err)
@@ -142,6 +144,7 @@ static int worker_init(struct worker *w, struct gh_snapshot *snap, int fd, struc
     for (int i = 0; i < 8; i++)
         snprintf(w->rid_prefix + (size_t)2 * i, 3, "%02x", rnd[i]);
     gh__accesslog_init(&w->log, snap->cfg->access_log);
+    w->jwt_cache = gh_jwt_cache_new(4096);
     uv_tcp_init(&w->loop, &w->listener);
     w->listener.data = w;
     int rc = uv_tcp_open(&w->listener, fd);

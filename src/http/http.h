@@ -12,6 +12,9 @@
 
 #include "../base/base.h"
 
+/* Whether c may appear in a token (a header name, a method): RFC 9110 5.6.2. */
+int gh_http_tchar(unsigned char c);
+
 #define GH_HTTP_MAX_HEADERS 100
 
 enum gh_http_method {

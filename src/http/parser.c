@@ -24,6 +24,11 @@ static const uint8_t tchar[256] = {
     ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
 };
 
+int gh_http_tchar(unsigned char c)
+{
+    return tchar[c];
+}
+
 /*
  * Characters allowed in a request target's path and query (RFC 3986 pchar, "/", "?", and '%' which is
  * checked separately for two hex digits). Anything else — space, quotes, '<', '>', '\\', '^', '`',

@@ -144,6 +144,11 @@ static const struct migration {
      "  UNIQUE (app_id, api)\n"
      ");\n",
      NULL},
+    /* JWT client bindings: an application's credential may be a token issuer's client id. */
+    {5, "jwt-bindings",
+     "ALTER TABLE credentials ADD COLUMN issuer TEXT;\n"
+     "ALTER TABLE credentials ADD COLUMN client_id TEXT;\n",
+     NULL},
 };
 
 int gh_store_schema_latest(void)

@@ -1,0 +1,198 @@
+/*
+ * auth.c: see auth.h.
+ */
+#include "auth.h"
+
+#include <string.h>
+
+struct gh_access_table *gh_gateway_access;
+struct gh_jwks_registry *gh_gateway_jwks;
+
+static int hexv(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+size_t gh_auth_take_query_key(struct gh_str *query, char *val, size_t cap)
+{
+    static const char name[] = "subscription-key";
+    const size_t nl = sizeof(name) - 1;
+    char *q = (char *)query->p; /* the client's input buffer: only ever shrunk here */
+    size_t in = 0, out = 0, vlen = 0;
+    int found = 0;
+    val[0] = '\0';
+    while (in < query->len) {
+        size_t end = in;
+        while (end < query->len && query->p[end] != '&')
+            end++;
+        int is_key = end - in > nl && memcmp(q + in, name, nl) == 0 && q[in + nl] == '=';
+        if (is_key && !found) {
+            found = 1;
+            size_t i = in + nl + 1;
+            while (i < end && vlen + 1 < cap) {
+                int h1, h2;
+                if (q[i] == '%' && i + 2 < end && (h1 = hexv(q[i + 1])) >= 0 && (h2 = hexv(q[i + 2])) >= 0) {
+                    val[vlen++] = (char)(h1 * 16 + h2);
+                    i += 3;
+                } else {
+                    val[vlen++] = q[i++];
+                }
+            }
+            if (i < end)
+                vlen = 0; /* too long to be a key: treated as none */
+            val[vlen] = '\0';
+        }
+        if (!is_key) {
+            if (out > 0)
+                q[out++] = '&';
+            memmove(q + out, q + in, end - in);
+            out += end - in;
+        }
+        in = end + 1;
+    }
+    if (found)
+        query->len = out;
+    return vlen;
+}
+
+static void key_decision(const struct gh_api *api, struct gh_str key, uint64_t now_ns, uint64_t now_ms,
+                         struct gh_auth_result *r)
+{
+    gh_access_check(gh_gateway_access, api->name, key, now_ns, now_ms, &r->d);
+    if (r->d.status == 401)
+        r->challenge = GH_CHALLENGE_KEY;
+}
+
+static void refuse(struct gh_auth_result *r, int status, const char *why)
+{
+    memset(&r->d, 0, sizeof(r->d));
+    r->d.status = status;
+    r->d.why = why;
+    if (status == 401) {
+        r->challenge = GH_CHALLENGE_BEARER;
+        r->bearer_invalid = 1;
+    }
+}
+
+/* Messages that may leave the gateway: the verifier's reasons, kept per thread for the error body. */
+static _Thread_local struct gh_err jwt_why;
+
+static void jwt_decision(const struct gh_snapshot *snap, const struct gh_api *api, struct gh_str token,
+                         struct gh_jwt_cache *cache, uint64_t now_ns, uint64_t now_ms,
+                         struct gh_auth_result *r)
+{
+    uint64_t now_s = now_ms / 1000;
+    uint64_t gen = snap->generation << 32 ^ gh_jwks_generation(gh_gateway_jwks);
+    const struct gh_jwt_cached *hit = gh_jwt_cache_get(cache, token, now_s, gen);
+    if (hit) {
+        gh_access_check_digest(gh_gateway_access, api->name, hit->cred, now_ns, now_ms, &r->d);
+        return;
+    }
+    size_t max = 0;
+    for (size_t i = 0; i < api->nissuers; i++)
+        if (api->issuers[i]->cfg->max_token_bytes > max)
+            max = api->issuers[i]->cfg->max_token_bytes;
+    struct gh_jwt t;
+    if (gh_jwt_decode(token, max, &t, &jwt_why) != 0) {
+        refuse(r, 401, jwt_why.msg);
+        return;
+    }
+    const struct gh_issuer *is = NULL;
+    for (size_t i = 0; i < api->nissuers && t.iss && !is; i++)
+        if (strcmp(api->issuers[i]->rules.issuer, t.iss) == 0)
+            is = api->issuers[i];
+    if (is == NULL || token.len > is->cfg->max_token_bytes) {
+        gh_jwt_release(&t);
+        refuse(r, 401, is ? "the token is too large" : "the token's issuer is not accepted by this API");
+        return;
+    }
+    char client[256];
+    uint64_t exp = 0;
+    int slot = -1;
+    gh_jwks_read_lock();
+    const struct gh_jwk_set *keys = gh_jwks_lookup(gh_gateway_jwks, is->rules.issuer, &slot);
+    int rc =
+        keys ? gh_jwt_verify(&t, &is->rules, keys, now_s, client, sizeof(client), &exp, &jwt_why) : GH_EAGAIN;
+    gh_jwks_read_unlock();
+    gh_jwt_release(&t);
+    if (rc == GH_EAGAIN) {
+        refuse(r, 503, "the issuer's signing keys are not available yet");
+        return;
+    }
+    if (rc != 0) {
+        if (rc == GH_ENOTFOUND)
+            gh_jwks_want_refresh(gh_gateway_jwks, slot);
+        refuse(r, 401, jwt_why.msg);
+        return;
+    }
+    struct gh_jwt_cached v = {.exp_s = exp + is->rules.clock_skew_s};
+    gh_jwt_credential(is->rules.issuer, client, v.cred);
+    gh_jwt_cache_put(cache, token, &v, gen);
+    memset(&r->d, 0, sizeof(r->d));
+    gh_access_check_digest(gh_gateway_access, api->name, v.cred, now_ns, now_ms, &r->d);
+}
+
+void gh_auth_request(const struct gh_snapshot *snap, const struct gh_api *api, struct gh_http_head *h,
+                     struct gh_jwt_cache *cache, uint64_t now_ns, uint64_t now_ms, struct gh_auth_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    int want_key = api->auth == GH_AUTH_KEY || api->auth == GH_AUTH_KEY_OR_JWT;
+    int want_jwt = api->auth == GH_AUTH_JWT || api->auth == GH_AUTH_KEY_OR_JWT;
+    struct gh_str key = {"", 0}, authz = {"", 0};
+    int has_authz = 0;
+    for (size_t i = 0; i < h->nheaders; i++) {
+        struct gh_http_header *hd = &h->headers[i];
+        if (want_key && ((hd->name.len == api->key_header_len && gh_str_ieq(hd->name, api->key_header)) ||
+                         (api->apim_names && gh_str_ieq(hd->name, "ocp-apim-subscription-key")))) {
+            if (key.len == 0)
+                key = hd->value;
+            hd->hop = 1; /* a credential stays at the edge */
+        } else if (want_jwt && gh_str_ieq(hd->name, "authorization")) {
+            if (!has_authz)
+                authz = hd->value;
+            has_authz++;
+            hd->hop = 1;
+        }
+    }
+    char qkey[96];
+    if (want_key && api->apim_names && h->has_query) {
+        size_t n = gh_auth_take_query_key(&h->query, qkey, sizeof(qkey));
+        if (key.len == 0 && n)
+            key = (struct gh_str){qkey, n};
+    }
+    if (gh_gateway_access == NULL || (want_jwt && gh_gateway_jwks == NULL)) {
+        refuse(r, 503, "credentials are not loaded");
+        return;
+    }
+    if (want_key && (key.len || !want_jwt || !has_authz)) {
+        key_decision(api, key, now_ns, now_ms, r);
+        if (r->d.status == 401 && key.len == 0 && want_jwt) {
+            r->challenge |= GH_CHALLENGE_BEARER;
+            r->d.why = "an API key (X-Api-Key) or a bearer token is required";
+        }
+        return;
+    }
+    /* a bearer token */
+    if (!has_authz) {
+        refuse(r, 401, "a bearer token is required (Authorization: Bearer ...)");
+        r->bearer_invalid = 0;
+        return;
+    }
+    if (has_authz > 1) {
+        refuse(r, 401, "more than one Authorization header");
+        return;
+    }
+    if (authz.len < 7 || !gh_str_ieq((struct gh_str){authz.p, 7}, "bearer ")) {
+        refuse(r, 401, "the Authorization header is not a bearer token");
+        return;
+    }
+    struct gh_str token = {authz.p + 7, authz.len - 7};
+    while (token.len && token.p[0] == ' ') {
+        token.p++;
+        token.len--;
+    }
+    jwt_decision(snap, api, token, cache, now_ns, now_ms, r);
+}
