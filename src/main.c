@@ -7,6 +7,8 @@
 #include "config/config.h"
 #include "gateway/gateway.h"
 #include "gateway/auth.h"
+#include "gateway/stats.h"
+#include "access/usage.h"
 #include "access/access.h"
 #include "access/table.h"
 #include "audit/audit.h"
@@ -52,6 +54,7 @@ struct control {
     uv_signal_t sighup, sigterm, sigint;
     uv_timer_t checkpoints;
     uv_timer_t access_poll;
+    uv_timer_t usage;
     struct gh_access_table *access;
     struct gh_jwks_registry *jwks;
     uint64_t generation;
@@ -80,6 +83,7 @@ static void usage(FILE *f)
             "  gatehouse apps create NAME --owner REF | apps list        (each with -c gatehouse.yaml)\n"
             "  gatehouse keys create --app NAME [--slot S] | keys revoke ID | keys list\n"
             "  gatehouse keys bind --app NAME --issuer ISSUER --client CLIENT_ID\n"
+            "  gatehouse token create --role admin|auditor [--name WHAT] | token revoke ID | token list\n"
             "  gatehouse grants create --app NAME --api API --plan PLAN [--expires 30d] | revoke ID | list\n"
             "  gatehouse --version                 print the version\n"
             "  gatehouse help                      this text\n\n"
@@ -206,6 +210,53 @@ static void on_access_poll(uv_timer_t *t)
                (long long)gh_access_table_generation(ctl->access));
 }
 
+/* Usage the workers handed over (each second) goes to the store, in one transaction. */
+static void flush_usage(struct control *ctl)
+{
+    struct gh_usage_row *rows = NULL;
+    size_t n = gh_usage_take(&rows);
+    if (n == 0) {
+        free(rows);
+        return;
+    }
+    struct gh_err err = {{0}};
+    uint64_t at = gh_time_wall_ms() - 1; /* the interval that just ended */
+    int rc = gh_store_begin(ctl->store, &err);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct gh_usage_counts c = {rows[i].requests, rows[i].ok, rows[i].client_errors,
+                                    rows[i].server_errors, rows[i].throttled};
+        rc = gh_usage_add(ctl->store, at, rows[i].app, gh_stats_slot_name(rows[i].slot), &c, &err);
+    }
+    if (rc == 0)
+        rc = gh_store_commit(ctl->store, &err);
+    else
+        gh_store_rollback(ctl->store);
+    if (rc)
+        gh_log(GH_LOG_ERROR, "usage: %zu rows not written: %s", n, err.msg);
+    free(rows);
+}
+
+static void on_usage_timer(uv_timer_t *t)
+{
+    flush_usage(t->data);
+}
+
+static void arm_usage(struct control *ctl)
+{
+    uint64_t ms = ctl->snap->cfg->usage_flush_ms;
+    uv_timer_stop(&ctl->usage);
+    uv_timer_start(&ctl->usage, on_usage_timer, ms, ms);
+}
+
+/* The control API changed keys or grants: enforce it before its response goes out. */
+static void on_api_access_change(void *ctx)
+{
+    struct control *ctl = ctx;
+    struct gh_err err = {{0}};
+    if (gh_access_table_sync(ctl->access, ctl->store, ctl->snap->cfg, &err) != 0)
+        gh_log(GH_LOG_ERROR, "access: %s", err.msg);
+}
+
 static void arm_checkpoints(struct control *ctl)
 {
     uv_timer_stop(&ctl->checkpoints);
@@ -247,9 +298,11 @@ static void on_sighup(uv_signal_t *s, int signum)
     gh_gateway_publish(ctl->gateway, snap);
     gh_catalog_service_config(ctl->catalog, snap->cfg); /* the catalog follows what the gateway serves */
     gh_jwks_registry_configure(ctl->jwks, snap->cfg);
+    gh_api_set_config(ctl->api, snap->cfg);
     gh_snapshot_unref(ctl->snap);
     ctl->snap = snap;
     arm_checkpoints(ctl);
+    arm_usage(ctl);
     if (gh_access_table_sync(ctl->access, ctl->store, snap->cfg, &err) != 0) /* plans may have changed */
         gh_log(GH_LOG_ERROR, "access: %s", err.msg);
     gh_log(GH_LOG_INFO, "reloaded %s (generation %llu, %zu API%s)", ctl->config_path,
@@ -270,6 +323,7 @@ static void on_sigterm(uv_signal_t *s, int signum)
     ctl->catalog = NULL;
     uv_close((uv_handle_t *)&ctl->checkpoints, NULL);
     uv_close((uv_handle_t *)&ctl->access_poll, NULL);
+    uv_close((uv_handle_t *)&ctl->usage, NULL);
     gh_jwks_registry_stop(ctl->jwks);
     uv_close((uv_handle_t *)&ctl->sighup, NULL);
     uv_close((uv_handle_t *)&ctl->sigterm, NULL);
@@ -372,6 +426,9 @@ static int cmd_serve(const char *path)
         gh_store_close(ctl.store);
         return 1;
     }
+    gh_api_set_metrics(ctl.api, gh_gateway_metrics, ctl.gateway);
+    gh_api_set_config(ctl.api, ctl.snap->cfg);
+    gh_api_set_access_hook(ctl.api, on_api_access_change, &ctl);
     if (gh_portal_start(ctl.loop, ctl.snap->cfg->portal_listen, ctl.snap->cfg->header_bytes, gh_api_handle,
                         ctl.api, &ctl.portal, &err) != 0) {
         gh_log(GH_LOG_ERROR, "listen.portal: %s", err.msg);
@@ -396,10 +453,14 @@ static int cmd_serve(const char *path)
     uv_timer_init(ctl.loop, &ctl.access_poll);
     ctl.access_poll.data = &ctl;
     uv_timer_start(&ctl.access_poll, on_access_poll, 50, 50);
+    uv_timer_init(ctl.loop, &ctl.usage);
+    ctl.usage.data = &ctl;
+    arm_usage(&ctl);
     gh_log(GH_LOG_INFO, "gatehouse %s ready (config %s, %zu API%s)", GH_VERSION, path, ctl.snap->napis,
            ctl.snap->napis == 1 ? "" : "s");
     uv_run(ctl.loop, UV_RUN_DEFAULT);
     gh_gateway_join(ctl.gateway);
+    flush_usage(&ctl); /* what the workers handed over last */
     gh_gateway_access = NULL;
     gh_gateway_jwks = NULL;
     gh_access_table_free(ctl.access); /* the workers are gone */
@@ -1006,6 +1067,23 @@ static int cmd_access(int argc, char **argv)
             fprintf(stderr, "key %s (%s): shown once; only its hash is kept\n", id, slot ? slot : "primary");
             OPENSSL_cleanse(key, sizeof(key));
         }
+    } else if (!strcmp(what, "token") && !strcmp(sub, "create") && opt(argc, argv, "--role")) {
+        const char *name = opt(argc, argv, "--name");
+        char token[GH_KEY_LEN + 1], id[GH_KEY_ID_LEN + 1];
+        rc = gh_token_create(store, actor, name ? name : "cli", opt(argc, argv, "--role"), token, id, &err);
+        if (rc == 0) {
+            printf("%s\n", token); /* the only time it is ever shown */
+            fprintf(stderr, "token %s (%s): shown once; only its hash is kept\n", id,
+                    opt(argc, argv, "--role"));
+            OPENSSL_cleanse(token, sizeof(token));
+        }
+    } else if (!strcmp(what, "token") && !strcmp(sub, "revoke") && last) {
+        rc = gh_token_revoke(store, actor, last, &err);
+        if (rc == 0)
+            printf("%s: revoked\n", last);
+    } else if (!strcmp(what, "token") && !strcmp(sub, "list")) {
+        printf("ID  NAME  ROLE  STATE  CREATED_BY  CREATED\n");
+        rc = gh_token_list(store, on_row_print, NULL, &err);
     } else if (!strcmp(what, "keys") && !strcmp(sub, "bind") && opt(argc, argv, "--app") &&
                opt(argc, argv, "--issuer") && opt(argc, argv, "--client")) {
         /* the issuer by its name in the config, or its iss */
@@ -1020,7 +1098,7 @@ static int cmd_access(int argc, char **argv)
                               config);
         if (rc == 0)
             printf("%s\n", id);
-    } else if (strcmp(what, "apps") != 0 && !strcmp(sub, "revoke") && last) {
+    } else if ((!strcmp(what, "keys") || !strcmp(what, "grants")) && !strcmp(sub, "revoke") && last) {
         rc = what[0] == 'k' ? gh_key_revoke(store, actor, last, &err)
                             : gh_grant_revoke(store, actor, last, &err);
         if (rc == 0)
@@ -1122,7 +1200,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "catalog") == 0)
         return cmd_catalog(argc, argv);
-    if (strcmp(cmd, "apps") == 0 || strcmp(cmd, "keys") == 0 || strcmp(cmd, "grants") == 0)
+    if (strcmp(cmd, "apps") == 0 || strcmp(cmd, "keys") == 0 || strcmp(cmd, "grants") == 0 ||
+        strcmp(cmd, "token") == 0)
         return cmd_access(argc, argv);
     if ((strcmp(cmd, "secrets") == 0 || strcmp(cmd, "audit") == 0) && argc >= 3) {
         const char *config = NULL, *from_file = NULL;

@@ -50,6 +50,21 @@ static void digest_hex(const unsigned char h[32], char out[65])
         snprintf(out + (size_t)2 * i, 3, "%02x", h[i]);
 }
 
+/* A new key or token (by gen): the secret, its visible id, the stored digest in hex, and now. */
+static int new_secret(int (*gen)(char *), char secret[GH_KEY_LEN + 1], char id[GH_KEY_ID_LEN + 1],
+                      char hex[65], char when[40], struct gh_err *err)
+{
+    if (gen(secret) != 0)
+        return gh_err_set(err, GH_EINTERNAL, "no randomness for a secret");
+    struct gh_str k = {secret, GH_KEY_LEN};
+    gh_key_id(k, id);
+    unsigned char h[32];
+    gh_key_hash(k, h);
+    digest_hex(h, hex);
+    now_text(when, 40);
+    return 0;
+}
+
 /* Every change the gateway enforces moves the access generation (in the change's transaction). */
 static int bump(struct gh_store *s, struct gh_err *err)
 {
@@ -130,15 +145,9 @@ static int do_key_issue(void *ctx, struct gh_store *s, struct gh_json *d, struct
     int rc = app_id(s, c->app, app, err);
     if (rc)
         return rc;
-    if (gh_key_generate(c->key) != 0)
-        return gh_err_set(err, GH_EINTERNAL, "no randomness for a key");
-    struct gh_str k = {c->key, GH_KEY_LEN};
-    gh_key_id(k, c->id);
-    unsigned char h[32];
     char hex[65], when[40];
-    gh_key_hash(k, h);
-    digest_hex(h, hex);
-    now_text(when, sizeof(when));
+    if ((rc = new_secret(gh_key_generate, c->key, c->id, hex, when, err)) != 0)
+        return rc;
     /* the key that held the slot: revoked now */
     struct gh_json *replaced = gh_json_array();
     struct gh_store_val q[] = {GH_VTEXT(app), GH_VTEXT(c->slot), GH_VTEXT(when)};
@@ -244,6 +253,7 @@ int gh_jwt_bind(struct gh_store *s, const char *actor, const char *app, const ch
 
 struct revoke_change {
     const char *sql_check, *sql_update, *id, *what;
+    int plain; /* not enforced by the gateway: no access generation bump */
 };
 
 static int do_revoke(void *ctx, struct gh_store *s, struct gh_json *d, struct gh_err *err)
@@ -263,7 +273,7 @@ static int do_revoke(void *ctx, struct gh_store *s, struct gh_json *d, struct gh
     struct gh_store_val u[] = {GH_VTEXT(c->id), GH_VTEXT(when)};
     gh_json_set(d, "previous_state", str(state));
     rc = gh_store_exec(s, c->sql_update, u, 2, NULL, NULL, err);
-    return rc ? rc : bump(s, err);
+    return rc || c->plain ? rc : bump(s, err);
 }
 
 int gh_key_revoke(struct gh_store *s, const char *actor, const char *key_id, struct gh_err *err)
@@ -352,6 +362,90 @@ int gh_grant_revoke(struct gh_store *s, const char *actor, const char *grant_id,
                               "UPDATE grants SET state = 'revoked', revoked_at = $2 WHERE id = $1", grant_id,
                               "grant"};
     return gh_audit_change(s, actor, "grant.revoke", grant_id, do_revoke, &c, err);
+}
+
+/* ---- admin API tokens ---- */
+
+static int valid_role(const char *role)
+{
+    static const char *const roles[] = {"admin", "auditor", "api-publisher", "developer"};
+    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+        if (strcmp(role, roles[i]) == 0)
+            return 1;
+    return 0;
+}
+
+struct token_change {
+    const char *actor, *name, *role;
+    char token[GH_KEY_LEN + 1];
+    char id[GH_KEY_ID_LEN + 1];
+};
+
+static int do_token_create(void *ctx, struct gh_store *s, struct gh_json *d, struct gh_err *err)
+{
+    struct token_change *c = ctx;
+    char hex[65], when[40];
+    int rc = new_secret(gh_token_generate, c->token, c->id, hex, when, err);
+    if (rc)
+        return rc;
+    struct gh_store_val p[] = {GH_VTEXT(c->id), GH_VTEXT(c->name),  GH_VTEXT(c->role),
+                               GH_VTEXT(hex),   GH_VTEXT(c->actor), GH_VTEXT(when)};
+    rc = gh_store_exec(s,
+                       "INSERT INTO api_tokens (id, name, role, hash, state, created_by, created_at) "
+                       "VALUES ($1, $2, $3, $4, 'active', $5, $6)",
+                       p, 6, NULL, NULL, err);
+    gh_json_set(d, "target", str(c->id));
+    gh_json_set(d, "name", str(c->name));
+    gh_json_set(d, "role", str(c->role));
+    return rc;
+}
+
+int gh_token_create(struct gh_store *s, const char *actor, const char *name, const char *role,
+                    char token[GH_KEY_LEN + 1], char id[GH_KEY_ID_LEN + 1], struct gh_err *err)
+{
+    if (!valid_role(role))
+        return gh_err_set(err, GH_EINVAL, "role '%s': admin, auditor, api-publisher or developer", role);
+    if (name[0] == '\0' || strlen(name) > 100)
+        return gh_err_set(err, GH_EINVAL, "name: 1 to 100 characters (what the token is for)");
+    struct token_change c = {actor, name, role, "", ""};
+    int rc = gh_audit_change(s, actor, "token.create", NULL, do_token_create, &c, err);
+    if (rc == 0) {
+        memcpy(token, c.token, sizeof(c.token));
+        memcpy(id, c.id, sizeof(c.id));
+    }
+    OPENSSL_cleanse(c.token, sizeof(c.token));
+    return rc;
+}
+
+int gh_token_revoke(struct gh_store *s, const char *actor, const char *id, struct gh_err *err)
+{
+    struct revoke_change c = {"SELECT state FROM api_tokens WHERE id = $1",
+                              "UPDATE api_tokens SET state = 'revoked', revoked_at = $2 WHERE id = $1", id,
+                              "token", 1};
+    return gh_audit_change(s, actor, "token.revoke", id, do_revoke, &c, err);
+}
+
+int gh_token_role(struct gh_store *s, struct gh_str token, char role[32], char id[GH_KEY_ID_LEN + 1])
+{
+    unsigned char h[32];
+    char hex[65];
+    if (gh_token_check(token, h, NULL) != 0)
+        return GH_ENOTFOUND;
+    digest_hex(h, hex);
+    struct gh_store_val p[] = {GH_VTEXT(hex)};
+    int rc = gh_store_first_text(s, "SELECT role FROM api_tokens WHERE hash = $1 AND state = 'active'", p, 1,
+                                 role, 32, NULL);
+    if (rc <= 0)
+        return rc < 0 ? rc : GH_ENOTFOUND;
+    gh_key_id(token, id);
+    return 0;
+}
+
+int gh_token_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err)
+{
+    return gh_store_exec(
+        s, "SELECT id, name, role, state, created_by, created_at FROM api_tokens ORDER BY created_at", NULL,
+        0, fn, ctx, err);
 }
 
 /* ---- listings ---- */

@@ -35,6 +35,16 @@ int gh_grant_create(struct gh_store *s, const char *actor, const struct gh_confi
                     struct gh_err *err);
 int gh_grant_revoke(struct gh_store *s, const char *actor, const char *grant_id, struct gh_err *err);
 
+/* Admin API tokens for the control API: role admin, auditor, api-publisher or developer. The token
+ * ("gha_...") is shown once; only its SHA-256 is stored. */
+int gh_token_create(struct gh_store *s, const char *actor, const char *name, const char *role,
+                    char token[GH_KEY_LEN + 1], char id[GH_KEY_ID_LEN + 1], struct gh_err *err);
+int gh_token_revoke(struct gh_store *s, const char *actor, const char *id, struct gh_err *err);
+/* The role of an active token as presented: 0 with role and id, GH_ENOTFOUND, or a store error. */
+int gh_token_role(struct gh_store *s, struct gh_str token, char role[32], char id[GH_KEY_ID_LEN + 1]);
+/* id, name, role, state, created_by, created_at */
+int gh_token_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err);
+
 /* Rows for listings. apps: name, owner, created_at, keys (active), grants (active).
  * keys: id, app, slot (for JWT bindings: issuer and client id), state, created_at. grants: id, app, api,
  * plan, state, expires_at. */

@@ -66,9 +66,10 @@ static uint32_t checksum_of(const unsigned char d[32])
     return (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
 }
 
-int gh_key_generate(char out[GH_KEY_LEN + 1])
+/* Keys and admin tokens share the format; only the 4-character prefix (and the noun) differ. */
+static int generate(const char *prefix, char out[GH_KEY_LEN + 1])
 {
-    memcpy(out, GH_KEY_PREFIX, 4);
+    memcpy(out, prefix, 4);
     /* 43 digits from unbiased draws: bytes >= 248 (= 4 * 62) are redrawn */
     size_t n = 0;
     while (n < GH_KEY_BODY) {
@@ -86,28 +87,49 @@ int gh_key_generate(char out[GH_KEY_LEN + 1])
     return 0;
 }
 
+int gh_key_generate(char out[GH_KEY_LEN + 1])
+{
+    return generate(GH_KEY_PREFIX, out);
+}
+
+int gh_token_generate(char out[GH_KEY_LEN + 1])
+{
+    return generate(GH_TOKEN_PREFIX, out);
+}
+
 int gh_key_parse(struct gh_str s, struct gh_err *err)
 {
     unsigned char d[32];
     return gh_key_check(s, d, err);
 }
 
-int gh_key_check(struct gh_str s, unsigned char hash[32], struct gh_err *err)
+static int check(const char *prefix, const char *noun, struct gh_str s, unsigned char hash[32],
+                 struct gh_err *err)
 {
     pthread_once(&b62_once, b62_init);
-    if (s.len != GH_KEY_LEN || memcmp(s.p, GH_KEY_PREFIX, 4) != 0)
-        return gh_err_set(err, GH_EINVAL, "not a Gatehouse API key (%d characters starting with %s)",
-                          GH_KEY_LEN, GH_KEY_PREFIX);
+    if (s.len != GH_KEY_LEN || memcmp(s.p, prefix, 4) != 0)
+        return gh_err_set(err, GH_EINVAL, "not a Gatehouse %s (%d characters starting with %s)", noun,
+                          GH_KEY_LEN, prefix);
     for (size_t i = 4; i < s.len; i++)
         if (b62_value(s.p[i]) < 0)
-            return gh_err_set(err, GH_EINVAL, "not a Gatehouse API key (letters and digits after %s)",
-                              GH_KEY_PREFIX);
+            return gh_err_set(err, GH_EINVAL, "not a Gatehouse %s (letters and digits after %s)", noun,
+                              prefix);
     char want[GH_KEY_CHECK];
     sha256(s.p, 4 + GH_KEY_BODY, hash);
     b62_u32(checksum_of(hash), want, GH_KEY_CHECK);
     if (memcmp(want, s.p + 4 + GH_KEY_BODY, GH_KEY_CHECK) != 0)
-        return gh_err_set(err, GH_EINVAL, "API key checksum mismatch (mistyped or truncated)");
+        return gh_err_set(err, GH_EINVAL, "%s checksum mismatch (mistyped or truncated)", noun);
     return 0;
+}
+
+int gh_key_check(struct gh_str s, unsigned char hash[32], struct gh_err *err)
+{
+    return check(GH_KEY_PREFIX, "API key", s, hash, err);
+}
+
+int gh_token_check(struct gh_str s, unsigned char hash[32], struct gh_err *err)
+{
+    return check(GH_TOKEN_PREFIX, "admin token", s, hash, err);
 }
 
 void gh_key_hash(struct gh_str key, unsigned char out[32])

@@ -30,6 +30,11 @@ void gh_key_hash(struct gh_str key, unsigned char out[32]);
 /* gh_key_parse, also giving the stored form: one SHA-256 for both (the request path). */
 int gh_key_check(struct gh_str s, unsigned char hash[32], struct gh_err *err);
 
+/* Admin API tokens: the same format with the prefix "gha_" (so scanners tell them from keys). */
+#define GH_TOKEN_PREFIX "gha_"
+int gh_token_generate(char out[GH_KEY_LEN + 1]);
+int gh_token_check(struct gh_str s, unsigned char hash[32], struct gh_err *err);
+
 /* The visible id: the key's first GH_KEY_ID_LEN characters. */
 void gh_key_id(struct gh_str key, char out[GH_KEY_ID_LEN + 1]);
 

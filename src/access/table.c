@@ -13,11 +13,14 @@
 #include <string.h>
 #include <time.h>
 
+const char *const gh_deny_names[GH_DENY_COUNT] = {
+    "", "missing", "malformed", "unknown", "token", "no_grant", "expired", "rate", "quota", "unavailable"};
+
 struct key_node {
     struct cds_lfht_node node;
     struct rcu_head rcu;
     unsigned char hash[32];
-    char app[40];
+    char app[GH_ACCESS_APP_MAX];
     char id[GH_KEY_ID_LEN + 1];
     int64_t seen; /* the sync that last found it in the store */
 };
@@ -299,12 +302,14 @@ void gh_access_check(struct gh_access_table *t, const char *api, struct gh_str k
     memset(d, 0, sizeof(*d));
     if (key.len == 0) {
         d->status = 401;
+        d->reason = GH_DENY_MISSING;
         d->why = "an API key is required (X-Api-Key header)";
         return;
     }
     unsigned char hash[32];
     if (gh_key_check(key, hash, NULL) != 0) {
         d->status = 401;
+        d->reason = GH_DENY_MALFORMED;
         d->why = "the API key is not valid";
         return;
     }
@@ -322,10 +327,12 @@ void gh_access_check_digest(struct gh_access_table *t, const char *api, const un
     if (kn == NULL) {
         rcu_read_unlock();
         d->status = 401;
+        d->reason = GH_DENY_UNKNOWN;
         d->why = d->key_id[0] ? "the API key is not valid" : "the token's application is not registered";
         return;
     }
     const struct key_node *k = caa_container_of(kn, struct key_node, node);
+    memcpy(d->app, k->app, sizeof(d->app));
     struct grant_key gk = {k->app, api};
     cds_lfht_lookup(t->grants, grant_hash(k->app, api), match_grant, &gk, &it);
     struct cds_lfht_node *gn = cds_lfht_iter_get_node(&it);
@@ -333,6 +340,7 @@ void gh_access_check_digest(struct gh_access_table *t, const char *api, const un
     if (g == NULL || (g->expires_ms && now_ms >= g->expires_ms)) {
         rcu_read_unlock();
         d->status = 403;
+        d->reason = g ? GH_DENY_EXPIRED : GH_DENY_NO_GRANT;
         d->why =
             g ? "the grant for this API has expired" : "the caller's application has no grant for this API";
         return;
@@ -346,6 +354,7 @@ void gh_access_check_digest(struct gh_access_table *t, const char *api, const un
         if (!r.allowed) {
             rcu_read_unlock();
             d->status = 429;
+            d->reason = GH_DENY_RATE;
             d->why = "rate limit exceeded";
             d->retry_after_s = (r.retry_after_ns + 999999999ull) / 1000000000ull;
             return;
@@ -356,6 +365,7 @@ void gh_access_check_digest(struct gh_access_table *t, const char *api, const un
         if (!q.allowed) {
             rcu_read_unlock();
             d->status = 403;
+            d->reason = GH_DENY_QUOTA;
             d->why = "quota exceeded";
             d->retry_after_s = (q.retry_after_ms + 999) / 1000;
             return;

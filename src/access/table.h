@@ -30,10 +30,30 @@ int gh_access_table_sync(struct gh_access_table *t, struct gh_store *s, const st
                          struct gh_err *err);
 int64_t gh_access_table_generation(const struct gh_access_table *t);
 
+/* Why a request was refused (for metrics: brute force shows as malformed and unknown). */
+enum gh_deny {
+    GH_DENY_NONE = 0,
+    GH_DENY_MISSING,     /* no credential */
+    GH_DENY_MALFORMED,   /* not a key (format, checksum) */
+    GH_DENY_UNKNOWN,     /* a well-formed key or a token's client nobody issued or bound */
+    GH_DENY_TOKEN,       /* a bearer token refused (signature, claims, issuer) */
+    GH_DENY_NO_GRANT,    /* a known caller without a grant on this API */
+    GH_DENY_EXPIRED,     /* its grant has expired */
+    GH_DENY_RATE,        /* rate limit */
+    GH_DENY_QUOTA,       /* quota */
+    GH_DENY_UNAVAILABLE, /* credentials or keys not loaded */
+    GH_DENY_COUNT
+};
+extern const char *const gh_deny_names[GH_DENY_COUNT];
+
+#define GH_ACCESS_APP_MAX 40
+
 struct gh_access_decision {
-    int status;             /* 0: let it through; else 401, 403 or 429 */
-    const char *why;        /* for the error body */
-    uint64_t retry_after_s; /* 429, and 403 for a spent quota */
+    int status; /* 0: let it through; else 401, 403 or 429 */
+    enum gh_deny reason;
+    char app[GH_ACCESS_APP_MAX]; /* the caller's application id once known ("" before) */
+    const char *why;             /* for the error body */
+    uint64_t retry_after_s;      /* 429, and 403 for a spent quota */
     /* the rate limit in effect (limit 0: none), for the RateLimit headers */
     uint32_t limit, remaining;
     uint64_t window_s, reset_s;

@@ -557,6 +557,14 @@ static int get_secret_ref(struct ld *ld, struct gh_yaml_node *v, int line, const
     return 0;
 }
 
+static int usage_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
+{
+    struct gh_config *cfg = ctx;
+    if (strcmp(k, "flush_interval") == 0)
+        return get_duration(ld, v, kl, key, &cfg->usage_flush_ms);
+    return errf(ld, kl, key, "unknown key (expected flush_interval)");
+}
+
 static int audit_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
 {
     struct gh_config *cfg = ctx;
@@ -1033,6 +1041,8 @@ static int load_root(struct ld *ld, struct gh_config *cfg)
             rc = each_key(ld, v, kl, "admin", admin_key, cfg);
         } else if (strcmp(k, "audit") == 0) {
             rc = each_key(ld, v, kl, "audit", audit_key, cfg);
+        } else if (strcmp(k, "usage") == 0) {
+            rc = each_key(ld, v, kl, "usage", usage_key, cfg);
         } else if (strcmp(k, "plans") == 0) {
             rc = load_plans(ld, v, kl, cfg);
         } else if (strcmp(k, "issuers") == 0) {
@@ -1041,7 +1051,7 @@ static int load_root(struct ld *ld, struct gh_config *cfg)
             rc = errf(ld, kl, k,
                       "unknown key (expected listen, workers, limits, upstreams, log, store, apis, catalog, "
                       "secrets, "
-                      "admin, audit, plans, issuers)");
+                      "admin, audit, plans, issuers, usage)");
         }
         if (rc)
             return rc;
@@ -1070,6 +1080,7 @@ static struct gh_config *defaults(const char *name)
     cfg->log_level = GH_LOG_INFO;
     cfg->catalog_poll_ms = 5000;
     cfg->audit_checkpoint_ms = (uint64_t)3600 * 1000;
+    cfg->usage_flush_ms = 60000;
     return cfg;
 }
 

@@ -105,7 +105,11 @@ struct gh_config {
     size_t nplans;
     struct gh_config_issuer *issuers;
     size_t nissuers;
-    uint64_t audit_checkpoint_ms; /* audit.checkpoint_interval; 0: only on export and by hand */
+    uint64_t audit_checkpoint_ms;
+    uint64_t usage_flush_ms;
+        /* usage.flush_interval: how often usage counts are written (default 1m) */ /* audit.checkpoint_interval;
+                                                                                       0: only on export and
+                                                                                       by hand */
 };
 
 /* Loads and validates a config file. Returns 0 and a new config, or GH_EINVAL with "file:line: key: why". */

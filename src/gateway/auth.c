@@ -66,10 +66,11 @@ static void key_decision(const struct gh_api *api, struct gh_str key, uint64_t n
         r->challenge = GH_CHALLENGE_KEY;
 }
 
-static void refuse(struct gh_auth_result *r, int status, const char *why)
+static void refuse(struct gh_auth_result *r, int status, enum gh_deny reason, const char *why)
 {
     memset(&r->d, 0, sizeof(r->d));
     r->d.status = status;
+    r->d.reason = reason;
     r->d.why = why;
     if (status == 401) {
         r->challenge = GH_CHALLENGE_BEARER;
@@ -97,7 +98,7 @@ static void jwt_decision(const struct gh_snapshot *snap, const struct gh_api *ap
             max = api->issuers[i]->cfg->max_token_bytes;
     struct gh_jwt t;
     if (gh_jwt_decode(token, max, &t, &jwt_why) != 0) {
-        refuse(r, 401, jwt_why.msg);
+        refuse(r, 401, GH_DENY_TOKEN, jwt_why.msg);
         return;
     }
     const struct gh_issuer *is = NULL;
@@ -106,7 +107,8 @@ static void jwt_decision(const struct gh_snapshot *snap, const struct gh_api *ap
             is = api->issuers[i];
     if (is == NULL || token.len > is->cfg->max_token_bytes) {
         gh_jwt_release(&t);
-        refuse(r, 401, is ? "the token is too large" : "the token's issuer is not accepted by this API");
+        refuse(r, 401, GH_DENY_TOKEN,
+               is ? "the token is too large" : "the token's issuer is not accepted by this API");
         return;
     }
     char client[256];
@@ -119,13 +121,13 @@ static void jwt_decision(const struct gh_snapshot *snap, const struct gh_api *ap
     gh_jwks_read_unlock();
     gh_jwt_release(&t);
     if (rc == GH_EAGAIN) {
-        refuse(r, 503, "the issuer's signing keys are not available yet");
+        refuse(r, 503, GH_DENY_UNAVAILABLE, "the issuer's signing keys are not available yet");
         return;
     }
     if (rc != 0) {
         if (rc == GH_ENOTFOUND)
             gh_jwks_want_refresh(gh_gateway_jwks, slot);
-        refuse(r, 401, jwt_why.msg);
+        refuse(r, 401, GH_DENY_TOKEN, jwt_why.msg);
         return;
     }
     struct gh_jwt_cached v = {.exp_s = exp + is->rules.clock_skew_s};
@@ -164,7 +166,7 @@ void gh_auth_request(const struct gh_snapshot *snap, const struct gh_api *api, s
             key = (struct gh_str){qkey, n};
     }
     if (gh_gateway_access == NULL || (want_jwt && gh_gateway_jwks == NULL)) {
-        refuse(r, 503, "credentials are not loaded");
+        refuse(r, 503, GH_DENY_UNAVAILABLE, "credentials are not loaded");
         return;
     }
     if (want_key && (key.len || !want_jwt || !has_authz)) {
@@ -177,16 +179,16 @@ void gh_auth_request(const struct gh_snapshot *snap, const struct gh_api *api, s
     }
     /* a bearer token */
     if (!has_authz) {
-        refuse(r, 401, "a bearer token is required (Authorization: Bearer ...)");
+        refuse(r, 401, GH_DENY_MISSING, "a bearer token is required (Authorization: Bearer ...)");
         r->bearer_invalid = 0;
         return;
     }
     if (has_authz > 1) {
-        refuse(r, 401, "more than one Authorization header");
+        refuse(r, 401, GH_DENY_TOKEN, "more than one Authorization header");
         return;
     }
     if (authz.len < 7 || !gh_str_ieq((struct gh_str){authz.p, 7}, "bearer ")) {
-        refuse(r, 401, "the Authorization header is not a bearer token");
+        refuse(r, 401, GH_DENY_TOKEN, "the Authorization header is not a bearer token");
         return;
     }
     struct gh_str token = {authz.p + 7, authz.len - 7};

@@ -31,6 +31,9 @@ void gh_gateway_publish(struct gh_gateway *g, struct gh_snapshot *snap);
 /* Stops accepting, lets requests in flight finish (at most drain_timeout), then the workers exit. */
 void gh_gateway_drain(struct gh_gateway *g);
 
+/* Renders every worker's counters summed, in Prometheus' text format (control thread). */
+void gh_gateway_metrics(void *gateway, struct gh_buf *out); /* a gh_api_metrics_fn */
+
 /* Waits for every worker to exit, then frees g. Call after gh_gateway_drain. Accepts NULL. */
 void gh_gateway_join(struct gh_gateway *g);
 

@@ -6,6 +6,7 @@
 
 #include "gateway.h"
 #include "../identity/jwt.h"
+#include "stats.h"
 
 #include <uv.h>
 
@@ -65,6 +66,8 @@ struct worker {
     size_t date_len;
     char rid_prefix[17];            /* random per worker */
     struct gh_jwt_cache *jwt_cache; /* verified bearer tokens (this worker's own) */
+    struct gh_stats *stats;         /* this worker's counters (read by the control thread) */
+    struct gh_usage_table usage;    /* requests per application since the last tick */
 };
 
 struct gh_gateway {

@@ -77,7 +77,10 @@ struct client {
     struct gh_chunked resp_ck;
     int status;
     uint64_t t_start;
-    uint32_t allow;  /* for a 405: the methods the path does take */
+    uint32_t allow;              /* for a 405: the methods the path does take */
+    enum gh_deny deny;           /* why the gateway refused it (metrics) */
+    int upstream_error;          /* GH_UPSTREAM_* (metrics) */
+    char app[GH_ACCESS_APP_MAX]; /* the caller's application, once authenticated (usage) */
     char extra[320]; /* header lines an error response carries (WWW-Authenticate, Retry-After, RateLimit) */
     const struct gh_http_header *traceparent;
     char rid[80];
@@ -217,11 +220,24 @@ static int send_bufs(uv_stream_t *s, uv_buf_t *b, unsigned n, int dir)
 
 /* ---- access log ---- */
 
+/* Metrics and usage for the finished request. */
+static void count_request(struct client *c, uint64_t latency_ns)
+{
+    struct worker *w = c->w;
+    int slot = c->api ? c->api->stats_slot : 0;
+    gh_stats_request(w->stats, slot, c->status, latency_ns, c->deny, c->upstream_error);
+    if (c->app[0])
+        gh_usage_count(&w->usage, c->app, slot, c->status,
+                       c->deny == GH_DENY_RATE || c->deny == GH_DENY_QUOTA);
+}
+
 static void log_access(struct client *c)
 {
     if (c->logged || c->t_start == 0)
         return;
     c->logged = 1;
+    uint64_t latency_ns = uv_hrtime() - c->t_start;
+    count_request(c, latency_ns);
     struct accesslog *l = &c->w->log;
     const char *api = c->api ? c->api->name : NULL;
     size_t need = 300 + c->rid_len + c->meth_len + c->path_len + c->peer_len + (api ? strlen(api) : 0) + 64;
@@ -253,7 +269,7 @@ static void log_access(struct client *c)
     } else {
         p = PUTS(p, ",\"api\":null,\"upstream\":null");
     }
-    uint64_t us = (uv_hrtime() - c->t_start) / 1000;
+    uint64_t us = latency_ns / 1000;
     p = PUTS(p, ",\"latency_ms\":");
     p = put_u64(p, us / 1000);
     *p++ = '.';
@@ -414,6 +430,7 @@ static void upstream_failed(struct client *c, int timeout, const char *why)
     int connecting = up == NULL || up->state == UP_CONNECTING;
     const struct gh_target *t = &c->api->targets[c->target_idx];
     int retry = (connecting || !timeout) && retry_allowed(c, up);
+    c->upstream_error = timeout ? GH_UPSTREAM_TIMEOUT : GH_UPSTREAM_UNAVAILABLE;
     gh_log(GH_LOG_WARN, "%.*s: upstream %s: %s%s", (int)c->rid_len, c->rid, t->name, why,
            retry ? " (retrying)" : "");
     if (retry) {
@@ -720,6 +737,9 @@ static void begin_request(struct client *c)
     c->resp_bytes = c->req_bytes = 0;
     c->api = NULL;
     c->extra[0] = '\0';
+    c->app[0] = '\0';
+    c->deny = GH_DENY_NONE;
+    c->upstream_error = 0;
     c->snap = gh_snapshot_ref(c->w->snap);
 }
 
@@ -729,6 +749,9 @@ static int authorised(struct client *c)
     struct gh_auth_result r;
     gh_auth_request(c->snap, c->api, &c->h, c->w->jwt_cache, uv_hrtime(), gh_time_wall_ms(), &r);
     const struct gh_access_decision *d = &r.d;
+    if (d->app[0])
+        memcpy(c->app, d->app, sizeof(c->app));
+    c->deny = d->reason;
     if (d->status == 0)
         return 1;
     size_t n = 0, cap = sizeof(c->extra);
@@ -1023,6 +1046,7 @@ static void pump_response(struct client *c)
                        rc < 0 ? c->h.error : "unrequested protocol switch");
                 up_close(up);
                 c->must_close |= !c->req_done;
+                c->upstream_error = GH_UPSTREAM_INVALID;
                 send_error(c, 502, "upstream sent an invalid response");
                 return;
             }

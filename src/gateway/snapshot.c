@@ -2,6 +2,7 @@
  * snapshot.c: config -> routes and resolved upstream targets.
  */
 #include "snapshot.h"
+#include "stats.h"
 
 #include <netdb.h>
 #include <stdio.h>
@@ -124,6 +125,7 @@ int gh_snapshot_build(struct gh_config *cfg, uint64_t generation, struct gh_snap
         a->prefix_len = strlen(ca->path);
         a->strip_prefix = ca->strip_prefix;
         a->auth = ca->auth;
+        a->stats_slot = gh_stats_slot(ca->name);
         char *kh = gh_strdup(ca->key_header);
         for (char *p = kh; *p; p++)
             if (*p >= 'A' && *p <= 'Z')

@@ -36,6 +36,7 @@ struct gh_api {
     size_t prefix_len;
     int strip_prefix;
     enum gh_config_auth auth;
+    int stats_slot;         /* its counters (stats.h) */
     const char *key_header; /* lower case */
     size_t key_header_len;
     int apim_names;

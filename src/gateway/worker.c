@@ -117,6 +117,7 @@ static void on_tick(uv_timer_t *t)
     struct worker *w = t->data;
     if (w->log.len)
         gh__accesslog_flush(&w->log);
+    gh_usage_hand_over(&w->usage);
 }
 
 static void worker_main(void *arg)
@@ -128,6 +129,8 @@ static void worker_main(void *arg)
     gh__accesslog_dispose(&w->log);
     gh_jwt_cache_free(w->jwt_cache);
     w->jwt_cache = NULL;
+    gh_usage_hand_over(&w->usage); /* the last second's usage is not lost at shutdown */
+    gh_usage_table_free(&w->usage);
 }
 
 static int worker_init(struct worker *w, struct gh_snapshot *snap, int fd, struct gh_err *err)
@@ -145,6 +148,7 @@ static int worker_init(struct worker *w, struct gh_snapshot *snap, int fd, struc
         snprintf(w->rid_prefix + (size_t)2 * i, 3, "%02x", rnd[i]);
     gh__accesslog_init(&w->log, snap->cfg->access_log);
     w->jwt_cache = gh_jwt_cache_new(4096);
+    w->stats = gh_calloc(1, sizeof(*w->stats));
     uv_tcp_init(&w->loop, &w->listener);
     w->listener.data = w;
     int rc = uv_tcp_open(&w->listener, fd);
@@ -230,6 +234,17 @@ void gh_gateway_drain(struct gh_gateway *g)
     }
 }
 
+void gh_gateway_metrics(void *gateway, struct gh_buf *out)
+{
+    struct gh_gateway *g = gateway;
+    struct gh_stats *all[256];
+    size_t n = 0;
+    for (int i = 0; i < g->nworkers && n < 256; i++)
+        if (g->workers[i].stats)
+            all[n++] = g->workers[i].stats;
+    gh_stats_render(all, n, out);
+}
+
 void gh_gateway_join(struct gh_gateway *g)
 {
     if (g == NULL)
@@ -241,6 +256,7 @@ void gh_gateway_join(struct gh_gateway *g)
         gh_snapshot_unref(atomic_exchange(&w->next_snap, NULL));
         gh_snapshot_unref(w->snap);
         free(w->rr);
+        free(w->stats);
     }
     free(g->workers);
     free(g);

@@ -6,10 +6,13 @@
  * loopback by default.
  */
 #include "api.h"
+#include "internal.h"
 
 #include "../base/json.h"
 #include "../audit/audit.h"
 #include "../catalog/service.h"
+#include "../access/usage.h"
+#include "../access/access.h"
 #include "../secrets/secrets.h"
 #include "../http/http.h"
 
@@ -22,17 +25,28 @@
 #define DEFAULT_QUERY_LIMIT 20
 #define MAX_LIMIT 10000
 
-struct gh_api {
-    struct gh_catalog_service *catalog;
-    unsigned char *admin_token;
-    size_t admin_token_len;
-};
-
 void gh_api_set_admin_token(struct gh_api *a, unsigned char *token, size_t len)
 {
     gh_secret_wipe(a->admin_token, a->admin_token_len);
     a->admin_token = token;
     a->admin_token_len = len;
+}
+
+void gh_api_set_access_hook(struct gh_api *a, void (*fn)(void *ctx), void *ctx)
+{
+    a->access_changed = fn;
+    a->access_ctx = ctx;
+}
+
+void gh_api_set_config(struct gh_api *a, const struct gh_config *cfg)
+{
+    a->cfg = cfg;
+}
+
+void gh_api_set_metrics(struct gh_api *a, gh_api_metrics_fn fn, void *ctx)
+{
+    a->metrics = fn;
+    a->metrics_ctx = ctx;
 }
 
 struct gh_api *gh_api_new(struct gh_catalog_service *catalog)
@@ -51,7 +65,7 @@ void gh_api_free(struct gh_api *a)
 
 /* ---- responses ---- */
 
-static void send_json(struct gh_presp *r, int status, struct gh_json *j)
+void gh__api_json(struct gh_presp *r, int status, struct gh_json *j)
 {
     r->status = status;
     r->ctype = "application/json; charset=utf-8";
@@ -62,7 +76,7 @@ static void send_json(struct gh_presp *r, int status, struct gh_json *j)
     gh_json_unref(j);
 }
 
-static void send_error(struct gh_presp *r, int status, const char *message)
+void gh__api_error(struct gh_presp *r, int status, const char *message)
 {
     const char *name = status == 404   ? "NotFoundError"
                        : status == 403 ? "NotAllowedError"
@@ -78,24 +92,24 @@ static void send_error(struct gh_presp *r, int status, const char *message)
     gh_json_set(e, "error", err);
     gh_json_set(resp, "statusCode", gh_json_int(status));
     gh_json_set(e, "response", resp);
-    send_json(r, status, e);
+    gh__api_json(r, status, e);
 }
 
-static void not_allowed(struct gh_presp *r, const char *allow)
+void gh__api_not_allowed(struct gh_presp *r, const char *allow)
 {
     gh_buf_addf(&r->headers, "Allow: %s\r\n", allow);
-    send_error(r, 405, "method not allowed");
+    gh__api_error(r, 405, "method not allowed");
 }
 
 static void store_error(struct gh_presp *r, int rc, const struct gh_err *err)
 {
     if (rc == GH_ENOTFOUND)
-        send_error(r, 404, err->msg);
+        gh__api_error(r, 404, err->msg);
     else if (rc == GH_EINVAL)
-        send_error(r, 400, err->msg);
+        gh__api_error(r, 400, err->msg);
     else {
         gh_log(GH_LOG_ERROR, "api: %s", err->msg);
-        send_error(r, 500, "the catalog store failed; see the server log");
+        gh__api_error(r, 500, "the catalog store failed; see the server log");
     }
 }
 
@@ -331,23 +345,23 @@ static int segments(struct gh_str path, char **seg, int max)
     return n;
 }
 
-static struct gh_json *body_json(const struct gh_preq *req, struct gh_presp *r)
+struct gh_json *gh__api_body(const struct gh_preq *req, struct gh_presp *r)
 {
     struct gh_err err = {{0}};
     if (req->body_len == 0) {
-        send_error(r, 400, "a JSON body is required");
+        gh__api_error(r, 400, "a JSON body is required");
         return NULL;
     }
     struct gh_json *j = gh_json_parse(req->body, req->body_len, &err);
     if (j == NULL) {
         char msg[600];
         snprintf(msg, sizeof(msg), "the body is not valid JSON: %s", err.msg);
-        send_error(r, 400, msg);
+        gh__api_error(r, 400, msg);
         return NULL;
     }
     if (gh_json_type(j) != GH_JSON_OBJECT) {
         gh_json_unref(j);
-        send_error(r, 400, "the body must be a JSON object");
+        gh__api_error(r, 400, "the body must be a JSON object");
         return NULL;
     }
     return j;
@@ -378,7 +392,7 @@ static void get_entities(struct gh_api *a, const struct params *ps, struct gh_pr
     if (filters(ps, f, why, sizeof(why)) ||
         param_count(ps, "offset", 0, (size_t)1 << 40, &offset, why, sizeof(why)) ||
         param_count(ps, "limit", 1, MAX_LIMIT, &limit, why, sizeof(why))) {
-        send_error(r, 400, why);
+        gh__api_error(r, 400, why);
         goto out;
     }
     const char *after = param(ps, "after");
@@ -386,7 +400,7 @@ static void get_entities(struct gh_api *a, const struct params *ps, struct gh_pr
         struct gh_json *c = unb64(after);
         if (c == NULL || gh_json_type(gh_json_get(c, "off")) != GH_JSON_INT) {
             gh_json_unref(c);
-            send_error(r, 400, "after: not a cursor this server issued");
+            gh__api_error(r, 400, "after: not a cursor this server issued");
             goto out;
         }
         offset = (size_t)gh_json_int_value(gh_json_get(c, "off"));
@@ -397,7 +411,7 @@ static void get_entities(struct gh_api *a, const struct params *ps, struct gh_pr
         const char *colon = strchr(order, ':');
         if (colon == NULL || !((colon - order == 3 && strncmp(order, "asc", 3) == 0) ||
                                (colon - order == 4 && strncmp(order, "desc", 4) == 0))) {
-            send_error(r, 400, "order: must be asc:<field> or desc:<field>");
+            gh__api_error(r, 400, "order: must be asc:<field> or desc:<field>");
             goto out;
         }
         q.order_desc = order[0] == 'd';
@@ -436,7 +450,7 @@ static void get_entities(struct gh_api *a, const struct params *ps, struct gh_pr
         gh_buf_addf(&r->headers, "after=%s>; rel=\"next\"\r\n", c);
         free(c);
     }
-    send_json(r, 200, project_all(items, param(ps, "fields")));
+    gh__api_json(r, 200, project_all(items, param(ps, "fields")));
 out:
     gh_filter_free(f);
     free(f);
@@ -450,7 +464,7 @@ static void by_query(struct gh_api *a, const struct params *ps, struct gh_presp 
     struct gh_json *state = NULL;
     size_t limit = DEFAULT_QUERY_LIMIT, offset = 0;
     if (param_count(ps, "limit", 0, MAX_LIMIT, &limit, why, sizeof(why))) {
-        send_error(r, 400, why);
+        gh__api_error(r, 400, why);
         goto out;
     }
     const char *cursor = param(ps, "cursor");
@@ -458,7 +472,7 @@ static void by_query(struct gh_api *a, const struct params *ps, struct gh_presp 
         /* the cursor carries the query; only limit and fields may come with it */
         state = unb64(cursor);
         if (state == NULL || gh_json_type(gh_json_get(state, "off")) != GH_JSON_INT) {
-            send_error(r, 400, "cursor: not a cursor this server issued");
+            gh__api_error(r, 400, "cursor: not a cursor this server issued");
             goto out;
         }
         offset = (size_t)gh_json_int_value(gh_json_get(state, "off"));
@@ -467,14 +481,14 @@ static void by_query(struct gh_api *a, const struct params *ps, struct gh_presp 
             size_t len = 0;
             const char *t = gh_json_str(gh_json_at(fl, i), &len);
             if (t == NULL || gh_filter_add(f, t, len, NULL) != 0) {
-                send_error(r, 400, "cursor: not a cursor this server issued");
+                gh__api_error(r, 400, "cursor: not a cursor this server issued");
                 goto out;
             }
         }
     } else {
         if (filters(ps, f, why, sizeof(why)) ||
             param_count(ps, "offset", 0, (size_t)1 << 40, &offset, why, sizeof(why))) {
-            send_error(r, 400, why);
+            gh__api_error(r, 400, why);
             goto out;
         }
         state = gh_json_object();
@@ -488,7 +502,7 @@ static void by_query(struct gh_api *a, const struct params *ps, struct gh_presp 
             const char *comma = strrchr(of, ',');
             const char *dir = comma ? comma + 1 : "asc";
             if (strcmp(dir, "asc") != 0 && strcmp(dir, "desc") != 0) {
-                send_error(r, 400, "orderField: must be <field>,asc or <field>,desc");
+                gh__api_error(r, 400, "orderField: must be <field>,asc or <field>,desc");
                 goto out;
             }
             struct gh_buf key = {0};
@@ -557,7 +571,7 @@ static void by_query(struct gh_api *a, const struct params *ps, struct gh_presp 
         free(c);
     }
     gh_json_set(res, "pageInfo", page);
-    send_json(r, 200, res);
+    gh__api_json(r, 200, res);
 out:
     gh_json_unref(state);
     gh_filter_free(f);
@@ -566,13 +580,13 @@ out:
 
 static void by_refs(struct gh_api *a, const struct gh_preq *req, const struct params *ps, struct gh_presp *r)
 {
-    struct gh_json *body = body_json(req, r);
+    struct gh_json *body = gh__api_body(req, r);
     if (body == NULL)
         return;
     const struct gh_json *refs = gh_json_get(body, "entityRefs"), *fields = gh_json_get(body, "fields");
     if (gh_json_type(refs) != GH_JSON_ARRAY) {
         gh_json_unref(body);
-        send_error(r, 400, "entityRefs: must be a list of entity references");
+        gh__api_error(r, 400, "entityRefs: must be a list of entity references");
         return;
     }
     struct gh_buf fl = {0};
@@ -581,7 +595,7 @@ static void by_refs(struct gh_api *a, const struct gh_preq *req, const struct pa
     char why[600];
     struct gh_filter *f = gh_calloc(1, sizeof(*f));
     if (filters(ps, f, why, sizeof(why))) {
-        send_error(r, 400, why);
+        gh__api_error(r, 400, why);
         goto out;
     }
     struct gh_json *items = gh_json_array();
@@ -594,7 +608,7 @@ static void by_refs(struct gh_api *a, const struct gh_preq *req, const struct pa
             gh_json_unref(items);
             char msg[700];
             snprintf(msg, sizeof(msg), "entityRefs[%zu]: %s", i, ref ? err.msg : "must be a string");
-            send_error(r, 400, msg);
+            gh__api_error(r, 400, msg);
             goto out;
         }
         char canon[GH_ENTITY_REF_MAX];
@@ -640,7 +654,7 @@ static void by_refs(struct gh_api *a, const struct gh_preq *req, const struct pa
     }
     struct gh_json *res = gh_json_object();
     gh_json_set(res, "items", items);
-    send_json(r, 200, res);
+    gh__api_json(r, 200, res);
 out:
     gh_buf_free(&fl);
     gh_json_unref(body);
@@ -658,14 +672,14 @@ static void facets(struct gh_api *a, const struct params *ps, struct gh_presp *r
         if (strcmp(ps->v[i].name, "facet") == 0 && nkeys < GH_ARRAY_SIZE(keys))
             keys[nkeys++] = ps->v[i].value;
     if (nkeys == 0) {
-        send_error(r, 400, "facet: at least one is required");
+        gh__api_error(r, 400, "facet: at least one is required");
     } else if (filters(ps, f, why, sizeof(why))) {
-        send_error(r, 400, why);
+        gh__api_error(r, 400, why);
     } else {
         struct gh_err err = {{0}};
         struct gh_json *res = gh_catalog_facets(gh_catalog_service_store(a->catalog), f, keys, nkeys, &err);
         if (res)
-            send_json(r, 200, res);
+            gh__api_json(r, 200, res);
         else
             store_error(r, GH_EIO, &err);
     }
@@ -694,18 +708,18 @@ static void locations(struct gh_api *a, const struct gh_preq *req, const struct 
                 gh_json_append(out, w);
             }
             gh_json_unref(list);
-            return send_json(r, 200, out);
+            return gh__api_json(r, 200, out);
         }
         if (req->method != GH_METHOD_POST)
-            return not_allowed(r, "GET, HEAD, POST");
-        struct gh_json *body = body_json(req, r);
+            return gh__api_not_allowed(r, "GET, HEAD, POST");
+        struct gh_json *body = gh__api_body(req, r);
         if (body == NULL)
             return;
         const char *type = gh_json_str(gh_json_get(body, "type"), NULL),
                    *target = gh_json_str(gh_json_get(body, "target"), NULL);
         if (type == NULL || target == NULL) {
             gh_json_unref(body);
-            return send_error(r, 400, "type and target are required strings");
+            return gh__api_error(r, 400, "type and target are required strings");
         }
         const char *dry = param(ps, "dryRun");
         struct gh_json *out = NULL;
@@ -716,13 +730,13 @@ static void locations(struct gh_api *a, const struct gh_preq *req, const struct 
             return store_error(r, rc, &err);
         if (gh_json_bool_value(gh_json_get(out, "exists")) && !(dry && strcmp(dry, "true") == 0)) {
             gh_json_unref(out);
-            return send_error(r, 409, "a location with this type and target already exists");
+            return gh__api_error(r, 409, "a location with this type and target already exists");
         }
-        return send_json(r, 201, out);
+        return gh__api_json(r, 201, out);
     }
     if (n == 6 && strcmp(seg[2], "by-entity") == 0) {
         if (req->method != GH_METHOD_GET && req->method != GH_METHOD_HEAD)
-            return not_allowed(r, "GET, HEAD");
+            return gh__api_not_allowed(r, "GET, HEAD");
         struct gh_json *e = by_name(s, seg + 3, r);
         if (e == NULL)
             return;
@@ -737,13 +751,13 @@ static void locations(struct gh_api *a, const struct gh_preq *req, const struct 
         }
         gh_json_set(loc, "id", gh_json_copy(gh_json_get(gh_json_get(e, "metadata"), "uid")));
         gh_json_unref(e);
-        return send_json(r, 200, loc);
+        return gh__api_json(r, 200, loc);
     }
     if (n != 3)
-        return send_error(r, 404, "no such route");
+        return gh__api_error(r, 404, "no such route");
     if (req->method == GH_METHOD_GET || req->method == GH_METHOD_HEAD) {
         struct gh_json *l = gh_catalog_location_get(s, seg[2], &err);
-        return l ? send_json(r, 200, l) : store_error(r, GH_ENOTFOUND, &err);
+        return l ? gh__api_json(r, 200, l) : store_error(r, GH_ENOTFOUND, &err);
     }
     if (req->method == GH_METHOD_DELETE) {
         int rc = gh_catalog_service_remove_location(a->catalog, seg[2], &err);
@@ -752,19 +766,19 @@ static void locations(struct gh_api *a, const struct gh_preq *req, const struct 
         r->status = 204;
         return;
     }
-    not_allowed(r, "GET, HEAD, DELETE");
+    gh__api_not_allowed(r, "GET, HEAD, DELETE");
 }
 
 static void validate(const struct gh_preq *req, struct gh_presp *r)
 {
-    struct gh_json *body = body_json(req, r);
+    struct gh_json *body = gh__api_body(req, r);
     if (body == NULL)
         return;
     struct gh_json *e = gh_json_get(body, "entity");
     struct gh_err err = {{0}};
     if (gh_json_type(e) != GH_JSON_OBJECT) {
         gh_json_unref(body);
-        return send_error(r, 400, "entity: must be an object");
+        return gh__api_error(r, 400, "entity: must be an object");
     }
     struct gh_json *copy = gh_json_copy(e);
     int rc = gh_entity_check(copy, NULL, &err);
@@ -781,12 +795,12 @@ static void validate(const struct gh_preq *req, struct gh_presp *r)
     gh_json_set(one, "message", gh_json_string(err.msg, strlen(err.msg)));
     gh_json_append(errs, one);
     gh_json_set(res, "errors", errs);
-    send_json(r, 400, res);
+    gh__api_json(r, 400, res);
 }
 
 static void refresh(struct gh_api *a, const struct gh_preq *req, struct gh_presp *r)
 {
-    struct gh_json *body = body_json(req, r);
+    struct gh_json *body = gh__api_body(req, r);
     if (body == NULL)
         return;
     size_t len = 0;
@@ -799,7 +813,7 @@ static void refresh(struct gh_api *a, const struct gh_preq *req, struct gh_presp
         struct gh_entity_ref parsed;
         if (gh_catalog_parse_ref((struct gh_str){ref, len}, NULL, NULL, &parsed, &err) != 0) {
             gh_json_unref(body);
-            return send_error(r, 400, err.msg);
+            return gh__api_error(r, 400, err.msg);
         }
         char canon[GH_ENTITY_REF_MAX];
         gh_catalog_ref_string(&parsed, canon, sizeof(canon));
@@ -819,15 +833,15 @@ static void entities(struct gh_api *a, const struct gh_preq *req, const struct p
     struct gh_err err = {{0}};
     int get = req->method == GH_METHOD_GET || req->method == GH_METHOD_HEAD;
     if (n == 2)
-        return get ? get_entities(a, ps, r) : not_allowed(r, "GET, HEAD");
+        return get ? get_entities(a, ps, r) : gh__api_not_allowed(r, "GET, HEAD");
     if (n == 3 && strcmp(seg[2], "by-query") == 0)
-        return get ? by_query(a, ps, r) : not_allowed(r, "GET, HEAD");
+        return get ? by_query(a, ps, r) : gh__api_not_allowed(r, "GET, HEAD");
     if (n == 3 && strcmp(seg[2], "by-refs") == 0)
-        return req->method == GH_METHOD_POST ? by_refs(a, req, ps, r) : not_allowed(r, "POST");
+        return req->method == GH_METHOD_POST ? by_refs(a, req, ps, r) : gh__api_not_allowed(r, "POST");
     if (n == 4 && strcmp(seg[2], "by-uid") == 0) {
         if (get) {
             struct gh_json *e = gh_catalog_get_by_uid(s, seg[3], &err);
-            return e ? send_json(r, 200, e) : store_error(r, GH_ENOTFOUND, &err);
+            return e ? gh__api_json(r, 200, e) : store_error(r, GH_ENOTFOUND, &err);
         }
         if (req->method == GH_METHOD_DELETE) {
             int rc = gh_catalog_delete_uid(s, seg[3], &err);
@@ -836,19 +850,19 @@ static void entities(struct gh_api *a, const struct gh_preq *req, const struct p
             r->status = 204;
             return;
         }
-        return not_allowed(r, "GET, HEAD, DELETE");
+        return gh__api_not_allowed(r, "GET, HEAD, DELETE");
     }
     if (n == 6 && strcmp(seg[2], "by-name") == 0) {
         if (!get)
-            return not_allowed(r, "GET, HEAD");
+            return gh__api_not_allowed(r, "GET, HEAD");
         struct gh_json *e = by_name(s, seg + 3, r);
         if (e == NULL)
             return;
-        send_json(r, 200, project(e, param(ps, "fields")));
+        gh__api_json(r, 200, project(e, param(ps, "fields")));
         gh_json_unref(e);
         return;
     }
-    send_error(r, 404, "no such route");
+    gh__api_error(r, 404, "no such route");
 }
 
 static void search(struct gh_api *a, const struct params *ps, struct gh_presp *r)
@@ -857,9 +871,9 @@ static void search(struct gh_api *a, const struct params *ps, struct gh_presp *r
     size_t limit = 20;
     char why[200];
     if (q == NULL || q[0] == '\0')
-        return send_error(r, 400, "q: a search term is required");
+        return gh__api_error(r, 400, "q: a search term is required");
     if (param_count(ps, "limit", 1, 100, &limit, why, sizeof(why)))
-        return send_error(r, 400, why);
+        return gh__api_error(r, 400, why);
     char *lk = kind ? gh_strdup(kind) : NULL;
     for (char *p = lk; p && *p; p++)
         if (*p >= 'A' && *p <= 'Z')
@@ -872,26 +886,97 @@ static void search(struct gh_api *a, const struct params *ps, struct gh_presp *r
     struct gh_json *res = gh_json_object();
     gh_json_set(res, "query", gh_json_string(q, strlen(q)));
     gh_json_set(res, "results", hits);
-    send_json(r, 200, res);
+    gh__api_json(r, 200, res);
 }
 
-/* Whether the request carries the admin token: compared as SHA-256 digests in constant time, so
- * neither the bytes nor the length leak through timing. */
-static int is_admin(const struct gh_api *a, const struct gh_preq *req)
+/* Who is calling: the config's admin token (role admin, compared as SHA-256 digests in constant time so
+ * neither its bytes nor its length leak), or an active stored API token (its role). 0, or -1. */
+static int caller(struct gh_api *a, const struct gh_preq *req, struct gh__api_caller *who)
 {
-    if (a->admin_token == NULL)
-        return 0;
     const struct gh_http_header *auth = NULL;
     for (size_t i = 0; i < req->h->nheaders; i++)
         if (gh_str_ieq(req->h->headers[i].name, "authorization"))
             auth = &req->h->headers[i];
     if (auth == NULL || auth->value.len < 8 || strncasecmp(auth->value.p, "Bearer ", 7) != 0)
+        return -1;
+    struct gh_str t = {auth->value.p + 7, auth->value.len - 7};
+    if (a->admin_token) {
+        unsigned char want[32], got[32];
+        unsigned int n = 0;
+        EVP_Digest(a->admin_token, a->admin_token_len, want, &n, EVP_sha256(), NULL);
+        EVP_Digest(t.p, t.len, got, &n, EVP_sha256(), NULL);
+        if (CRYPTO_memcmp(want, got, sizeof(want)) == 0) {
+            snprintf(who->role, sizeof(who->role), "admin");
+            snprintf(who->actor, sizeof(who->actor), "admin-token");
+            return 0;
+        }
+    }
+    char id[GH_KEY_ID_LEN + 1];
+    if (gh_token_role(gh_catalog_service_store(a->catalog), t, who->role, id) != 0)
+        return -1;
+    snprintf(who->actor, sizeof(who->actor), "token:%s", id);
+    return 0;
+}
+
+int gh__api_need_role(struct gh_api *a, const struct gh_preq *req, struct gh_presp *r, const char *what,
+                      const char *roles, struct gh__api_caller *who)
+{
+    char why[200];
+    struct gh__api_caller me;
+    if (who == NULL)
+        who = &me;
+    if (caller(a, req, who) != 0) {
+        gh_buf_adds(&r->headers, "WWW-Authenticate: Bearer realm=\"gatehouse\"\r\n");
+        snprintf(why, sizeof(why),
+                 "the %s API needs an API token (gatehouse token create --role %.*s): Authorization: Bearer "
+                 "<token>",
+                 what, (int)strcspn(roles, " "), roles);
+        gh__api_error(r, 401, why);
         return 0;
-    unsigned char want[32], got[32];
-    unsigned int n = 0;
-    EVP_Digest(a->admin_token, a->admin_token_len, want, &n, EVP_sha256(), NULL);
-    EVP_Digest(auth->value.p + 7, auth->value.len - 7, got, &n, EVP_sha256(), NULL);
-    return CRYPTO_memcmp(want, got, sizeof(want)) == 0;
+    }
+    /* roles: space-separated */
+    size_t rl = strlen(who->role);
+    for (const char *p = roles; *p;) {
+        size_t n = strcspn(p, " ");
+        if (n == rl && strncmp(p, who->role, n) == 0)
+            return 1;
+        p += n + (p[n] == ' ');
+    }
+    snprintf(why, sizeof(why), "the %s API is for %s; this token's role is %s", what, roles, who->role);
+    gh__api_error(r, 403, why);
+    return 0;
+}
+
+/* GET /api/usage?app=&api=&since=&until=&bucket=minute|hour|day : series for charts (admins for now). */
+static void usage_api(struct gh_api *a, const struct gh_preq *req, const struct params *ps,
+                      struct gh_presp *r)
+{
+    if (req->method != GH_METHOD_GET && req->method != GH_METHOD_HEAD)
+        return gh__api_not_allowed(r, "GET, HEAD");
+    if (!gh__api_need_role(a, req, r, "usage", "admin auditor", NULL))
+        return;
+    struct gh_usage_query q = {param(ps, "app"), param(ps, "api"), param(ps, "since"), param(ps, "until"),
+                               param(ps, "bucket")};
+    struct gh_err err = {{0}};
+    struct gh_json *res = NULL;
+    int rc = gh_usage_series(gh_catalog_service_store(a->catalog), &q, &res, &err);
+    if (rc == GH_EINVAL)
+        return gh__api_error(r, 400, err.msg);
+    if (rc)
+        return store_error(r, GH_EIO, &err);
+    gh__api_json(r, 200, res);
+}
+
+/* GET /metrics: Prometheus text format. */
+static void metrics(struct gh_api *a, const struct gh_preq *req, struct gh_presp *r)
+{
+    if (req->method != GH_METHOD_GET && req->method != GH_METHOD_HEAD)
+        return gh__api_not_allowed(r, "GET, HEAD");
+    if (a->metrics == NULL)
+        return gh__api_error(r, 503, "the gateway is not running");
+    r->status = 200;
+    r->ctype = "text/plain; version=0.0.4; charset=utf-8";
+    a->metrics(a->metrics_ctx, &r->body);
 }
 
 struct audit_page {
@@ -912,21 +997,17 @@ static void audit_api(struct gh_api *a, const struct gh_preq *req, const struct 
                       struct gh_presp *r)
 {
     if (req->method != GH_METHOD_GET && req->method != GH_METHOD_HEAD)
-        return not_allowed(r, "GET, HEAD");
-    if (a->admin_token == NULL)
-        return send_error(r, 403, "the audit API needs admin.token in the config (a secret:NAME reference)");
-    if (!is_admin(a, req)) {
-        gh_buf_adds(&r->headers, "WWW-Authenticate: Bearer realm=\"gatehouse\"\r\n");
-        return send_error(r, 401, "the audit API needs the admin token: Authorization: Bearer <token>");
-    }
+        return gh__api_not_allowed(r, "GET, HEAD");
+    if (!gh__api_need_role(a, req, r, "audit", "admin auditor", NULL))
+        return;
     char why[200];
     size_t limit = 100, after = 0;
     if (param_count(ps, "limit", 1, 1000, &limit, why, sizeof(why)) ||
         param_count(ps, "after", 0, (size_t)1 << 62, &after, why, sizeof(why)))
-        return send_error(r, 400, why);
+        return gh__api_error(r, 400, why);
     const char *since = param(ps, "since"), *until = param(ps, "until");
     if ((since && !gh_audit_valid_time(since)) || (until && !gh_audit_valid_time(until)))
-        return send_error(r, 400, "since/until: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.fff]Z");
+        return gh__api_error(r, 400, "since/until: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.fff]Z");
     struct gh_audit_query q = {
         param(ps, "actor"), param(ps, "action"), param(ps, "target"), since, until, (int64_t)after,
         limit + 1};
@@ -952,7 +1033,7 @@ static void audit_api(struct gh_api *a, const struct gh_preq *req, const struct 
             : 0;
     gh_json_set(res, "items", page.items);
     gh_json_set(res, "nextAfter", more ? gh_json_int(last) : gh_json_null());
-    send_json(r, 200, res);
+    gh__api_json(r, 200, res);
 }
 
 void gh_api_handle(void *ctx, const struct gh_preq *req, struct gh_presp *r)
@@ -963,16 +1044,30 @@ void gh_api_handle(void *ctx, const struct gh_preq *req, struct gh_presp *r)
     char why[200];
     int n = segments(req->path, seg, 8);
     if (n < 0) {
-        send_error(r, n == -1 ? 400 : 404, "malformed path");
+        gh__api_error(r, n == -1 ? 400 : 404, "malformed path");
         goto out;
     }
     /* no authentication yet (it comes with identity): the API answers only clients on this machine */
     if (!req->loopback) {
-        send_error(r, 403, "the control API answers loopback clients only until sign-in is configured");
+        gh__api_error(r, 403, "the control API answers loopback clients only until sign-in is configured");
         goto out;
     }
     if (params_parse(req->query, ps, why, sizeof(why)) != 0) {
-        send_error(r, 400, why);
+        gh__api_error(r, 400, why);
+        goto out;
+    }
+    if (n == 1 && strcmp(seg[0], "metrics") == 0) {
+        metrics(a, req, r);
+        goto out;
+    }
+    if (n == 2 && strcmp(seg[0], "api") == 0 && strcmp(seg[1], "usage") == 0) {
+        usage_api(a, req, ps, r);
+        goto out;
+    }
+    if (n >= 2 && strcmp(seg[0], "api") == 0 &&
+        (strcmp(seg[1], "apps") == 0 || strcmp(seg[1], "keys") == 0 || strcmp(seg[1], "grants") == 0 ||
+         strcmp(seg[1], "plans") == 0)) {
+        gh__api_manage(a, req, seg, n, r);
         goto out;
     }
     if (n == 2 && strcmp(seg[0], "api") == 0 && strcmp(seg[1], "audit") == 0) {
@@ -983,11 +1078,11 @@ void gh_api_handle(void *ctx, const struct gh_preq *req, struct gh_presp *r)
         if (req->method == GH_METHOD_GET || req->method == GH_METHOD_HEAD)
             search(a, ps, r);
         else
-            not_allowed(r, "GET, HEAD");
+            gh__api_not_allowed(r, "GET, HEAD");
         goto out;
     }
     if (n < 3 || strcmp(seg[0], "api") != 0 || strcmp(seg[1], "catalog") != 0) {
-        send_error(r, 404, "no such route");
+        gh__api_error(r, 404, "no such route");
         goto out;
     }
     /* from here, segments are relative to /api/catalog */
@@ -999,13 +1094,13 @@ void gh_api_handle(void *ctx, const struct gh_preq *req, struct gh_presp *r)
         locations(a, req, ps, rel, rn, r);
     else if (strcmp(rel[1], "entity-facets") == 0 && rn == 2)
         req->method == GH_METHOD_GET || req->method == GH_METHOD_HEAD ? facets(a, ps, r)
-                                                                      : not_allowed(r, "GET, HEAD");
+                                                                      : gh__api_not_allowed(r, "GET, HEAD");
     else if (strcmp(rel[1], "validate-entity") == 0 && rn == 2)
-        req->method == GH_METHOD_POST ? validate(req, r) : not_allowed(r, "POST");
+        req->method == GH_METHOD_POST ? validate(req, r) : gh__api_not_allowed(r, "POST");
     else if (strcmp(rel[1], "refresh") == 0 && rn == 2)
-        req->method == GH_METHOD_POST ? refresh(a, req, r) : not_allowed(r, "POST");
+        req->method == GH_METHOD_POST ? refresh(a, req, r) : gh__api_not_allowed(r, "POST");
     else
-        send_error(r, 404, "no such route");
+        gh__api_error(r, 404, "no such route");
 out:
     for (int i = 0; i < 8; i++)
         free(seg[i]);

@@ -17,6 +17,18 @@ void gh_api_free(struct gh_api *a); /* accepts NULL */
  * store; wiped when replaced or freed). NULL: none configured, so the audit API is closed. */
 void gh_api_set_admin_token(struct gh_api *a, unsigned char *token, size_t len);
 
+/* The running config (borrowed: set again on every reload), for plans and grants. */
+struct gh_config;
+void gh_api_set_config(struct gh_api *a, const struct gh_config *cfg);
+
+/* What GET /metrics serves: fn appends Prometheus text (NULL: nothing running, 503). */
+typedef void (*gh_api_metrics_fn)(void *ctx, struct gh_buf *out);
+void gh_api_set_metrics(struct gh_api *a, gh_api_metrics_fn fn, void *ctx);
+
+/* Called after the API changed keys, bindings or grants, so the gateway enforces it before the
+ * response leaves (rather than at the next poll). */
+void gh_api_set_access_hook(struct gh_api *a, void (*fn)(void *ctx), void *ctx);
+
 /* The portal handler; ctx is a struct gh_api. */
 void gh_api_handle(void *ctx, const struct gh_preq *req, struct gh_presp *resp);
 

@@ -149,6 +149,34 @@ static const struct migration {
      "ALTER TABLE credentials ADD COLUMN issuer TEXT;\n"
      "ALTER TABLE credentials ADD COLUMN client_id TEXT;\n",
      NULL},
+    /* Requests per application, API and minute, for usage charts (written once a minute). */
+    {6, "usage",
+     "CREATE TABLE usage (\n"
+     "  minute        TEXT NOT NULL,\n"
+     "  app_id        TEXT NOT NULL,\n"
+     "  api           TEXT NOT NULL,\n"
+     "  requests      INTEGER NOT NULL,\n"
+     "  ok            INTEGER NOT NULL,\n"
+     "  client_errors INTEGER NOT NULL,\n"
+     "  server_errors INTEGER NOT NULL,\n"
+     "  throttled     INTEGER NOT NULL,\n"
+     "  PRIMARY KEY (minute, app_id, api)\n"
+     ");\n"
+     "CREATE INDEX usage_app ON usage (app_id, minute);\n",
+     NULL},
+    /* Admin API tokens for the control API (only their SHA-256 is kept). */
+    {7, "api-tokens",
+     "CREATE TABLE api_tokens (\n"
+     "  id         TEXT PRIMARY KEY,\n"
+     "  name       TEXT NOT NULL,\n"
+     "  role       TEXT NOT NULL,\n"
+     "  hash       TEXT NOT NULL UNIQUE,\n"
+     "  state      TEXT NOT NULL,\n"
+     "  created_by TEXT NOT NULL,\n"
+     "  created_at TEXT NOT NULL,\n"
+     "  revoked_at TEXT\n"
+     ");\n",
+     NULL},
 };
 
 int gh_store_schema_latest(void)

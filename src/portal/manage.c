@@ -1,0 +1,249 @@
+/*
+ * manage.c: the management part of the control API -- applications, their keys and JWT bindings,
+ * grants, and the configured plans -- for admin tokens until identity brings user sessions. Every
+ * change goes through access/ (permission, store and audit event in one transaction); a key is in
+ * the response that creates it and nowhere else.
+ *
+ *   GET  /api/plans                      GET  /api/apps            POST /api/apps {name, owner}
+ *   GET  /api/keys                       POST /api/apps/NAME/keys {slot}
+ *   POST /api/apps/NAME/bindings {issuer, clientId}                DELETE /api/keys/ID
+ *   GET  /api/grants                     POST /api/grants {app, api, plan, expiresIn}
+ *   DELETE /api/grants/ID
+ */
+#include "internal.h"
+
+#include "../access/access.h"
+#include "../http/http.h"
+#include "../catalog/service.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <string.h>
+
+static struct gh_json *js(const char *s)
+{
+    return gh_json_string(s, strlen(s));
+}
+
+/* An access/ failure as HTTP: unknown things 404, conflicts 409, bad input 400, the rest 500. */
+static void access_error(struct gh_presp *r, int rc, const struct gh_err *err)
+{
+    if (rc == GH_ENOTFOUND)
+        gh__api_error(r, 404, err->msg);
+    else if (rc == GH_EINVAL)
+        gh__api_error(r, strstr(err->msg, "already") || strstr(err->msg, " exists") ? 409 : 400, err->msg);
+    else {
+        gh_log(GH_LOG_ERROR, "api: %s", err->msg);
+        gh__api_error(r, 500, "the store failed; see the server log");
+    }
+}
+
+/* ---- listings: rows to objects ---- */
+
+struct rows {
+    const char *const *names;
+    size_t n;
+    struct gh_json *items;
+};
+
+static int on_row(void *ctx, const struct gh_store_val *c, size_t n)
+{
+    struct rows *x = ctx;
+    struct gh_json *o = gh_json_object();
+    for (size_t i = 0; i < n && i < x->n; i++)
+        gh_json_set(o, x->names[i],
+                    c[i].type == GH_VAL_INT    ? gh_json_int(c[i].i)
+                    : c[i].type == GH_VAL_TEXT ? gh_json_string(c[i].p, c[i].len)
+                                               : gh_json_null());
+    gh_json_append(x->items, o);
+    return 0;
+}
+
+static void list(struct gh_api *a, struct gh_presp *r,
+                 int (*fn)(struct gh_store *, gh_store_row_fn, void *, struct gh_err *),
+                 const char *const *names, size_t n)
+{
+    struct rows x = {names, n, gh_json_array()};
+    struct gh_err err = {{0}};
+    int rc = fn(gh_catalog_service_store(a->catalog), on_row, &x, &err);
+    if (rc) {
+        gh_json_unref(x.items);
+        return access_error(r, rc, &err);
+    }
+    struct gh_json *res = gh_json_object();
+    gh_json_set(res, "items", x.items);
+    gh__api_json(r, 200, res);
+}
+
+/* ---- plans ---- */
+
+static void plans(struct gh_api *a, struct gh_presp *r)
+{
+    struct gh_json *items = gh_json_array();
+    for (size_t i = 0; a->cfg && i < a->cfg->nplans; i++) {
+        const struct gh_config_plan *p = &a->cfg->plans[i];
+        struct gh_json *o = gh_json_object();
+        gh_json_set(o, "name", js(p->name));
+        gh_json_set(o, "description", p->description ? js(p->description) : gh_json_null());
+        if (p->rate_requests) {
+            struct gh_json *rate = gh_json_object();
+            gh_json_set(rate, "requests", gh_json_int(p->rate_requests));
+            gh_json_set(rate, "perSeconds", gh_json_real((double)p->rate_per_ms / 1000));
+            gh_json_set(rate, "burst", gh_json_int(p->rate_burst ? p->rate_burst : p->rate_requests));
+            gh_json_set(o, "rate", rate);
+        }
+        if (p->quota_requests) {
+            struct gh_json *q = gh_json_object();
+            gh_json_set(q, "requests", gh_json_int((int64_t)p->quota_requests));
+            gh_json_set(q, "per", js(p->quota_per == 2 ? "month" : "day"));
+            gh_json_set(o, "quota", q);
+        }
+        gh_json_append(items, o);
+    }
+    struct gh_json *res = gh_json_object();
+    gh_json_set(res, "items", items);
+    gh__api_json(r, 200, res);
+}
+
+/* A string member of the body, or NULL having answered 400. */
+static const char *member(struct gh_json *body, const char *name, int required, struct gh_presp *r)
+{
+    struct gh_json *v = gh_json_get(body, name);
+    if (v == NULL && !required)
+        return NULL;
+    const char *s = gh_json_str(v, NULL);
+    if (s == NULL || s[0] == '\0') {
+        char why[120];
+        snprintf(why, sizeof(why), "%s: a non-empty string is required", name);
+        gh__api_error(r, 400, why);
+        return NULL;
+    }
+    return s;
+}
+
+void gh__api_manage(struct gh_api *a, const struct gh_preq *req, char **seg, int n, struct gh_presp *r)
+{
+    struct gh__api_caller who;
+    int get = req->method == GH_METHOD_GET || req->method == GH_METHOD_HEAD;
+    int post = req->method == GH_METHOD_POST, del = req->method == GH_METHOD_DELETE;
+    const char *what = seg[1];
+    const char *roles = get ? "admin auditor" : "admin";
+    if (strcmp(what, "plans") == 0 && n == 2) {
+        if (!get)
+            return gh__api_not_allowed(r, "GET, HEAD");
+        if (gh__api_need_role(a, req, r, "plans", "admin auditor api-publisher developer", NULL))
+            plans(a, r);
+        return;
+    }
+    /* the route's shape first, so a wrong path is 404 and a wrong method 405 whoever asks */
+    int apps = strcmp(what, "apps") == 0, keys = strcmp(what, "keys") == 0,
+        grants = strcmp(what, "grants") == 0;
+    const char *allow = NULL;
+    if ((apps || keys || grants) && n == 2)
+        allow = keys ? "GET, HEAD" : "GET, HEAD, POST";
+    else if ((keys || grants) && n == 3)
+        allow = "DELETE";
+    else if (apps && n == 4 && (strcmp(seg[3], "keys") == 0 || strcmp(seg[3], "bindings") == 0))
+        allow = "POST";
+    if (allow == NULL)
+        return gh__api_error(r, 404, "no such route");
+    int ok =
+        (get && strstr(allow, "GET")) || (post && strstr(allow, "POST")) || (del && strstr(allow, "DELETE"));
+    if (!ok)
+        return gh__api_not_allowed(r, allow);
+    if (!gh__api_need_role(a, req, r, what, roles, &who))
+        return;
+    struct gh_store *s = gh_catalog_service_store(a->catalog);
+    struct gh_err err = {{0}};
+    int rc = 0;
+    if (get) {
+        static const char *const app_cols[] = {"name", "owner", "createdAt", "activeCredentials",
+                                               "activeGrants"};
+        static const char *const key_cols[] = {"id", "app", "slot", "state", "createdAt"};
+        static const char *const grant_cols[] = {"id", "app", "api", "plan", "state", "expiresAt"};
+        if (apps)
+            return list(a, r, gh_app_list, app_cols, 5);
+        if (keys)
+            return list(a, r, gh_key_list, key_cols, 5);
+        return list(a, r, gh_grant_list, grant_cols, 6);
+    }
+    if (del) {
+        rc = keys ? gh_key_revoke(s, who.actor, seg[2], &err) : gh_grant_revoke(s, who.actor, seg[2], &err);
+        if (rc)
+            return access_error(r, rc, &err);
+        if (a->access_changed)
+            a->access_changed(a->access_ctx);
+        struct gh_json *res = gh_json_object();
+        gh_json_set(res, "id", js(seg[2]));
+        gh_json_set(res, "state", js("revoked"));
+        return gh__api_json(r, 200, res);
+    }
+    struct gh_json *body = gh__api_body(req, r);
+    if (body == NULL)
+        return;
+    struct gh_json *res = gh_json_object();
+    if (apps && n == 2) {
+        const char *name = member(body, "name", 1, r), *owner = name ? member(body, "owner", 1, r) : NULL;
+        char id[GH_ACCESS_ID_MAX];
+        if (owner && (rc = gh_app_create(s, who.actor, name, owner, id, &err)) == 0) {
+            gh_json_set(res, "id", js(id));
+            gh_json_set(res, "name", js(name));
+        }
+        if (owner == NULL)
+            goto answered;
+    } else if (apps && strcmp(seg[3], "keys") == 0) {
+        const char *slot = gh_json_get(body, "slot") ? member(body, "slot", 1, r) : "primary";
+        char key[GH_KEY_LEN + 1], id[GH_KEY_ID_LEN + 1];
+        if (slot == NULL)
+            goto answered;
+        if ((rc = gh_key_issue(s, who.actor, seg[2], slot, key, id, &err)) == 0) {
+            gh_json_set(res, "id", js(id));
+            gh_json_set(res, "slot", js(slot));
+            gh_json_set(res, "key", js(key)); /* the only time it is ever shown */
+            OPENSSL_cleanse(key, sizeof(key));
+        }
+    } else if (apps) { /* bindings */
+        const char *issuer = member(body, "issuer", 1, r),
+                   *client = issuer ? member(body, "clientId", 1, r) : NULL;
+        if (client == NULL)
+            goto answered;
+        const char *iss = NULL;
+        for (size_t i = 0; a->cfg && i < a->cfg->nissuers && !iss; i++)
+            if (!strcmp(a->cfg->issuers[i].name, issuer) || !strcmp(a->cfg->issuers[i].issuer, issuer))
+                iss = a->cfg->issuers[i].issuer;
+        char id[GH_ACCESS_ID_MAX];
+        rc = iss ? gh_jwt_bind(s, who.actor, seg[2], iss, client, id, &err)
+                 : gh_err_set(&err, GH_EINVAL, "issuer '%s' is not configured (see issuers:)", issuer);
+        if (rc == 0)
+            gh_json_set(res, "id", js(id));
+    } else { /* grants */
+        const char *app = member(body, "app", 1, r);
+        const char *api = app ? member(body, "api", 1, r) : NULL;
+        const char *plan = api ? member(body, "plan", 1, r) : NULL;
+        if (plan == NULL)
+            goto answered;
+        const char *in = gh_json_get(body, "expiresIn") ? member(body, "expiresIn", 1, r) : NULL;
+        uint64_t ms = 0;
+        if (gh_json_get(body, "expiresIn") && in == NULL)
+            goto answered;
+        if (in && (gh_parse_duration_ms(in, &ms) != 0 || ms == 0)) {
+            gh__api_error(r, 400, "expiresIn: a duration like 30d or 12h");
+            goto answered;
+        }
+        char id[GH_ACCESS_ID_MAX];
+        if ((rc = gh_grant_create(s, who.actor, a->cfg, app, api, plan, ms ? gh_time_wall_ms() + ms : 0, id,
+                                  &err)) == 0)
+            gh_json_set(res, "id", js(id));
+    }
+    gh_json_unref(body);
+    if (rc) {
+        gh_json_unref(res);
+        return access_error(r, rc, &err);
+    }
+    if (a->access_changed)
+        a->access_changed(a->access_ctx);
+    return gh__api_json(r, 201, res);
+answered:
+    gh_json_unref(body);
+    gh_json_unref(res);
+}
