@@ -203,10 +203,10 @@ static void on_access_poll(uv_timer_t *t)
     if (g == gh_access_table_generation(ctl->access))
         return;
     struct gh_err err = {{0}};
-    if (gh_access_table_sync(ctl->access, ctl->store, ctl->snap->cfg, &err) != 0)
+    if (gh_access_table_update(ctl->access, ctl->store, ctl->snap->cfg, &err) != 0)
         gh_log(GH_LOG_ERROR, "access: %s", err.msg);
     else
-        gh_log(GH_LOG_DEBUG, "access: credentials and grants reloaded (generation %lld)",
+        gh_log(GH_LOG_DEBUG, "access: credentials and grants updated (generation %lld)",
                (long long)gh_access_table_generation(ctl->access));
 }
 
@@ -253,7 +253,7 @@ static void on_api_access_change(void *ctx)
 {
     struct control *ctl = ctx;
     struct gh_err err = {{0}};
-    if (gh_access_table_sync(ctl->access, ctl->store, ctl->snap->cfg, &err) != 0)
+    if (gh_access_table_update(ctl->access, ctl->store, ctl->snap->cfg, &err) != 0)
         gh_log(GH_LOG_ERROR, "access: %s", err.msg);
 }
 
@@ -1058,9 +1058,14 @@ static int cmd_access(int argc, char **argv)
         printf("NAME  OWNER  CREATED  KEYS  GRANTS\n");
         rc = gh_app_list(store, on_row_print, NULL, &err);
     } else if (!strcmp(what, "keys") && !strcmp(sub, "create") && opt(argc, argv, "--app")) {
-        const char *slot = opt(argc, argv, "--slot");
+        const char *slot = opt(argc, argv, "--slot"), *e = opt(argc, argv, "--expires");
         char key[GH_KEY_LEN + 1], id[GH_KEY_ID_LEN + 1];
-        rc = gh_key_issue(store, actor, opt(argc, argv, "--app"), slot ? slot : "primary", key, id, &err);
+        uint64_t expires = 0;
+        if (e && (gh_parse_duration_ms(e, &expires) != 0 || expires == 0))
+            rc = gh_err_set(&err, GH_EINVAL, "--expires '%s': a duration like 90d or 12h", e);
+        else
+            rc = gh_key_issue(store, actor, opt(argc, argv, "--app"), slot ? slot : "primary",
+                              expires ? gh_time_wall_ms() + expires : 0, key, id, &err);
         if (rc == 0) {
             /* the only time the key is ever shown */
             printf("%s\n", key);
@@ -1104,7 +1109,7 @@ static int cmd_access(int argc, char **argv)
         if (rc == 0)
             printf("%s: revoked\n", last);
     } else if (!strcmp(what, "keys") && !strcmp(sub, "list")) {
-        printf("ID  APPLICATION  SLOT  STATE  CREATED\n");
+        printf("ID  APPLICATION  SLOT  STATE  CREATED  EXPIRES\n");
         rc = gh_key_list(store, on_row_print, NULL, &err);
     } else if (!strcmp(what, "grants") && !strcmp(sub, "create") && opt(argc, argv, "--app") &&
                opt(argc, argv, "--api") && opt(argc, argv, "--plan")) {

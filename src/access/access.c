@@ -65,6 +65,10 @@ static int new_secret(int (*gen)(char *), char secret[GH_KEY_LEN + 1], char id[G
     return 0;
 }
 
+/* The generation a change is made in (bump first): rows it touches record it in `changed`, so the
+ * gateway's table reads only what moved since it last looked. */
+#define GEN "(SELECT CAST(value AS INTEGER) FROM gh_meta WHERE key = 'access_generation')"
+
 /* Every change the gateway enforces moves the access generation (in the change's transaction). */
 static int bump(struct gh_store *s, struct gh_err *err)
 {
@@ -126,6 +130,7 @@ int gh_app_create(struct gh_store *s, const char *actor, const char *name, const
 
 struct key_change {
     const char *app, *slot;
+    uint64_t expires_ms;
     char key[GH_KEY_LEN + 1];
     char id[GH_KEY_ID_LEN + 1];
 };
@@ -146,7 +151,7 @@ static int do_key_issue(void *ctx, struct gh_store *s, struct gh_json *d, struct
     if (rc)
         return rc;
     char hex[65], when[40];
-    if ((rc = new_secret(gh_key_generate, c->key, c->id, hex, when, err)) != 0)
+    if ((rc = new_secret(gh_key_generate, c->key, c->id, hex, when, err)) != 0 || (rc = bump(s, err)) != 0)
         return rc;
     /* the key that held the slot: revoked now */
     struct gh_json *replaced = gh_json_array();
@@ -155,30 +160,37 @@ static int do_key_issue(void *ctx, struct gh_store *s, struct gh_json *d, struct
                        q, 2, on_ids, replaced, err);
     if (rc == 0)
         rc = gh_store_exec(s,
-                           "UPDATE credentials SET state = 'revoked', revoked_at = $3 "
+                           "UPDATE credentials SET state = 'revoked', revoked_at = $3, changed = " GEN " "
                            "WHERE app_id = $1 AND slot = $2 AND state = 'active'",
                            q, 3, NULL, NULL, err);
-    struct gh_store_val p[] = {GH_VTEXT(c->id), GH_VTEXT(app), GH_VTEXT(c->slot), GH_VTEXT(hex),
-                               GH_VTEXT(when)};
+    char until[40] = "";
+    if (c->expires_ms)
+        gh_time_rfc3339(c->expires_ms, until, sizeof(until));
+    struct gh_store_val p[] = {GH_VTEXT(c->id), GH_VTEXT(app),  GH_VTEXT(c->slot),
+                               GH_VTEXT(hex),   GH_VTEXT(when), c->expires_ms ? GH_VTEXT(until) : GH_VNULL};
     if (rc == 0)
-        rc = gh_store_exec(s,
-                           "INSERT INTO credentials (id, app_id, kind, slot, hash, state, created_at) "
-                           "VALUES ($1, $2, 'key', $3, $4, 'active', $5)",
-                           p, 5, NULL, NULL, err);
+        rc = gh_store_exec(
+            s,
+            "INSERT INTO credentials (id, app_id, kind, slot, hash, state, created_at, expires_at, "
+            "changed) VALUES ($1, $2, 'key', $3, $4, 'active', $5, $6, " GEN ")",
+            p, 6, NULL, NULL, err);
+    if (c->expires_ms)
+        gh_json_set(d, "expires_at", str(until));
     /* never the key: its id, slot and the key it replaced */
     gh_json_set(d, "target", str(c->id));
     gh_json_set(d, "application", str(c->app));
     gh_json_set(d, "slot", str(c->slot));
     gh_json_set(d, "replaced", replaced);
-    return rc ? rc : bump(s, err);
+    return rc;
 }
 
 int gh_key_issue(struct gh_store *s, const char *actor, const char *app, const char *slot,
-                 char key[GH_KEY_LEN + 1], char id[GH_KEY_ID_LEN + 1], struct gh_err *err)
+                 uint64_t expires_ms, char key[GH_KEY_LEN + 1], char id[GH_KEY_ID_LEN + 1],
+                 struct gh_err *err)
 {
     if (strcmp(slot, "primary") != 0 && strcmp(slot, "secondary") != 0)
         return gh_err_set(err, GH_EINVAL, "slot '%s': primary or secondary", slot);
-    struct key_change c = {app, slot, "", ""};
+    struct key_change c = {app, slot, expires_ms, "", ""};
     int rc = gh_audit_change(s, actor, "key.create", NULL, do_key_issue, &c, err);
     if (rc == 0) {
         memcpy(key, c.key, sizeof(c.key));
@@ -216,6 +228,8 @@ static int do_jwt_bind(void *ctx, struct gh_store *s, struct gh_json *d, struct 
     if (rc)
         return gh_err_set(err, GH_EINVAL, "client '%s' of %s is already bound to application '%s'", c->client,
                           c->issuer, held);
+    if ((rc = bump(s, err)) != 0)
+        return rc;
     /* an earlier, revoked binding of the same client keeps its row under a retired hash */
     rc = gh_store_exec(s, "UPDATE credentials SET hash = hash || '/' || id WHERE hash = $1", q, 1, NULL, NULL,
                        err);
@@ -227,16 +241,16 @@ static int do_jwt_bind(void *ctx, struct gh_store *s, struct gh_json *d, struct 
     snprintf(c->id, sizeof(c->id), "jwt_%02x%02x%02x%02x", b[0], b[1], b[2], b[3]);
     struct gh_store_val p[] = {GH_VTEXT(c->id), GH_VTEXT(app),       GH_VTEXT(hex),
                                GH_VTEXT(when),  GH_VTEXT(c->issuer), GH_VTEXT(c->client)};
-    rc = gh_store_exec(
-        s,
-        "INSERT INTO credentials (id, app_id, kind, slot, hash, state, created_at, issuer, client_id) "
-        "VALUES ($1, $2, 'jwt', 'jwt', $3, 'active', $4, $5, $6)",
-        p, 6, NULL, NULL, err);
+    rc = gh_store_exec(s,
+                       "INSERT INTO credentials (id, app_id, kind, slot, hash, state, created_at, issuer, "
+                       "client_id, changed) "
+                       "VALUES ($1, $2, 'jwt', 'jwt', $3, 'active', $4, $5, $6, " GEN ")",
+                       p, 6, NULL, NULL, err);
     gh_json_set(d, "target", str(c->id));
     gh_json_set(d, "application", str(c->app));
     gh_json_set(d, "issuer", str(c->issuer));
     gh_json_set(d, "client_id", str(c->client));
-    return rc ? rc : bump(s, err);
+    return rc;
 }
 
 int gh_jwt_bind(struct gh_store *s, const char *actor, const char *app, const char *issuer,
@@ -272,14 +286,16 @@ static int do_revoke(void *ctx, struct gh_store *s, struct gh_json *d, struct gh
     now_text(when, sizeof(when));
     struct gh_store_val u[] = {GH_VTEXT(c->id), GH_VTEXT(when)};
     gh_json_set(d, "previous_state", str(state));
-    rc = gh_store_exec(s, c->sql_update, u, 2, NULL, NULL, err);
-    return rc || c->plain ? rc : bump(s, err);
+    if (!c->plain && (rc = bump(s, err)) != 0)
+        return rc;
+    return gh_store_exec(s, c->sql_update, u, 2, NULL, NULL, err);
 }
 
 int gh_key_revoke(struct gh_store *s, const char *actor, const char *key_id, struct gh_err *err)
 {
     struct revoke_change c = {"SELECT state FROM credentials WHERE id = $1",
-                              "UPDATE credentials SET state = 'revoked', revoked_at = $2 WHERE id = $1",
+                              "UPDATE credentials SET state = 'revoked', revoked_at = $2, changed = " GEN
+                              " WHERE id = $1",
                               key_id, "key"};
     return gh_audit_change(s, actor, "key.revoke", key_id, do_revoke, &c, err);
 }
@@ -308,6 +324,8 @@ static int do_grant_create(void *ctx, struct gh_store *s, struct gh_json *d, str
     if (rc)
         return gh_err_set(err, GH_EINVAL, "application '%s' already has grant %s on API '%s'", c->app, held,
                           c->api);
+    if ((rc = bump(s, err)) != 0)
+        return rc;
     /* a revoked grant of the same pair makes way (one row per pair) */
     if ((rc = gh_store_exec(s, "DELETE FROM grants WHERE app_id = $1 AND api = $2", q, 2, NULL, NULL, err)) !=
         0)
@@ -320,15 +338,15 @@ static int do_grant_create(void *ctx, struct gh_store *s, struct gh_json *d, str
     struct gh_store_val p[] = {GH_VTEXT(c->id),   GH_VTEXT(app),  GH_VTEXT(c->api),
                                GH_VTEXT(c->plan), GH_VTEXT(when), until[0] ? GH_VTEXT(until) : GH_VNULL};
     rc = gh_store_exec(s,
-                       "INSERT INTO grants (id, app_id, api, plan, state, created_at, expires_at) "
-                       "VALUES ($1, $2, $3, $4, 'active', $5, $6)",
+                       "INSERT INTO grants (id, app_id, api, plan, state, created_at, expires_at, changed) "
+                       "VALUES ($1, $2, $3, $4, 'active', $5, $6, " GEN ")",
                        p, 6, NULL, NULL, err);
     gh_json_set(d, "target", str(c->id));
     gh_json_set(d, "application", str(c->app));
     gh_json_set(d, "api", str(c->api));
     gh_json_set(d, "plan", str(c->plan));
     gh_json_set(d, "expires_at", until[0] ? str(until) : gh_json_null());
-    return rc ? rc : bump(s, err);
+    return rc;
 }
 
 int gh_grant_create(struct gh_store *s, const char *actor, const struct gh_config *cfg, const char *app,
@@ -359,8 +377,9 @@ int gh_grant_create(struct gh_store *s, const char *actor, const struct gh_confi
 int gh_grant_revoke(struct gh_store *s, const char *actor, const char *grant_id, struct gh_err *err)
 {
     struct revoke_change c = {"SELECT state FROM grants WHERE id = $1",
-                              "UPDATE grants SET state = 'revoked', revoked_at = $2 WHERE id = $1", grant_id,
-                              "grant"};
+                              "UPDATE grants SET state = 'revoked', revoked_at = $2, changed = " GEN
+                              " WHERE id = $1",
+                              grant_id, "grant"};
     return gh_audit_change(s, actor, "grant.revoke", grant_id, do_revoke, &c, err);
 }
 
@@ -462,11 +481,12 @@ int gh_app_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err
 
 int gh_key_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err)
 {
-    return gh_store_exec(s,
-                         "SELECT c.id, a.name, CASE WHEN c.kind = 'jwt' THEN c.issuer || ' ' || c.client_id "
-                         "ELSE c.slot END, c.state, c.created_at FROM credentials c "
-                         "JOIN applications a ON a.id = c.app_id ORDER BY a.name, c.created_at",
-                         NULL, 0, fn, ctx, err);
+    return gh_store_exec(
+        s,
+        "SELECT c.id, a.name, CASE WHEN c.kind = 'jwt' THEN c.issuer || ' ' || c.client_id "
+        "ELSE c.slot END, c.state, c.created_at, COALESCE(c.expires_at, '') FROM credentials c "
+        "JOIN applications a ON a.id = c.app_id ORDER BY a.name, c.created_at",
+        NULL, 0, fn, ctx, err);
 }
 
 int gh_grant_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err)

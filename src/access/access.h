@@ -19,9 +19,11 @@ int gh_app_create(struct gh_store *s, const char *actor, const char *name, const
                   char id[GH_ACCESS_ID_MAX], struct gh_err *err);
 
 /* Issues a key in slot "primary" or "secondary" of an application (by name); the key that held the
- * slot is revoked in the same transaction, so a caller switches slots without downtime. */
+ * slot is revoked in the same transaction, so a caller switches slots without downtime. The key stops
+ * working at expires_ms (0: never). */
 int gh_key_issue(struct gh_store *s, const char *actor, const char *app, const char *slot,
-                 char key[GH_KEY_LEN + 1], char id[GH_KEY_ID_LEN + 1], struct gh_err *err);
+                 uint64_t expires_ms, char key[GH_KEY_LEN + 1], char id[GH_KEY_ID_LEN + 1],
+                 struct gh_err *err);
 /* Binds an issuer's client (the `iss` and the client claim's value of its tokens) to an application
  * (by name): tokens naming it act for the application. Revoked like a key (gh_key_revoke, by id). */
 int gh_jwt_bind(struct gh_store *s, const char *actor, const char *app, const char *issuer,
@@ -46,8 +48,8 @@ int gh_token_role(struct gh_store *s, struct gh_str token, char role[32], char i
 int gh_token_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err);
 
 /* Rows for listings. apps: name, owner, created_at, keys (active), grants (active).
- * keys: id, app, slot (for JWT bindings: issuer and client id), state, created_at. grants: id, app, api,
- * plan, state, expires_at. */
+ * keys: id, app, slot (for JWT bindings: issuer and client id), state, created_at, expires_at ("" none).
+ * grants: id, app, api, plan, state, expires_at. */
 int gh_app_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err);
 int gh_key_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err);
 int gh_grant_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err);

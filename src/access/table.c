@@ -8,6 +8,7 @@
 #include <urcu.h>
 #include <urcu/rculfhash.h>
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,8 @@ struct key_node {
     unsigned char hash[32];
     char app[GH_ACCESS_APP_MAX];
     char id[GH_KEY_ID_LEN + 1];
-    int64_t seen; /* the sync that last found it in the store */
+    _Atomic uint64_t expires_ms; /* 0: never; changed in place by the control thread */
+    int64_t seen;                /* the sync that last found it in the store */
 };
 
 struct grant_node {
@@ -152,49 +154,6 @@ static int hexval(char c)
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-static int on_key_row(void *ctx, const struct gh_store_val *c, size_t n)
-{
-    struct gh_access_table *t = ctx;
-    if (n < 3 || c[2].len != 64)
-        return 0;
-    unsigned char hash[32];
-    for (int i = 0; i < 32; i++) {
-        int hi = hexval(c[2].p[(size_t)2 * i]), lo = hexval(c[2].p[(size_t)2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return 0;
-        hash[i] = (unsigned char)(hi * 16 + lo);
-    }
-    unsigned long h = hash_bytes(hash, 32);
-    struct cds_lfht_iter it;
-    cds_lfht_lookup(t->keys, h, match_key, hash, &it);
-    struct cds_lfht_node *found = cds_lfht_iter_get_node(&it);
-    if (found) {
-        caa_container_of(found, struct key_node, node)->seen = t->syncs;
-        return 0;
-    }
-    struct key_node *k = gh_calloc(1, sizeof(*k));
-    memcpy(k->hash, hash, 32);
-    snprintf(k->id, sizeof(k->id), "%.*s", (int)c[0].len, c[0].p);
-    snprintf(k->app, sizeof(k->app), "%.*s", (int)c[1].len, c[1].p);
-    k->seen = t->syncs;
-    cds_lfht_node_init(&k->node);
-    cds_lfht_add_unique(t->keys, h, match_key, hash, &k->node);
-    return 0;
-}
-
-struct grant_ctx {
-    struct gh_access_table *t;
-    const struct gh_config *cfg;
-};
-
-static const struct gh_config_plan *plan_of(const struct gh_config *cfg, const char *name)
-{
-    for (size_t i = 0; i < cfg->nplans; i++)
-        if (strcmp(cfg->plans[i].name, name) == 0)
-            return &cfg->plans[i];
-    return NULL;
-}
-
 /* Our own RFC 3339 form (YYYY-MM-DDTHH:MM:SS.fffZ) back to milliseconds; 0 when it is not that. */
 static uint64_t parse_time_ms(const char *s, size_t len)
 {
@@ -218,12 +177,83 @@ static uint64_t parse_time_ms(const char *s, size_t len)
     return secs < 0 ? 0 : (uint64_t)secs * 1000 + v[6];
 }
 
+static int on_key_row(void *ctx, const struct gh_store_val *c, size_t n)
+{
+    struct gh_access_table *t = ctx;
+    if (n < 3 || c[2].len != 64)
+        return 0;
+    unsigned char hash[32];
+    for (int i = 0; i < 32; i++) {
+        int hi = hexval(c[2].p[(size_t)2 * i]), lo = hexval(c[2].p[(size_t)2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return 0;
+        hash[i] = (unsigned char)(hi * 16 + lo);
+    }
+    unsigned long h = hash_bytes(hash, 32);
+    struct cds_lfht_iter it;
+    cds_lfht_lookup(t->keys, h, match_key, hash, &it);
+    struct cds_lfht_node *found = cds_lfht_iter_get_node(&it);
+    uint64_t expires = n > 3 && c[3].type == GH_VAL_TEXT ? parse_time_ms(c[3].p, c[3].len) : 0;
+    struct key_node *old = found ? caa_container_of(found, struct key_node, node) : NULL;
+    if (n > 4 && !gh_str_eq((struct gh_str){c[4].p, c[4].len}, "active")) {
+        if (old && cds_lfht_del(t->keys, found) == 0) /* revoked: gone from now on */
+            call_rcu(&old->rcu, free_key);
+        return 0;
+    }
+    if (old && gh_str_eq((struct gh_str){c[1].p, c[1].len}, old->app)) {
+        old->seen = t->syncs;
+        atomic_store(&old->expires_ms, expires);
+        return 0;
+    }
+    struct key_node *k = gh_calloc(1, sizeof(*k));
+    atomic_init(&k->expires_ms, expires);
+    memcpy(k->hash, hash, 32);
+    snprintf(k->id, sizeof(k->id), "%.*s", (int)c[0].len, c[0].p);
+    snprintf(k->app, sizeof(k->app), "%.*s", (int)c[1].len, c[1].p);
+    k->seen = t->syncs;
+    cds_lfht_node_init(&k->node);
+    if (old) { /* the same credential now acts for another application (a JWT client bound anew) */
+        if (cds_lfht_replace(t->keys, &it, h, match_key, hash, &k->node) == 0)
+            call_rcu(&old->rcu, free_key);
+        else
+            free(k);
+        return 0;
+    }
+    cds_lfht_add_unique(t->keys, h, match_key, hash, &k->node);
+    return 0;
+}
+
+struct grant_ctx {
+    struct gh_access_table *t;
+    const struct gh_config *cfg;
+};
+
+static const struct gh_config_plan *plan_of(const struct gh_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->nplans; i++)
+        if (strcmp(cfg->plans[i].name, name) == 0)
+            return &cfg->plans[i];
+    return NULL;
+}
+
 static int on_grant_row(void *ctx, const struct gh_store_val *c, size_t n)
 {
     struct grant_ctx *x = ctx;
     struct gh_access_table *t = x->t;
     if (n < 4)
         return 0;
+    if (n > 4 && !gh_str_eq((struct gh_str){c[4].p, c[4].len}, "active")) {
+        char app[GH_ACCESS_APP_MAX], api[64];
+        snprintf(app, sizeof(app), "%.*s", (int)c[0].len, c[0].p);
+        snprintf(api, sizeof(api), "%.*s", (int)c[1].len, c[1].p);
+        struct grant_key gk = {app, api};
+        struct cds_lfht_iter it;
+        cds_lfht_lookup(t->grants, grant_hash(app, api), match_grant, &gk, &it);
+        struct cds_lfht_node *found = cds_lfht_iter_get_node(&it);
+        if (found && cds_lfht_del(t->grants, found) == 0)
+            call_rcu(&caa_container_of(found, struct grant_node, node)->rcu, free_grant);
+        return 0;
+    }
     struct grant_node *g = gh_calloc(1, sizeof(*g));
     snprintf(g->app, sizeof(g->app), "%.*s", (int)c[0].len, c[0].p);
     snprintf(g->api, sizeof(g->api), "%.*s", (int)c[1].len, c[1].p);
@@ -265,14 +295,37 @@ static int on_grant_row(void *ctx, const struct gh_store_val *c, size_t n)
     return 0;
 }
 
+int gh_access_table_update(struct gh_access_table *t, struct gh_store *s, const struct gh_config *cfg,
+                           struct gh_err *err)
+{
+    if (t->generation == 0)
+        return gh_access_table_sync(t, s, cfg, err);
+    int64_t gen = gh_access_generation(s);
+    if (gen == t->generation)
+        return 0;
+    struct gh_store_val p[] = {GH_VINT(t->generation)};
+    rcu_read_lock();
+    int rc =
+        gh_store_exec(s, "SELECT id, app_id, hash, expires_at, state FROM credentials WHERE changed > $1", p,
+                      1, on_key_row, t, err);
+    struct grant_ctx gx = {t, cfg};
+    if (rc == 0)
+        rc = gh_store_exec(s, "SELECT app_id, api, plan, expires_at, state FROM grants WHERE changed > $1", p,
+                           1, on_grant_row, &gx, err);
+    if (rc == 0)
+        t->generation = gen;
+    rcu_read_unlock();
+    return rc;
+}
+
 int gh_access_table_sync(struct gh_access_table *t, struct gh_store *s, const struct gh_config *cfg,
                          struct gh_err *err)
 {
     int64_t gen = gh_access_generation(s);
     t->syncs++;
     rcu_read_lock();
-    int rc = gh_store_exec(s, "SELECT id, app_id, hash FROM credentials WHERE state = 'active'", NULL, 0,
-                           on_key_row, t, err);
+    int rc = gh_store_exec(s, "SELECT id, app_id, hash, expires_at FROM credentials WHERE state = 'active'",
+                           NULL, 0, on_key_row, t, err);
     struct grant_ctx gx = {t, cfg};
     if (rc == 0)
         rc = gh_store_exec(s, "SELECT app_id, api, plan, expires_at FROM grants WHERE state = 'active'", NULL,
@@ -332,6 +385,14 @@ void gh_access_check_digest(struct gh_access_table *t, const char *api, const un
         return;
     }
     const struct key_node *k = caa_container_of(kn, struct key_node, node);
+    uint64_t kexp = atomic_load_explicit(&k->expires_ms, memory_order_relaxed);
+    if (kexp && now_ms >= kexp) {
+        rcu_read_unlock();
+        d->status = 401;
+        d->reason = GH_DENY_EXPIRED;
+        d->why = "the API key has expired";
+        return;
+    }
     memcpy(d->app, k->app, sizeof(d->app));
     struct grant_key gk = {k->app, api};
     cds_lfht_lookup(t->grants, grant_hash(k->app, api), match_grant, &gk, &it);

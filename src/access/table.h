@@ -28,6 +28,10 @@ int64_t gh_access_generation(struct gh_store *s);
 /* Brings the table in line with the store and the config's plans (control thread). */
 int gh_access_table_sync(struct gh_access_table *t, struct gh_store *s, const struct gh_config *cfg,
                          struct gh_err *err);
+/* Only what changed since the table's generation (the rows each change stamps with its generation):
+ * what the control thread runs when the generation moves. */
+int gh_access_table_update(struct gh_access_table *t, struct gh_store *s, const struct gh_config *cfg,
+                           struct gh_err *err);
 int64_t gh_access_table_generation(const struct gh_access_table *t);
 
 /* Why a request was refused (for metrics: brute force shows as malformed and unknown). */

@@ -107,9 +107,9 @@ struct gh_config {
     size_t nissuers;
     uint64_t audit_checkpoint_ms;
     uint64_t usage_flush_ms;
-        /* usage.flush_interval: how often usage counts are written (default 1m) */ /* audit.checkpoint_interval;
-                                                                                       0: only on export and
-                                                                                       by hand */
+    /* usage.flush_interval: how often usage counts are written (default 1m) */ /* audit.checkpoint_interval;
+                                                                                   0: only on export and
+                                                                                   by hand */
 };
 
 /* Loads and validates a config file. Returns 0 and a new config, or GH_EINVAL with "file:line: key: why". */

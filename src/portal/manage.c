@@ -121,6 +121,22 @@ static const char *member(struct gh_json *body, const char *name, int required, 
     return s;
 }
 
+/* The optional expiresIn member ("30d"): 0 with *ms (0 when absent), or -1 having answered 400. */
+static int expires_in(struct gh_json *body, uint64_t *ms, struct gh_presp *r)
+{
+    *ms = 0;
+    if (gh_json_get(body, "expiresIn") == NULL)
+        return 0;
+    const char *in = member(body, "expiresIn", 1, r);
+    if (in == NULL)
+        return -1;
+    if (gh_parse_duration_ms(in, ms) != 0 || *ms == 0) {
+        gh__api_error(r, 400, "expiresIn: a duration like 30d or 12h");
+        return -1;
+    }
+    return 0;
+}
+
 void gh__api_manage(struct gh_api *a, const struct gh_preq *req, char **seg, int n, struct gh_presp *r)
 {
     struct gh__api_caller who;
@@ -159,12 +175,12 @@ void gh__api_manage(struct gh_api *a, const struct gh_preq *req, char **seg, int
     if (get) {
         static const char *const app_cols[] = {"name", "owner", "createdAt", "activeCredentials",
                                                "activeGrants"};
-        static const char *const key_cols[] = {"id", "app", "slot", "state", "createdAt"};
+        static const char *const key_cols[] = {"id", "app", "slot", "state", "createdAt", "expiresAt"};
         static const char *const grant_cols[] = {"id", "app", "api", "plan", "state", "expiresAt"};
         if (apps)
             return list(a, r, gh_app_list, app_cols, 5);
         if (keys)
-            return list(a, r, gh_key_list, key_cols, 5);
+            return list(a, r, gh_key_list, key_cols, 6);
         return list(a, r, gh_grant_list, grant_cols, 6);
     }
     if (del) {
@@ -194,9 +210,11 @@ void gh__api_manage(struct gh_api *a, const struct gh_preq *req, char **seg, int
     } else if (apps && strcmp(seg[3], "keys") == 0) {
         const char *slot = gh_json_get(body, "slot") ? member(body, "slot", 1, r) : "primary";
         char key[GH_KEY_LEN + 1], id[GH_KEY_ID_LEN + 1];
-        if (slot == NULL)
+        uint64_t ms = 0;
+        if (slot == NULL || expires_in(body, &ms, r) != 0)
             goto answered;
-        if ((rc = gh_key_issue(s, who.actor, seg[2], slot, key, id, &err)) == 0) {
+        if ((rc = gh_key_issue(s, who.actor, seg[2], slot, ms ? gh_time_wall_ms() + ms : 0, key, id, &err)) ==
+            0) {
             gh_json_set(res, "id", js(id));
             gh_json_set(res, "slot", js(slot));
             gh_json_set(res, "key", js(key)); /* the only time it is ever shown */
@@ -222,14 +240,9 @@ void gh__api_manage(struct gh_api *a, const struct gh_preq *req, char **seg, int
         const char *plan = api ? member(body, "plan", 1, r) : NULL;
         if (plan == NULL)
             goto answered;
-        const char *in = gh_json_get(body, "expiresIn") ? member(body, "expiresIn", 1, r) : NULL;
         uint64_t ms = 0;
-        if (gh_json_get(body, "expiresIn") && in == NULL)
+        if (expires_in(body, &ms, r) != 0)
             goto answered;
-        if (in && (gh_parse_duration_ms(in, &ms) != 0 || ms == 0)) {
-            gh__api_error(r, 400, "expiresIn: a duration like 30d or 12h");
-            goto answered;
-        }
         char id[GH_ACCESS_ID_MAX];
         if ((rc = gh_grant_create(s, who.actor, a->cfg, app, api, plan, ms ? gh_time_wall_ms() + ms : 0, id,
                                   &err)) == 0)

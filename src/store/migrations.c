@@ -177,6 +177,13 @@ static const struct migration {
      "  revoked_at TEXT\n"
      ");\n",
      NULL},
+    /* The access generation that last changed a row: the gateway's table follows changes, not scans. */
+    {8, "access-changes",
+     "ALTER TABLE credentials ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;\n"
+     "ALTER TABLE grants ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;\n"
+     "CREATE INDEX credentials_changed ON credentials (changed);\n"
+     "CREATE INDEX grants_changed ON grants (changed);\n",
+     NULL},
 };
 
 int gh_store_schema_latest(void)

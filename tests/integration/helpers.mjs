@@ -159,6 +159,7 @@ export async function startUpstream(respond = () => ({ status: 200, body: 'ok' }
       const [reqs, rest] = takeRequests(buf);
       buf = rest;
       for (const req of reqs) {
+        req.at = Date.now(); // arrival time, for rate checks
         up.requests.push(req);
         queue = queue.then(async () => {
           const r = await respond(req, sock);

@@ -79,16 +79,16 @@ static void test_lifecycle(void **state)
     assert_int_equal(gh_app_create(db, "cli:test", "bad name", "team-pay", app, &err), GH_EINVAL);
     assert_int_equal(gh_app_create(db, "cli:test", "x", "bad owner", app, &err), GH_EINVAL);
 
-    assert_int_equal(gh_key_issue(db, "cli:test", "billing-app", "primary", key1, id1, &err), 0);
+    assert_int_equal(gh_key_issue(db, "cli:test", "billing-app", "primary", 0, key1, id1, &err), 0);
     assert_int_equal(gh_key_parse((struct gh_str){key1, strlen(key1)}, &err), 0);
     assert_memory_equal(key1, id1, GH_KEY_ID_LEN);
     /* a new primary key revokes the old one; the secondary slot is separate */
-    assert_int_equal(gh_key_issue(db, "cli:test", "billing-app", "primary", key2, id2, &err), 0);
+    assert_int_equal(gh_key_issue(db, "cli:test", "billing-app", "primary", 0, key2, id2, &err), 0);
     assert_int_equal(scalar("SELECT COUNT(*) FROM credentials WHERE state = 'active'"), 1);
-    assert_int_equal(gh_key_issue(db, "cli:test", "billing-app", "secondary", key1, id1, &err), 0);
+    assert_int_equal(gh_key_issue(db, "cli:test", "billing-app", "secondary", 0, key1, id1, &err), 0);
     assert_int_equal(scalar("SELECT COUNT(*) FROM credentials WHERE state = 'active'"), 2);
-    assert_int_equal(gh_key_issue(db, "cli:test", "nope", "primary", key1, id1, &err), GH_ENOTFOUND);
-    assert_int_equal(gh_key_issue(db, "cli:test", "billing-app", "tertiary", key1, id1, &err), GH_EINVAL);
+    assert_int_equal(gh_key_issue(db, "cli:test", "nope", "primary", 0, key1, id1, &err), GH_ENOTFOUND);
+    assert_int_equal(gh_key_issue(db, "cli:test", "billing-app", "tertiary", 0, key1, id1, &err), GH_EINVAL);
     assert_int_equal(gh_key_revoke(db, "cli:test", id2, &err), 0);
     assert_int_equal(gh_key_revoke(db, "cli:test", id2, &err), GH_EINVAL);
     assert_non_null(strstr(err.msg, "already revoked"));

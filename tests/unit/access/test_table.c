@@ -9,6 +9,7 @@
 
 #include "access/access.h"
 #include "access/table.h"
+#include "identity/jwt.h"
 
 #include "../store_fixture.h"
 
@@ -52,7 +53,7 @@ static void test_decisions(void **state)
     struct gh_access_table *t = gh_access_table_new();
     char key[GH_KEY_LEN + 1], id[GH_KEY_ID_LEN + 1], grant[GH_ACCESS_ID_MAX];
     assert_int_equal(gh_app_create(db, "t", "app", "team", NULL, &err), 0);
-    assert_int_equal(gh_key_issue(db, "t", "app", "primary", key, id, &err), 0);
+    assert_int_equal(gh_key_issue(db, "t", "app", "primary", 0, key, id, &err), 0);
     assert_int_equal(gh_access_table_sync(t, db, cfg, &err), 0);
     assert_int_equal(gh_access_table_generation(t), gh_access_generation(db));
     uint64_t ms = 1700000000000ull;
@@ -101,7 +102,7 @@ static void test_expiry(void **state)
     struct gh_access_table *t = gh_access_table_new();
     char key[GH_KEY_LEN + 1], id[GH_KEY_ID_LEN + 1], grant[GH_ACCESS_ID_MAX];
     assert_int_equal(gh_app_create(db, "t", "app", "team", NULL, &err), 0);
-    assert_int_equal(gh_key_issue(db, "t", "app", "primary", key, id, &err), 0);
+    assert_int_equal(gh_key_issue(db, "t", "app", "primary", 0, key, id, &err), 0);
     uint64_t until = gh_time_wall_ms() + 3600000;
     assert_int_equal(gh_grant_create(db, "t", cfg, "app", "pay", "p", until, grant, &err), 0);
     assert_int_equal(gh_access_table_sync(t, db, cfg, &err), 0);
@@ -112,6 +113,79 @@ static void test_expiry(void **state)
     gh_access_check(t, "pay", (struct gh_str){key, strlen(key)}, SEC, until + 1000, &d);
     assert_int_equal(d.status, 403);
     assert_string_equal(d.why, "the grant for this API has expired");
+    /* a key with its own end: refused from then on as expired (401), whatever its grant says */
+    char key2[GH_KEY_LEN + 1], id2[GH_KEY_ID_LEN + 1];
+    uint64_t key_until = gh_time_wall_ms() + 60000;
+    assert_int_equal(gh_key_issue(db, "t", "app", "secondary", key_until, key2, id2, &err), 0);
+    assert_int_equal(gh_access_table_sync(t, db, cfg, &err), 0);
+    gh_access_check(t, "pay", (struct gh_str){key2, strlen(key2)}, SEC, key_until - 1, &d);
+    assert_int_equal(d.status, 0);
+    gh_access_check(t, "pay", (struct gh_str){key2, strlen(key2)}, SEC, key_until, &d);
+    assert_int_equal(d.status, 401);
+    assert_int_equal(d.reason, GH_DENY_EXPIRED);
+    assert_string_equal(d.why, "the API key has expired");
+    gh_access_table_free(t);
+    gh_config_free(cfg);
+    gh_access_thread_offline();
+}
+
+/* Changes after the first sync arrive by the rows they stamped, not by a scan: new keys, grants,
+ * revocations, a JWT client bound to another application. */
+static void test_incremental(void **state)
+{
+    (void)state;
+    gh_access_thread_online();
+    struct gh_config *cfg = config("");
+    struct gh_err err = {{0}};
+    struct gh_access_table *t = gh_access_table_new();
+    char k1[GH_KEY_LEN + 1], k2[GH_KEY_LEN + 1], id1[GH_KEY_ID_LEN + 1], id2[GH_KEY_ID_LEN + 1];
+    char g1[GH_ACCESS_ID_MAX], g2[GH_ACCESS_ID_MAX], b[GH_ACCESS_ID_MAX];
+    uint64_t ms = 1700000000000ull;
+    assert_int_equal(gh_app_create(db, "t", "one", "team", NULL, &err), 0);
+    assert_int_equal(gh_app_create(db, "t", "two", "team", NULL, &err), 0);
+    assert_int_equal(gh_key_issue(db, "t", "one", "primary", 0, k1, id1, &err), 0);
+    assert_int_equal(gh_grant_create(db, "t", cfg, "one", "pay", "p", 0, g1, &err), 0);
+    assert_int_equal(gh_access_table_update(t, db, cfg, &err), 0); /* the first one reads everything */
+    assert_int_equal(decide(t, k1, SEC, ms), 200);
+    /* a second application: its key and grant come through the update */
+    assert_int_equal(gh_key_issue(db, "t", "two", "primary", 0, k2, id2, &err), 0);
+    assert_int_equal(decide(t, k2, SEC, ms), 401);
+    assert_int_equal(gh_access_table_update(t, db, cfg, &err), 0);
+    assert_int_equal(decide(t, k2, SEC, ms), 403);
+    assert_int_equal(gh_grant_create(db, "t", cfg, "two", "pay", "p", 0, g2, &err), 0);
+    assert_int_equal(gh_access_table_update(t, db, cfg, &err), 0);
+    assert_int_equal(decide(t, k2, SEC, ms), 200);
+    assert_int_equal(gh_access_table_generation(t), gh_access_generation(db));
+    /* revocations */
+    assert_int_equal(gh_key_revoke(db, "t", id1, &err), 0);
+    assert_int_equal(gh_grant_revoke(db, "t", g2, &err), 0);
+    assert_int_equal(gh_access_table_update(t, db, cfg, &err), 0);
+    assert_int_equal(decide(t, k1, SEC, ms), 401);
+    assert_int_equal(decide(t, k2, SEC, ms), 403);
+    /* a grant again after its revocation */
+    assert_int_equal(gh_grant_create(db, "t", cfg, "two", "pay", "p", 0, g2, &err), 0);
+    assert_int_equal(gh_access_table_update(t, db, cfg, &err), 0);
+    assert_int_equal(decide(t, k2, SEC, ms), 200);
+    /* a JWT client revoked and bound to the other application between two updates */
+    unsigned char cred[32];
+    gh_jwt_credential("https://idp", "c1", cred);
+    assert_int_equal(gh_jwt_bind(db, "t", "one", "https://idp", "c1", b, &err), 0);
+    assert_int_equal(gh_access_table_update(t, db, cfg, &err), 0);
+    struct gh_access_decision d;
+    memset(&d, 0, sizeof(d));
+    gh_access_check_digest(t, "pay", cred, SEC, ms, &d);
+    assert_int_equal(d.status, 0);
+    assert_memory_equal(d.app, "app_", 4); /* an application id */
+    char first[GH_ACCESS_APP_MAX];
+    memcpy(first, d.app, sizeof(first));
+    assert_int_equal(gh_key_revoke(db, "t", b, &err), 0);
+    assert_int_equal(gh_grant_revoke(db, "t", g1, &err), 0);
+    assert_int_equal(gh_jwt_bind(db, "t", "two", "https://idp", "c1", b, &err), 0);
+    assert_int_equal(gh_access_table_update(t, db, cfg, &err), 0);
+    memset(&d, 0, sizeof(d));
+    gh_access_check_digest(t, "pay", cred, SEC, ms, &d);
+    assert_int_equal(d.status, 0); /* now as application two, which has a grant */
+    assert_string_not_equal(d.app, first);
     gh_access_table_free(t);
     gh_config_free(cfg);
     gh_access_thread_offline();
@@ -120,6 +194,7 @@ static void test_expiry(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_incremental, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_decisions, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_expiry, store_setup, store_teardown),
     };
