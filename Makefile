@@ -108,9 +108,14 @@ check: build/.deps-ok
 demo: build/.deps-ok build/gatehouse
 	@bash scripts/demo.sh
 
-bench: build/.deps-ok build/gatehouse build/bench-bin/catalog_bench
+bench: build/.deps-ok build/gatehouse build/bench-bin/catalog_bench build/bench-bin/keys_load
 	@bash bench/run.sh
+	@bash bench/auth.sh
 	@bash bench/catalog.sh
+
+build/bench-bin/keys_load: bench/keys_load.c build/libgh.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -Isrc -o $@ $< build/libgh.a $(LDLIBS)
 
 build/bench-bin/catalog_bench: bench/catalog_bench.c build/libgh.a
 	@mkdir -p $(@D)

@@ -5,6 +5,8 @@
 
 #include "limit.h"
 
+#include "../base/credcache.h"
+
 #include <urcu.h>
 #include <urcu/rculfhash.h>
 
@@ -22,6 +24,7 @@ struct key_node {
     struct rcu_head rcu;
     unsigned char hash[32];
     char app[GH_ACCESS_APP_MAX];
+    unsigned long app_hash;
     char id[GH_KEY_ID_LEN + 1];
     _Atomic uint64_t expires_ms; /* 0: never; changed in place by the control thread */
     int64_t seen;                /* the sync that last found it in the store */
@@ -54,9 +57,29 @@ static unsigned long hash_bytes(const void *p, size_t n)
     return (unsigned long)h;
 }
 
+/* A digest is SHA-256 output: its first word is already a uniform hash. */
+static unsigned long digest_hash(const unsigned char d[32])
+{
+    uint64_t h;
+    memcpy(&h, d, sizeof(h));
+    return (unsigned long)h;
+}
+
+static unsigned long app_hash(const char *app)
+{
+    return hash_bytes(app, strlen(app));
+}
+
+/* (application, API): the application's hash is kept in its key entries, so the request path hashes
+ * only the API's name. */
+static unsigned long grant_hash2(unsigned long happ, const char *api)
+{
+    return happ * 31 + hash_bytes(api, strlen(api));
+}
+
 static unsigned long grant_hash(const char *app, const char *api)
 {
-    return hash_bytes(app, strlen(app)) * 31 + hash_bytes(api, strlen(api));
+    return grant_hash2(app_hash(app), api);
 }
 
 struct grant_key {
@@ -189,7 +212,7 @@ static int on_key_row(void *ctx, const struct gh_store_val *c, size_t n)
             return 0;
         hash[i] = (unsigned char)(hi * 16 + lo);
     }
-    unsigned long h = hash_bytes(hash, 32);
+    unsigned long h = digest_hash(hash);
     struct cds_lfht_iter it;
     cds_lfht_lookup(t->keys, h, match_key, hash, &it);
     struct cds_lfht_node *found = cds_lfht_iter_get_node(&it);
@@ -210,6 +233,7 @@ static int on_key_row(void *ctx, const struct gh_store_val *c, size_t n)
     memcpy(k->hash, hash, 32);
     snprintf(k->id, sizeof(k->id), "%.*s", (int)c[0].len, c[0].p);
     snprintf(k->app, sizeof(k->app), "%.*s", (int)c[1].len, c[1].p);
+    k->app_hash = app_hash(k->app);
     k->seen = t->syncs;
     cds_lfht_node_init(&k->node);
     if (old) { /* the same credential now acts for another application (a JWT client bound anew) */
@@ -318,6 +342,14 @@ int gh_access_table_update(struct gh_access_table *t, struct gh_store *s, const 
     return rc;
 }
 
+static unsigned long pow2_at_least(unsigned long n)
+{
+    unsigned long p = 1024;
+    while (p < n)
+        p *= 2;
+    return p;
+}
+
 int gh_access_table_sync(struct gh_access_table *t, struct gh_store *s, const struct gh_config *cfg,
                          struct gh_err *err)
 {
@@ -344,13 +376,24 @@ int gh_access_table_sync(struct gh_access_table *t, struct gh_store *s, const st
         t->generation = gen;
     }
     rcu_read_unlock();
+    if (rc == 0) {
+        /* sized for what it holds now (growth by one's and two's is left to auto-resize): short
+         * bucket chains keep the request path's two lookups short */
+        long before, after;
+        unsigned long nk = 0, ng = 0;
+        cds_lfht_count_nodes(t->keys, &before, &nk, &after);
+        cds_lfht_count_nodes(t->grants, &before, &ng, &after);
+        cds_lfht_resize(t->keys, pow2_at_least(nk));
+        cds_lfht_resize(t->grants, pow2_at_least(ng));
+    }
     return rc;
 }
 
 /* ---- the request path ---- */
 
-void gh_access_check(struct gh_access_table *t, const char *api, struct gh_str key, uint64_t now_ns,
-                     uint64_t now_ms, struct gh_access_decision *d)
+void gh_access_check(struct gh_access_table *t, const char *api, struct gh_str key,
+                     struct gh_cred_cache *cache, uint64_t now_ns, uint64_t now_ms,
+                     struct gh_access_decision *d)
 {
     memset(d, 0, sizeof(*d));
     if (key.len == 0) {
@@ -359,15 +402,23 @@ void gh_access_check(struct gh_access_table *t, const char *api, struct gh_str k
         d->why = "an API key is required (X-Api-Key header)";
         return;
     }
-    unsigned char hash[32];
-    if (gh_key_check(key, hash, NULL) != 0) {
+    gh_key_id(key, d->key_id);
+    const struct gh_cred_cached *hit = cache ? gh_cred_cache_get(cache, key, 0, 0) : NULL;
+    if (hit) {
+        gh_access_check_digest(t, api, hit->cred, now_ns, now_ms, d);
+        return;
+    }
+    struct gh_cred_cached v = {.exp_s = UINT64_MAX};
+    if (gh_key_check(key, v.cred, NULL) != 0) {
         d->status = 401;
         d->reason = GH_DENY_MALFORMED;
         d->why = "the API key is not valid";
         return;
     }
-    gh_key_id(key, d->key_id);
-    gh_access_check_digest(t, api, hash, now_ns, now_ms, d);
+    if (cache)
+        gh_cred_cache_put(cache, key, &v,
+                          0); /* a well-formed key: unknown ones too, so guessing costs no more */
+    gh_access_check_digest(t, api, v.cred, now_ns, now_ms, d);
 }
 
 void gh_access_check_digest(struct gh_access_table *t, const char *api, const unsigned char hash[32],
@@ -375,7 +426,7 @@ void gh_access_check_digest(struct gh_access_table *t, const char *api, const un
 {
     rcu_read_lock();
     struct cds_lfht_iter it;
-    cds_lfht_lookup(t->keys, hash_bytes(hash, 32), match_key, hash, &it);
+    cds_lfht_lookup(t->keys, digest_hash(hash), match_key, hash, &it);
     struct cds_lfht_node *kn = cds_lfht_iter_get_node(&it);
     if (kn == NULL) {
         rcu_read_unlock();
@@ -394,8 +445,9 @@ void gh_access_check_digest(struct gh_access_table *t, const char *api, const un
         return;
     }
     memcpy(d->app, k->app, sizeof(d->app));
+    d->app_hash = k->app_hash;
     struct grant_key gk = {k->app, api};
-    cds_lfht_lookup(t->grants, grant_hash(k->app, api), match_grant, &gk, &it);
+    cds_lfht_lookup(t->grants, grant_hash2(k->app_hash, api), match_grant, &gk, &it);
     struct cds_lfht_node *gn = cds_lfht_iter_get_node(&it);
     struct grant_node *g = gn ? caa_container_of(gn, struct grant_node, node) : NULL;
     if (g == NULL || (g->expires_ms && now_ms >= g->expires_ms)) {

@@ -56,6 +56,7 @@ struct gh_access_decision {
     int status; /* 0: let it through; else 401, 403 or 429 */
     enum gh_deny reason;
     char app[GH_ACCESS_APP_MAX]; /* the caller's application id once known ("" before) */
+    unsigned long app_hash;      /* and a hash of it (for per-application counters) */
     const char *why;             /* for the error body */
     uint64_t retry_after_s;      /* 429, and 403 for a spent quota */
     /* the rate limit in effect (limit 0: none), for the RateLimit headers */
@@ -64,9 +65,12 @@ struct gh_access_decision {
     char key_id[GH_KEY_ID_LEN + 1];
 };
 
-/* Decides one request to API `api` presenting `key` (len 0: none) at monotonic now_ns, wall now_ms. */
-void gh_access_check(struct gh_access_table *t, const char *api, struct gh_str key, uint64_t now_ns,
-                     uint64_t now_ms, struct gh_access_decision *d);
+/* Decides one request to API `api` presenting `key` (len 0: none) at monotonic now_ns, wall now_ms.
+ * With a cache (a worker's own; NULL: none), a key seen before skips its checksum and SHA-256. */
+struct gh_cred_cache;
+void gh_access_check(struct gh_access_table *t, const char *api, struct gh_str key,
+                     struct gh_cred_cache *cache, uint64_t now_ns, uint64_t now_ms,
+                     struct gh_access_decision *d);
 
 /* The same from the credential's digest (a key's stored hash, or a JWT binding's, see
  * gh_jwt_credential), once the credential itself has been checked; d is already cleared. */

@@ -3,6 +3,8 @@
  */
 #include "auth.h"
 
+#include "../base/credcache.h"
+
 #include <string.h>
 
 struct gh_access_table *gh_gateway_access;
@@ -58,10 +60,10 @@ size_t gh_auth_take_query_key(struct gh_str *query, char *val, size_t cap)
     return vlen;
 }
 
-static void key_decision(const struct gh_api *api, struct gh_str key, uint64_t now_ns, uint64_t now_ms,
-                         struct gh_auth_result *r)
+static void key_decision(const struct gh_api *api, struct gh_str key, struct gh_cred_cache *cache,
+                         uint64_t now_ns, uint64_t now_ms, struct gh_auth_result *r)
 {
-    gh_access_check(gh_gateway_access, api->name, key, now_ns, now_ms, &r->d);
+    gh_access_check(gh_gateway_access, api->name, key, cache, now_ns, now_ms, &r->d);
     if (r->d.status == 401)
         r->challenge = GH_CHALLENGE_KEY;
 }
@@ -82,12 +84,12 @@ static void refuse(struct gh_auth_result *r, int status, enum gh_deny reason, co
 static _Thread_local struct gh_err jwt_why;
 
 static void jwt_decision(const struct gh_snapshot *snap, const struct gh_api *api, struct gh_str token,
-                         struct gh_jwt_cache *cache, uint64_t now_ns, uint64_t now_ms,
+                         struct gh_cred_cache *cache, uint64_t now_ns, uint64_t now_ms,
                          struct gh_auth_result *r)
 {
     uint64_t now_s = now_ms / 1000;
     uint64_t gen = snap->generation << 32 ^ gh_jwks_generation(gh_gateway_jwks);
-    const struct gh_jwt_cached *hit = gh_jwt_cache_get(cache, token, now_s, gen);
+    const struct gh_cred_cached *hit = gh_cred_cache_get(cache, token, now_s, gen);
     if (hit) {
         gh_access_check_digest(gh_gateway_access, api->name, hit->cred, now_ns, now_ms, &r->d);
         return;
@@ -130,15 +132,15 @@ static void jwt_decision(const struct gh_snapshot *snap, const struct gh_api *ap
         refuse(r, 401, GH_DENY_TOKEN, jwt_why.msg);
         return;
     }
-    struct gh_jwt_cached v = {.exp_s = exp + is->rules.clock_skew_s};
+    struct gh_cred_cached v = {.exp_s = exp + is->rules.clock_skew_s};
     gh_jwt_credential(is->rules.issuer, client, v.cred);
-    gh_jwt_cache_put(cache, token, &v, gen);
+    gh_cred_cache_put(cache, token, &v, gen);
     memset(&r->d, 0, sizeof(r->d));
     gh_access_check_digest(gh_gateway_access, api->name, v.cred, now_ns, now_ms, &r->d);
 }
 
 void gh_auth_request(const struct gh_snapshot *snap, const struct gh_api *api, struct gh_http_head *h,
-                     struct gh_jwt_cache *cache, uint64_t now_ns, uint64_t now_ms, struct gh_auth_result *r)
+                     struct gh_cred_cache *cache, uint64_t now_ns, uint64_t now_ms, struct gh_auth_result *r)
 {
     memset(r, 0, sizeof(*r));
     int want_key = api->auth == GH_AUTH_KEY || api->auth == GH_AUTH_KEY_OR_JWT;
@@ -170,7 +172,7 @@ void gh_auth_request(const struct gh_snapshot *snap, const struct gh_api *api, s
         return;
     }
     if (want_key && (key.len || !want_jwt || !has_authz)) {
-        key_decision(api, key, now_ns, now_ms, r);
+        key_decision(api, key, cache, now_ns, now_ms, r);
         if (r->d.status == 401 && key.len == 0 && want_jwt) {
             r->challenge |= GH_CHALLENGE_BEARER;
             r->d.why = "an API key (X-Api-Key) or a bearer token is required";

@@ -30,7 +30,7 @@ struct gh_auth_result {
 /* Decides request h to api under snap; marks credential headers as not to be forwarded and removes
  * the subscription-key query parameter. cache is the calling worker's verified-token cache. */
 void gh_auth_request(const struct gh_snapshot *snap, const struct gh_api *api, struct gh_http_head *h,
-                     struct gh_jwt_cache *cache, uint64_t now_ns, uint64_t now_ms, struct gh_auth_result *r);
+                     struct gh_cred_cache *cache, uint64_t now_ns, uint64_t now_ms, struct gh_auth_result *r);
 
 /* The query without its subscription-key parameter(s), rewritten in place; returns the value of the
  * first (percent-decoded into val, at most cap - 1 bytes; "" when absent or too long). */

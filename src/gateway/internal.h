@@ -5,7 +5,7 @@
 #define GH_GATEWAY_INTERNAL_H
 
 #include "gateway.h"
-#include "../identity/jwt.h"
+#include "../base/credcache.h"
 #include "stats.h"
 
 #include <uv.h>
@@ -64,10 +64,10 @@ struct worker {
     int64_t date_sec;   /* the second date_line was made for */
     char date_line[48]; /* "Date: <IMF-fixdate>\r\n" */
     size_t date_len;
-    char rid_prefix[17];            /* random per worker */
-    struct gh_jwt_cache *jwt_cache; /* verified bearer tokens (this worker's own) */
-    struct gh_stats *stats;         /* this worker's counters (read by the control thread) */
-    struct gh_usage_table usage;    /* requests per application since the last tick */
+    char rid_prefix[17];              /* random per worker */
+    struct gh_cred_cache *cred_cache; /* keys and bearer tokens already checked (this worker's own) */
+    struct gh_stats *stats;           /* this worker's counters (read by the control thread) */
+    struct gh_usage_table usage;      /* requests per application since the last tick */
 };
 
 struct gh_gateway {

@@ -81,6 +81,7 @@ struct client {
     enum gh_deny deny;           /* why the gateway refused it (metrics) */
     int upstream_error;          /* GH_UPSTREAM_* (metrics) */
     char app[GH_ACCESS_APP_MAX]; /* the caller's application, once authenticated (usage) */
+    unsigned long app_hash;
     char extra[320]; /* header lines an error response carries (WWW-Authenticate, Retry-After, RateLimit) */
     const struct gh_http_header *traceparent;
     char rid[80];
@@ -227,7 +228,7 @@ static void count_request(struct client *c, uint64_t latency_ns)
     int slot = c->api ? c->api->stats_slot : 0;
     gh_stats_request(w->stats, slot, c->status, latency_ns, c->deny, c->upstream_error);
     if (c->app[0])
-        gh_usage_count(&w->usage, c->app, slot, c->status,
+        gh_usage_count(&w->usage, c->app, c->app_hash, slot, c->status,
                        c->deny == GH_DENY_RATE || c->deny == GH_DENY_QUOTA);
 }
 
@@ -747,10 +748,12 @@ static void begin_request(struct client *c)
 static int authorised(struct client *c)
 {
     struct gh_auth_result r;
-    gh_auth_request(c->snap, c->api, &c->h, c->w->jwt_cache, uv_hrtime(), gh_time_wall_ms(), &r);
+    gh_auth_request(c->snap, c->api, &c->h, c->w->cred_cache, uv_hrtime(), gh_time_wall_ms(), &r);
     const struct gh_access_decision *d = &r.d;
-    if (d->app[0])
+    if (d->app[0]) {
         memcpy(c->app, d->app, sizeof(c->app));
+        c->app_hash = d->app_hash;
+    }
     c->deny = d->reason;
     if (d->status == 0)
         return 1;

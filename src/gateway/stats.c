@@ -132,28 +132,29 @@ void gh_stats_render(struct gh_stats *const *w, size_t n, struct gh_buf *out)
 
 /* ---- usage ---- */
 
-static uint64_t row_hash(const char *app, int slot)
+static uint64_t app_hash(const char *app)
 {
-    uint64_t h = 1469598103934665603ULL ^ (uint64_t)slot;
+    uint64_t h = 1469598103934665603ULL;
     for (const char *p = app; *p; p++)
         h = (h ^ (unsigned char)*p) * 1099511628211ULL;
     return h;
 }
 
-/* The row for (app, slot) in t, made when missing (t grows at three quarters full). */
-static struct gh_usage_row *row_for(struct gh_usage_table *t, const char *app, int slot)
+/* The row for (app, slot) in t, made when missing (t grows at three quarters full); happ is a hash of
+ * app (the request path has one already). */
+static struct gh_usage_row *row_for(struct gh_usage_table *t, const char *app, uint64_t happ, int slot)
 {
     if (t->used * 4 >= t->cap * 3) {
         struct gh_usage_table bigger = {gh_calloc(t->cap ? t->cap * 2 : 64, sizeof(struct gh_usage_row)),
                                         t->cap ? t->cap * 2 : 64, 0};
         for (size_t i = 0; i < t->cap; i++)
             if (t->rows[i].app[0]) {
-                *row_for(&bigger, t->rows[i].app, t->rows[i].slot) = t->rows[i];
+                *row_for(&bigger, t->rows[i].app, app_hash(t->rows[i].app), t->rows[i].slot) = t->rows[i];
             }
         free(t->rows);
         *t = bigger;
     }
-    size_t i = row_hash(app, slot) & (t->cap - 1);
+    size_t i = (size_t)((happ ^ (uint64_t)slot * 0x9e3779b97f4a7c15ull) & (t->cap - 1));
     while (t->rows[i].app[0] && (t->rows[i].slot != slot || strcmp(t->rows[i].app, app) != 0))
         i = (i + 1) & (t->cap - 1);
     struct gh_usage_row *r = &t->rows[i];
@@ -165,9 +166,10 @@ static struct gh_usage_row *row_for(struct gh_usage_table *t, const char *app, i
     return r;
 }
 
-void gh_usage_count(struct gh_usage_table *t, const char *app, int slot, int status, int throttled)
+void gh_usage_count(struct gh_usage_table *t, const char *app, uint64_t happ, int slot, int status,
+                    int throttled)
 {
-    struct gh_usage_row *r = row_for(t, app, slot);
+    struct gh_usage_row *r = row_for(t, app, happ, slot);
     r->requests++;
     if (status < 400)
         r->ok++;
@@ -183,7 +185,7 @@ static struct gh_usage_table handed;
 
 static void add_row(struct gh_usage_table *t, const struct gh_usage_row *src)
 {
-    struct gh_usage_row *r = row_for(t, src->app, src->slot);
+    struct gh_usage_row *r = row_for(t, src->app, app_hash(src->app), src->slot);
     r->requests += src->requests;
     r->ok += src->ok;
     r->client_errors += src->client_errors;

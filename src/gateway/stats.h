@@ -56,8 +56,10 @@ struct gh_usage_table {
     size_t cap, used;
 };
 
-/* Counts one request of application app (an id) to the API in slot (the worker's own table). */
-void gh_usage_count(struct gh_usage_table *t, const char *app, int slot, int status, int throttled);
+/* Counts one request of application app (an id; happ any well-spread hash of it) to the API in slot
+ * (the worker's own table). */
+void gh_usage_count(struct gh_usage_table *t, const char *app, uint64_t happ, int slot, int status,
+                    int throttled);
 /* Moves the worker's counts to the shared hand-over (worker thread, once a second). */
 void gh_usage_hand_over(struct gh_usage_table *t);
 void gh_usage_table_free(struct gh_usage_table *t);

@@ -127,8 +127,8 @@ static void worker_main(void *arg)
     uv_run(&w->loop, UV_RUN_DEFAULT);
     gh_access_thread_offline();
     gh__accesslog_dispose(&w->log);
-    gh_jwt_cache_free(w->jwt_cache);
-    w->jwt_cache = NULL;
+    gh_cred_cache_free(w->cred_cache);
+    w->cred_cache = NULL;
     gh_usage_hand_over(&w->usage); /* the last second's usage is not lost at shutdown */
     gh_usage_table_free(&w->usage);
 }
@@ -147,7 +147,7 @@ static int worker_init(struct worker *w, struct gh_snapshot *snap, int fd, struc
     for (int i = 0; i < 8; i++)
         snprintf(w->rid_prefix + (size_t)2 * i, 3, "%02x", rnd[i]);
     gh__accesslog_init(&w->log, snap->cfg->access_log);
-    w->jwt_cache = gh_jwt_cache_new(4096);
+    w->cred_cache = gh_cred_cache_new(4096);
     w->stats = gh_calloc(1, sizeof(*w->stats));
     uv_tcp_init(&w->loop, &w->listener);
     w->listener.data = w;

@@ -62,6 +62,14 @@ static inline int is_value_char(unsigned char c)
     return c >= 0x20 ? c != 0x7f : c == '\t';
 }
 
+/* Whether all 8 bytes of w are printable ASCII (0x20-0x7e): the common case, checked a word at a
+ * time (a byte below 0x20 borrows into its top bit; one above 0x7e carries into it or has it set). */
+static inline int plain_word(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    return (((w - ones * 0x20) | (w + ones * 0x01) | w) & highs) == 0;
+}
+
 static int fail(struct gh_http_head *out, int status, const char *why)
 {
     out->error = why;
@@ -460,7 +468,14 @@ static int parse_fields(const char *p, const char *end, struct gh_http_head *out
             v++;
         while (ve > v && is_ows(ve[-1]))
             ve--;
-        for (const char *c = v; c < ve; c++)
+        const char *c = v;
+        for (; c + 8 <= ve; c += 8) {
+            uint64_t w;
+            memcpy(&w, c, 8);
+            if (!plain_word(w))
+                break; /* a tab, obs-text or a bad byte: the byte loop decides */
+        }
+        for (; c < ve; c++)
             if (!is_value_char((unsigned char)*c))
                 return fail(out, bad, "control character in header value");
         if (out->nheaders == GH_HTTP_MAX_HEADERS)

@@ -1,7 +1,7 @@
 /*
  * jwt: JSON Web Tokens from the organisation's identity provider -- key sets (JWKS), strict
  * decoding, signature verification through cjose (the one file that talks to it) and the claims
- * checks, plus a small cache of verified tokens so the common request skips the signature work.
+ * checks. (Verified tokens are remembered per worker in a gh_cred_cache, base/credcache.h.)
  *
  * The algorithm is pinned by configuration and by the key, never taken on the token's word: a token
  * whose `alg` is not in the issuer's list, does not fit the key's type and curve, or differs from the
@@ -59,25 +59,6 @@ void gh_jwt_release(struct gh_jwt *t);
  * (the caller may refresh the key set); GH_EINVAL otherwise, with why in err. */
 int gh_jwt_verify(const struct gh_jwt *t, const struct gh_jwt_rules *r, const struct gh_jwk_set *keys,
                   uint64_t now_s, char *client, size_t client_cap, uint64_t *exp, struct gh_err *err);
-
-/* ---- the verified-token cache (one per worker thread; not shared) ---- */
-
-struct gh_jwt_cache;
-
-struct gh_jwt_cache *gh_jwt_cache_new(size_t slots); /* rounded up to a power of two */
-void gh_jwt_cache_free(struct gh_jwt_cache *c);
-
-/* What a verified token stood for: its credential digest (see gh_jwt_credential) and expiry. A hit
- * needs the same token bytes (compared in constant time), an unexpired entry and the same
- * generation (the caller bumps it when keys or rules change, which empties the cache in effect). */
-struct gh_jwt_cached {
-    unsigned char cred[32];
-    uint64_t exp_s;
-};
-const struct gh_jwt_cached *gh_jwt_cache_get(struct gh_jwt_cache *c, struct gh_str token, uint64_t now_s,
-                                             uint64_t generation);
-void gh_jwt_cache_put(struct gh_jwt_cache *c, struct gh_str token, const struct gh_jwt_cached *v,
-                      uint64_t generation);
 
 /* The credential digest a token's (issuer, client) pair is bound by: SHA-256 of "jwt", the issuer
  * and the client id, NUL-separated. The store keeps it where an API key's hash would be. */

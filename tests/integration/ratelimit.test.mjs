@@ -49,14 +49,17 @@ apis:
     const allowedMax = BURST + Math.ceil((elapsed * RATE) / 1000);
     assert.ok(counts[200] <= allowedMax, `${counts[200]} passed in ${elapsed} ms; at most ${allowedMax} allowed`);
     assert.ok(counts[200] >= 0.8 * (BURST + (RUN_MS * RATE) / 1000), `only ${counts[200]} passed in ${elapsed} ms`);
-    // and in every window between upstream arrivals: at most burst + rate x window (+1 for clock jitter)
+    // and in every window between upstream arrivals: at most burst + rate x window. The arrival stamps
+    // come from this process's event loop, busy with 64 clients, so they can bunch up by tens of ms:
+    // the window is widened by JITTER_MS (the total above is the strict bound).
+    const JITTER_MS = 60;
     const times = up.requests.map((r) => r.at).sort((a, b) => a - b);
     assert.equal(times.length, counts[200]);
     for (let i = 0; i < times.length; i++) {
       for (let j = i; j < times.length; j++) {
         const w = times[j] - times[i];
         const n = j - i + 1;
-        if (n > BURST + Math.ceil((w * RATE) / 1000) + 1) {
+        if (n > BURST + Math.ceil(((w + JITTER_MS) * RATE) / 1000)) {
           assert.fail(`${n} requests within ${w} ms`);
         }
       }

@@ -39,7 +39,7 @@ static struct gh_config *config(const char *rate)
 static int decide(struct gh_access_table *t, const char *key, uint64_t now_ns, uint64_t now_ms)
 {
     struct gh_access_decision d;
-    gh_access_check(t, "pay", (struct gh_str){key, strlen(key)}, now_ns, now_ms, &d);
+    gh_access_check(t, "pay", (struct gh_str){key, strlen(key)}, NULL, now_ns, now_ms, &d);
     return d.status ? d.status : 200;
 }
 
@@ -66,7 +66,7 @@ static void test_decisions(void **state)
     assert_int_equal(decide(t, key, SEC, ms), 200);
     assert_int_equal(decide(t, key, SEC, ms), 200);
     struct gh_access_decision d;
-    gh_access_check(t, "pay", (struct gh_str){key, strlen(key)}, SEC, ms, &d);
+    gh_access_check(t, "pay", (struct gh_str){key, strlen(key)}, NULL, SEC, ms, &d);
     assert_int_equal(d.status, 429);
     assert_int_equal(d.retry_after_s, 30);
     assert_int_equal(d.limit, 2);
@@ -78,7 +78,7 @@ static void test_decisions(void **state)
     assert_int_equal(decide(t, key, SEC, ms), 429);       /* the rate state carried over */
     assert_int_equal(decide(t, key, 61 * SEC, ms), 200);  /* used 3 */
     assert_int_equal(decide(t, key, 200 * SEC, ms), 200); /* used 4 */
-    gh_access_check(t, "pay", (struct gh_str){key, strlen(key)}, 300 * SEC, ms, &d);
+    gh_access_check(t, "pay", (struct gh_str){key, strlen(key)}, NULL, 300 * SEC, ms, &d);
     assert_int_equal(d.status, 403); /* 4 of 4: the count carried over */
     assert_string_equal(d.why, "quota exceeded");
     assert_true(d.retry_after_s > 0 && d.retry_after_s <= 86400);
@@ -107,10 +107,10 @@ static void test_expiry(void **state)
     assert_int_equal(gh_grant_create(db, "t", cfg, "app", "pay", "p", until, grant, &err), 0);
     assert_int_equal(gh_access_table_sync(t, db, cfg, &err), 0);
     struct gh_access_decision d;
-    gh_access_check(t, "pay", (struct gh_str){key, strlen(key)}, SEC, until - 1000, &d);
+    gh_access_check(t, "pay", (struct gh_str){key, strlen(key)}, NULL, SEC, until - 1000, &d);
     assert_int_equal(d.status, 0);
     assert_int_equal(d.limit, 0); /* no rate limit: no RateLimit headers */
-    gh_access_check(t, "pay", (struct gh_str){key, strlen(key)}, SEC, until + 1000, &d);
+    gh_access_check(t, "pay", (struct gh_str){key, strlen(key)}, NULL, SEC, until + 1000, &d);
     assert_int_equal(d.status, 403);
     assert_string_equal(d.why, "the grant for this API has expired");
     /* a key with its own end: refused from then on as expired (401), whatever its grant says */
@@ -118,9 +118,9 @@ static void test_expiry(void **state)
     uint64_t key_until = gh_time_wall_ms() + 60000;
     assert_int_equal(gh_key_issue(db, "t", "app", "secondary", key_until, key2, id2, &err), 0);
     assert_int_equal(gh_access_table_sync(t, db, cfg, &err), 0);
-    gh_access_check(t, "pay", (struct gh_str){key2, strlen(key2)}, SEC, key_until - 1, &d);
+    gh_access_check(t, "pay", (struct gh_str){key2, strlen(key2)}, NULL, SEC, key_until - 1, &d);
     assert_int_equal(d.status, 0);
-    gh_access_check(t, "pay", (struct gh_str){key2, strlen(key2)}, SEC, key_until, &d);
+    gh_access_check(t, "pay", (struct gh_str){key2, strlen(key2)}, NULL, SEC, key_until, &d);
     assert_int_equal(d.status, 401);
     assert_int_equal(d.reason, GH_DENY_EXPIRED);
     assert_string_equal(d.why, "the API key has expired");

@@ -539,6 +539,33 @@ static void test_chunked_bad(void **state)
     }
 }
 
+/* Every byte at every place of a long value: the word-at-a-time check agrees with the byte rule (HTAB,
+ * 0x20-0x7e and obs-text allowed; other controls and DEL refused). */
+static void test_value_bytes(void **state)
+{
+    (void)state;
+    for (int b = 0; b < 256; b++) {
+        if (b == '\r' || b == '\n')
+            continue; /* these end the line */
+        int want_ok = b >= 0x20 ? b != 0x7f : b == '\t';
+        for (int at = 1; at < 23; at++) { /* not first or last: surrounding whitespace is trimmed */
+            char req[128];
+            char value[25];
+            memset(value, 'a', 24);
+            value[24] = '\0';
+            value[at] = (char)b;
+            int n = snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: a\r\nX-Long: ");
+            memcpy(req + n, value, 24);
+            n += 24;
+            n += snprintf(req + n, sizeof(req) - (size_t)n, "\r\n\r\n");
+            struct gh_http_head h;
+            int rc = gh_http_parse_request(req, (size_t)n, MAXH, &h);
+            if ((rc > 0) != want_ok)
+                fail_msg("byte 0x%02x at %d: %s", b, at, rc > 0 ? "accepted" : h.error);
+        }
+    }
+}
+
 int main(void)
 {
     size_t nbad = sizeof(bad) / sizeof(bad[0]);
@@ -549,7 +576,7 @@ int main(void)
         cmocka_unit_test(test_absolute_form),       cmocka_unit_test(test_misc_valid),
         cmocka_unit_test(test_prefixes_incomplete), cmocka_unit_test(test_responses),
         cmocka_unit_test(test_bad_responses),       cmocka_unit_test(test_chunked_valid),
-        cmocka_unit_test(test_chunked_bad),
+        cmocka_unit_test(test_chunked_bad),         cmocka_unit_test(test_value_bytes),
     };
     size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
     struct CMUnitTest *tests = calloc(nbad + nfixed, sizeof(*tests));

@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "identity/jwt.h"
+#include "base/credcache.h"
 
 #define NOW 1800000000ull
 
@@ -353,20 +354,31 @@ static void test_malformed(void **state)
 static void test_cache(void **state)
 {
     (void)state;
-    struct gh_jwt_cache *c = gh_jwt_cache_new(64);
+    struct gh_cred_cache *c = gh_cred_cache_new(64);
     const char *tok = "aaaa.bbbb.cccc";
     struct gh_str t = {tok, strlen(tok)};
-    struct gh_jwt_cached v = {.exp_s = NOW + 10};
+    struct gh_cred_cached v = {.exp_s = NOW + 10};
     gh_jwt_credential("https://idp.example", "billing-app", v.cred);
-    assert_null(gh_jwt_cache_get(c, t, NOW, 1));
-    gh_jwt_cache_put(c, t, &v, 1);
-    const struct gh_jwt_cached *hit = gh_jwt_cache_get(c, t, NOW, 1);
+    assert_null(gh_cred_cache_get(c, t, NOW, 1));
+    gh_cred_cache_put(c, t, &v, 1);
+    const struct gh_cred_cached *hit = gh_cred_cache_get(c, t, NOW, 1);
     assert_non_null(hit);
     assert_memory_equal(hit->cred, v.cred, 32);
-    assert_null(gh_jwt_cache_get(c, t, NOW + 10, 1)); /* expired */
-    assert_null(gh_jwt_cache_get(c, t, NOW, 2));      /* keys or rules changed */
-    assert_null(gh_jwt_cache_get(c, (struct gh_str){"aaaa.bbbb.cccd", 14}, NOW, 1));
-    gh_jwt_cache_free(c);
+    assert_null(gh_cred_cache_get(c, t, NOW + 10, 1)); /* expired */
+    assert_null(gh_cred_cache_get(c, t, NOW, 2));      /* keys or rules changed */
+    assert_null(gh_cred_cache_get(c, (struct gh_str){"aaaa.bbbb.cccd", 14}, NOW, 1));
+    /* long secrets that differ only where the slot's hash does not look: the whole is compared */
+    char a1[200], a2[200];
+    memset(a1, 'x', sizeof(a1));
+    memcpy(a2, a1, sizeof(a2));
+    a2[3] = 'y';
+    gh_cred_cache_put(c, (struct gh_str){a1, sizeof(a1)}, &v, 1);
+    assert_non_null(gh_cred_cache_get(c, (struct gh_str){a1, sizeof(a1)}, NOW, 1));
+    assert_null(gh_cred_cache_get(c, (struct gh_str){a2, sizeof(a2)}, NOW, 1));
+    a2[3] = 'x';
+    a2[197] = 'y'; /* and in the last word */
+    assert_null(gh_cred_cache_get(c, (struct gh_str){a2, sizeof(a2)}, NOW, 1));
+    gh_cred_cache_free(c);
     /* the digest separates issuer from client */
     unsigned char a[32], b[32];
     gh_jwt_credential("https://a", "bc", a);
