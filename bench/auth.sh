@@ -22,8 +22,6 @@ BASE=$((${BENCH_PORT:-19100} + 20))
 BACK=$BASE
 
 [ -x build/bench-bin/keys_load ] || make -s build/bench-bin/keys_load
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
 echo "bench auth: loading $NKEYS keys"
@@ -168,7 +166,7 @@ if [ "$BIGKEYS" -gt 0 ]; then
   gh_conf "$W/big.yaml" $((BASE + 6)) "$W/big.db" key
   t0=$(date +%s%N)
   args_for big
-  start_proxy big
+  WAIT_TRIES=1200 start_proxy big
   check_auth big
   t1=$(date +%s%N)
   rss0=$(awk '/VmRSS/ {print $2}' "/proc/$PROXY_PID/status")

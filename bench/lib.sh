@@ -20,6 +20,14 @@ bench_init() {
   [ -x build/gatehouse ] || make -s build/gatehouse
 }
 
+pids=()
+PROXY_PID=
+# On exit: the backend, and a proxy left running by a failed step.
+cleanup() {
+  for p in "${pids[@]}" $PROXY_PID; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+
 nginx_conf() { # $1 name, $2 server block
   cat > "$W/$1.conf" <<EOF
 worker_processes 1;
@@ -64,8 +72,8 @@ $3
 EOF
 }
 
-wait_port() {
-  for _ in $(seq 1 100); do
+wait_port() { # $1 port; WAIT_TRIES tenths of a second (default 100)
+  for _ in $(seq 1 "${WAIT_TRIES:-100}"); do
     if curl -s -o /dev/null "http://127.0.0.1:$1/"; then return 0; fi
     sleep 0.1
   done

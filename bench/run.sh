@@ -24,8 +24,6 @@ PORT_NGINX=$((BASE + 1))
 PORT_HAPROXY=$((BASE + 2))
 PORT_GH=$((BASE + 3))
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
 nginx_conf backend "server { listen 127.0.0.1:$BACK; location / { return 200 'hello, world\n'; } }"

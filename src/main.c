@@ -8,6 +8,7 @@
 #include "gateway/gateway.h"
 #include "gateway/auth.h"
 #include "gateway/stats.h"
+#include "gateway/iplimit.h"
 #include "access/usage.h"
 #include "access/access.h"
 #include "access/table.h"
@@ -239,6 +240,8 @@ static void flush_usage(struct control *ctl)
 static void on_usage_timer(uv_timer_t *t)
 {
     flush_usage(t->data);
+    /* addresses back to a full burst need no state: swept here too */
+    gh_iplimit_sweep(gh_gateway_iplimit, uv_hrtime());
 }
 
 static void arm_usage(struct control *ctl)
@@ -415,6 +418,7 @@ static int cmd_serve(const char *path)
         return 1;
     }
     gh_gateway_access = ctl.access;
+    gh_gateway_iplimit = gh_iplimit_new();
     ctl.jwks = gh_jwks_registry_new(ctl.loop);
     gh_jwks_registry_configure(ctl.jwks, ctl.snap->cfg);
     gh_gateway_jwks = ctl.jwks;
@@ -463,6 +467,8 @@ static int cmd_serve(const char *path)
     flush_usage(&ctl); /* what the workers handed over last */
     gh_gateway_access = NULL;
     gh_gateway_jwks = NULL;
+    gh_iplimit_free(gh_gateway_iplimit);
+    gh_gateway_iplimit = NULL;
     gh_access_table_free(ctl.access); /* the workers are gone */
     gh_jwks_registry_free(ctl.jwks);
     gh_access_thread_offline();

@@ -19,26 +19,32 @@
 const char *const gh_deny_names[GH_DENY_COUNT] = {
     "", "missing", "malformed", "unknown", "token", "no_grant", "expired", "rate", "quota", "unavailable"};
 
+/* Entries are kept small (a million keys must fit in a few hundred MB): no rcu_head (what is removed
+ * is retired in a batch and freed after one grace period per sync), API and plan names interned. */
 struct key_node {
     struct cds_lfht_node node;
-    struct rcu_head rcu;
     unsigned char hash[32];
     char app[GH_ACCESS_APP_MAX];
     unsigned long app_hash;
-    char id[GH_KEY_ID_LEN + 1];
     _Atomic uint64_t expires_ms; /* 0: never; changed in place by the control thread */
     int64_t seen;                /* the sync that last found it in the store */
 };
 
-struct grant_node {
-    struct cds_lfht_node node;
-    struct rcu_head rcu;
-    char app[40], api[64], plan[64];
-    int has_rate, has_quota;
+/* A plan's limits as the request path uses them, one per distinct plan (name and numbers). */
+struct plan_limits {
+    char *name;
     struct gh_rate rate;
     uint64_t quota;
+    int has_rate, has_quota;
     enum gh_quota_period quota_per;
-    uint64_t expires_ms; /* 0: none */
+};
+
+struct grant_node {
+    struct cds_lfht_node node;
+    char app[GH_ACCESS_APP_MAX];
+    const char *api;                  /* interned in the table */
+    const struct plan_limits *limits; /* interned in the table */
+    uint64_t expires_ms;              /* 0: none */
     _Atomic uint64_t tat, used;
     int64_t seen;
 };
@@ -46,7 +52,75 @@ struct grant_node {
 struct gh_access_table {
     struct cds_lfht *keys, *grants;
     int64_t generation, syncs;
+    void **retired; /* removed entries, freed after the next grace period */
+    size_t nretired, cap_retired;
+    char **names; /* interned API names (few; never freed before the table) */
+    size_t nnames;
+    struct plan_limits **plans; /* interned plan limits (likewise) */
+    size_t nplans;
 };
+
+static void retire(struct gh_access_table *t, void *p)
+{
+    if (t->nretired == t->cap_retired) {
+        t->cap_retired = t->cap_retired ? t->cap_retired * 2 : 64;
+        t->retired = gh_realloc(t->retired, t->cap_retired * sizeof(void *));
+    }
+    t->retired[t->nretired++] = p;
+}
+
+/* Outside any read-side section: once every reader has moved on, what was removed goes. */
+static void free_retired(struct gh_access_table *t)
+{
+    if (t->nretired == 0)
+        return;
+    synchronize_rcu();
+    for (size_t i = 0; i < t->nretired; i++)
+        free(t->retired[i]);
+    t->nretired = 0;
+}
+
+/* The limits of plan `name` as the config has them now (an unknown plan: none). */
+static const struct plan_limits *plan_limits(struct gh_access_table *t, const struct gh_config *cfg,
+                                             const char *name, size_t len)
+{
+    struct plan_limits want = {0};
+    for (size_t i = 0; i < cfg->nplans; i++) {
+        const struct gh_config_plan *p = &cfg->plans[i];
+        if (strlen(p->name) != len || memcmp(p->name, name, len) != 0)
+            continue;
+        if (p->rate_requests)
+            want.has_rate =
+                gh_rate_init(&want.rate, p->rate_requests, p->rate_per_ms * 1000000, p->rate_burst) == 0;
+        if (p->quota_requests) {
+            want.has_quota = 1;
+            want.quota = p->quota_requests;
+            want.quota_per = p->quota_per == 2 ? GH_QUOTA_MONTH : GH_QUOTA_DAY;
+        }
+    }
+    for (size_t i = 0; i < t->nplans; i++) {
+        const struct plan_limits *l = t->plans[i];
+        if (strlen(l->name) == len && memcmp(l->name, name, len) == 0 && l->has_rate == want.has_rate &&
+            l->has_quota == want.has_quota && memcmp(&l->rate, &want.rate, sizeof(want.rate)) == 0 &&
+            l->quota == want.quota && l->quota_per == want.quota_per)
+            return l;
+    }
+    struct plan_limits *l = gh_malloc(sizeof(*l));
+    *l = want;
+    l->name = gh_strndup(name, len);
+    t->plans = gh_realloc(t->plans, (t->nplans + 1) * sizeof(struct plan_limits *));
+    t->plans[t->nplans++] = l;
+    return l;
+}
+
+static const char *intern(struct gh_access_table *t, const char *p, size_t len)
+{
+    for (size_t i = 0; i < t->nnames; i++)
+        if (strlen(t->names[i]) == len && memcmp(t->names[i], p, len) == 0)
+            return t->names[i];
+    t->names = gh_realloc(t->names, (t->nnames + 1) * sizeof(char *));
+    return t->names[t->nnames++] = gh_strndup(p, len);
+}
 
 static unsigned long hash_bytes(const void *p, size_t n)
 {
@@ -106,16 +180,6 @@ struct gh_access_table *gh_access_table_new(void)
     return t;
 }
 
-static void free_key(struct rcu_head *h)
-{
-    free(caa_container_of(h, struct key_node, rcu));
-}
-
-static void free_grant(struct rcu_head *h)
-{
-    free(caa_container_of(h, struct grant_node, rcu));
-}
-
 void gh_access_table_free(struct gh_access_table *t)
 {
     if (t == NULL)
@@ -126,16 +190,25 @@ void gh_access_table_free(struct gh_access_table *t)
     rcu_read_lock();
     cds_lfht_for_each_entry(t->keys, &it, k, node)
     {
-        cds_lfht_del(t->keys, &k->node);
-        call_rcu(&k->rcu, free_key);
+        if (cds_lfht_del(t->keys, &k->node) == 0)
+            retire(t, k); // cppcheck-suppress uninitvar
     }
     cds_lfht_for_each_entry(t->grants, &it, g, node)
     {
-        cds_lfht_del(t->grants, &g->node);
-        call_rcu(&g->rcu, free_grant);
+        if (cds_lfht_del(t->grants, &g->node) == 0)
+            retire(t, g);
     }
     rcu_read_unlock();
-    rcu_barrier();
+    free_retired(t);
+    free(t->retired);
+    for (size_t i = 0; i < t->nnames; i++)
+        free(t->names[i]);
+    free(t->names);
+    for (size_t i = 0; i < t->nplans; i++) {
+        free(t->plans[i]->name);
+        free(t->plans[i]);
+    }
+    free(t->plans);
     cds_lfht_destroy(t->keys, NULL);
     cds_lfht_destroy(t->grants, NULL);
     free(t);
@@ -220,7 +293,7 @@ static int on_key_row(void *ctx, const struct gh_store_val *c, size_t n)
     struct key_node *old = found ? caa_container_of(found, struct key_node, node) : NULL;
     if (n > 4 && !gh_str_eq((struct gh_str){c[4].p, c[4].len}, "active")) {
         if (old && cds_lfht_del(t->keys, found) == 0) /* revoked: gone from now on */
-            call_rcu(&old->rcu, free_key);
+            retire(t, old);
         return 0;
     }
     if (old && gh_str_eq((struct gh_str){c[1].p, c[1].len}, old->app)) {
@@ -231,14 +304,13 @@ static int on_key_row(void *ctx, const struct gh_store_val *c, size_t n)
     struct key_node *k = gh_calloc(1, sizeof(*k));
     atomic_init(&k->expires_ms, expires);
     memcpy(k->hash, hash, 32);
-    snprintf(k->id, sizeof(k->id), "%.*s", (int)c[0].len, c[0].p);
     snprintf(k->app, sizeof(k->app), "%.*s", (int)c[1].len, c[1].p);
     k->app_hash = app_hash(k->app);
     k->seen = t->syncs;
     cds_lfht_node_init(&k->node);
     if (old) { /* the same credential now acts for another application (a JWT client bound anew) */
         if (cds_lfht_replace(t->keys, &it, h, match_key, hash, &k->node) == 0)
-            call_rcu(&old->rcu, free_key);
+            retire(t, old);
         else
             free(k);
         return 0;
@@ -251,14 +323,6 @@ struct grant_ctx {
     struct gh_access_table *t;
     const struct gh_config *cfg;
 };
-
-static const struct gh_config_plan *plan_of(const struct gh_config *cfg, const char *name)
-{
-    for (size_t i = 0; i < cfg->nplans; i++)
-        if (strcmp(cfg->plans[i].name, name) == 0)
-            return &cfg->plans[i];
-    return NULL;
-}
 
 static int on_grant_row(void *ctx, const struct gh_store_val *c, size_t n)
 {
@@ -275,22 +339,14 @@ static int on_grant_row(void *ctx, const struct gh_store_val *c, size_t n)
         cds_lfht_lookup(t->grants, grant_hash(app, api), match_grant, &gk, &it);
         struct cds_lfht_node *found = cds_lfht_iter_get_node(&it);
         if (found && cds_lfht_del(t->grants, found) == 0)
-            call_rcu(&caa_container_of(found, struct grant_node, node)->rcu, free_grant);
+            retire(t, caa_container_of(found, struct grant_node, node));
         return 0;
     }
     struct grant_node *g = gh_calloc(1, sizeof(*g));
     snprintf(g->app, sizeof(g->app), "%.*s", (int)c[0].len, c[0].p);
-    snprintf(g->api, sizeof(g->api), "%.*s", (int)c[1].len, c[1].p);
-    snprintf(g->plan, sizeof(g->plan), "%.*s", (int)c[2].len, c[2].p);
+    g->api = intern(t, c[1].p, c[1].len);
+    g->limits = plan_limits(t, x->cfg, c[2].p, c[2].len);
     g->expires_ms = c[3].type == GH_VAL_TEXT ? parse_time_ms(c[3].p, c[3].len) : 0;
-    const struct gh_config_plan *p = plan_of(x->cfg, g->plan);
-    if (p && p->rate_requests)
-        g->has_rate = gh_rate_init(&g->rate, p->rate_requests, p->rate_per_ms * 1000000, p->rate_burst) == 0;
-    if (p && p->quota_requests) {
-        g->has_quota = 1;
-        g->quota = p->quota_requests;
-        g->quota_per = p->quota_per == 2 ? GH_QUOTA_MONTH : GH_QUOTA_DAY;
-    }
     g->seen = t->syncs;
     struct grant_key gk = {g->app, g->api};
     unsigned long h = grant_hash(g->app, g->api);
@@ -300,8 +356,7 @@ static int on_grant_row(void *ctx, const struct gh_store_val *c, size_t n)
     cds_lfht_node_init(&g->node);
     if (found) {
         struct grant_node *old = caa_container_of(found, struct grant_node, node);
-        if (strcmp(old->plan, g->plan) == 0 && old->expires_ms == g->expires_ms &&
-            memcmp(&old->rate, &g->rate, sizeof(g->rate)) == 0 && old->quota == g->quota) {
+        if (old->limits == g->limits && old->expires_ms == g->expires_ms) {
             old->seen = t->syncs;
             free(g);
             return 0;
@@ -310,7 +365,7 @@ static int on_grant_row(void *ctx, const struct gh_store_val *c, size_t n)
         atomic_store(&g->tat, atomic_load(&old->tat));
         atomic_store(&g->used, atomic_load(&old->used));
         if (cds_lfht_replace(t->grants, &it, h, match_grant, &gk, &g->node) == 0)
-            call_rcu(&old->rcu, free_grant);
+            retire(t, old);
         else
             free(g);
         return 0;
@@ -339,6 +394,7 @@ int gh_access_table_update(struct gh_access_table *t, struct gh_store *s, const 
     if (rc == 0)
         t->generation = gen;
     rcu_read_unlock();
+    free_retired(t);
     return rc;
 }
 
@@ -350,11 +406,29 @@ static unsigned long pow2_at_least(unsigned long n)
     return p;
 }
 
+static int on_count(void *ctx, const struct gh_store_val *c, size_t n)
+{
+    if (n >= 1 && c[0].type == GH_VAL_INT)
+        *(int64_t *)ctx = c[0].i;
+    return 0;
+}
+
+/* Sized for n entries before they go in: adding a million to a small table would make every
+ * lookup walk long chains until the background resizes caught up. */
+static void presize(struct cds_lfht *ht, struct gh_store *s, const char *sql)
+{
+    int64_t n = 0;
+    if (gh_store_exec(s, sql, NULL, 0, on_count, &n, NULL) == 0 && n > 1024)
+        cds_lfht_resize(ht, pow2_at_least((unsigned long)n));
+}
+
 int gh_access_table_sync(struct gh_access_table *t, struct gh_store *s, const struct gh_config *cfg,
                          struct gh_err *err)
 {
     int64_t gen = gh_access_generation(s);
     t->syncs++;
+    presize(t->keys, s, "SELECT COUNT(*) FROM credentials WHERE state = 'active'");
+    presize(t->grants, s, "SELECT COUNT(*) FROM grants WHERE state = 'active'");
     rcu_read_lock();
     int rc = gh_store_exec(s, "SELECT id, app_id, hash, expires_at FROM credentials WHERE state = 'active'",
                            NULL, 0, on_key_row, t, err);
@@ -367,15 +441,15 @@ int gh_access_table_sync(struct gh_access_table *t, struct gh_store *s, const st
         struct cds_lfht_iter it;
         struct key_node *k;
         struct grant_node *g;
-        cds_lfht_for_each_entry(t->keys, &it, k,
-                                node) if (k->seen != t->syncs && cds_lfht_del(t->keys, &k->node) == 0)
-            call_rcu(&k->rcu, free_key);
+        cds_lfht_for_each_entry(t->keys, &it, k, node) if (k->seen != t->syncs &&
+                                                           cds_lfht_del(t->keys, &k->node) == 0) retire(t, k);
         cds_lfht_for_each_entry(t->grants, &it, g,
                                 node) if (g->seen != t->syncs && cds_lfht_del(t->grants, &g->node) == 0)
-            call_rcu(&g->rcu, free_grant);
+            retire(t, g);
         t->generation = gen;
     }
     rcu_read_unlock();
+    free_retired(t);
     if (rc == 0) {
         /* sized for what it holds now (growth by one's and two's is left to auto-resize): short
          * bucket chains keep the request path's two lookups short */
@@ -458,11 +532,12 @@ void gh_access_check_digest(struct gh_access_table *t, const char *api, const un
             g ? "the grant for this API has expired" : "the caller's application has no grant for this API";
         return;
     }
-    if (g->has_rate) {
-        struct gh_rate_result r = gh_rate_take(&g->rate, &g->tat, now_ns);
-        d->limit = g->rate.burst;
+    const struct plan_limits *l = g->limits;
+    if (l->has_rate) {
+        struct gh_rate_result r = gh_rate_take(&l->rate, &g->tat, now_ns);
+        d->limit = l->rate.burst;
         d->remaining = r.remaining;
-        d->window_s = g->rate.period_ns / 1000000000ull;
+        d->window_s = l->rate.period_ns / 1000000000ull;
         d->reset_s = (r.reset_ns + 999999999ull) / 1000000000ull;
         if (!r.allowed) {
             rcu_read_unlock();
@@ -473,8 +548,8 @@ void gh_access_check_digest(struct gh_access_table *t, const char *api, const un
             return;
         }
     }
-    if (g->has_quota) {
-        struct gh_quota_result q = gh_quota_take(g->quota, g->quota_per, &g->used, now_ms);
+    if (l->has_quota) {
+        struct gh_quota_result q = gh_quota_take(l->quota, l->quota_per, &g->used, now_ms);
         if (!q.allowed) {
             rcu_read_unlock();
             d->status = 403;

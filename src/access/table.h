@@ -50,7 +50,7 @@ enum gh_deny {
 };
 extern const char *const gh_deny_names[GH_DENY_COUNT];
 
-#define GH_ACCESS_APP_MAX 40
+#define GH_ACCESS_APP_MAX 32 /* application ids are "app_" + 24 hex digits */
 
 struct gh_access_decision {
     int status; /* 0: let it through; else 401, 403 or 429 */

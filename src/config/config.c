@@ -702,6 +702,22 @@ static int load_plans(struct ld *ld, struct gh_yaml_node *n, int line, struct gh
     return 0;
 }
 
+/* apis[].rate_limit: a plan's rate keys, and who it counts */
+static int api_limit_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v,
+                         void *ctx)
+{
+    if (strcmp(k, "by") != 0)
+        return strcmp(k, "requests") == 0 || strcmp(k, "per") == 0 || strcmp(k, "burst") == 0
+                   ? rate_key(ld, k, key, kl, v, ctx)
+                   : errf(ld, kl, key, "unknown key (expected requests, per, burst, by)");
+    char *s = NULL;
+    int rc = get_string(ld, v, kl, key, &s);
+    if (rc == 0 && strcmp(s, "ip") != 0)
+        rc = errf(ld, kl, key, "'%s': only ip (the client's address) for now", s);
+    free(s);
+    return rc;
+}
+
 /* ---- issuers ---- */
 
 static int http_url(const char *s)
@@ -926,6 +942,14 @@ static int load_api(struct ld *ld, struct gh_yaml_node *n, int line, size_t inde
             if (rc == 0 && !found)
                 rc = errf(ld, kl, key, "'%s' must be key, jwt, key_or_jwt or none", s);
             free(s);
+        } else if (strcmp(k, "rate_limit") == 0) {
+            a->ip_limit = gh_calloc(1, sizeof(*a->ip_limit));
+            rc = each_key(ld, v, kl, key, api_limit_key, a->ip_limit);
+            if (rc == 0 && (a->ip_limit->rate_requests == 0 || a->ip_limit->rate_per_ms == 0))
+                rc = errf(ld, kl, key,
+                          "requests and per are required (like {requests: 100, per: 1m, by: ip})");
+            if (rc == 0 && a->ip_limit->rate_per_ms * 1000000 < a->ip_limit->rate_requests)
+                rc = errf(ld, kl, key, "more than one request per nanosecond is not a limit");
         } else if (strcmp(k, "key_header") == 0) {
             rc = get_string(ld, v, kl, key, &a->key_header);
             for (const char *p = a->key_header; rc == 0 && *p; p++)
@@ -949,7 +973,7 @@ static int load_api(struct ld *ld, struct gh_yaml_node *n, int line, size_t inde
             return errf(
                 ld, kl, key,
                 "unknown key (expected name, route, upstream, strip_prefix, owner, description, lifecycle, "
-                "system, plans, auth, key_header, apim_names, issuers)");
+                "system, plans, auth, key_header, apim_names, issuers, rate_limit)");
         }
         if (rc)
             return rc;
@@ -1152,6 +1176,7 @@ void gh_config_free(struct gh_config *cfg)
         free_list(a->plans, a->nplans);
         free(a->key_header);
         free_list(a->issuers, a->nissuers);
+        free(a->ip_limit);
     }
     for (size_t i = 0; i < cfg->nissuers; i++) {
         struct gh_config_issuer *is = &cfg->issuers[i];

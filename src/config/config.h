@@ -8,6 +8,8 @@
 
 #include "../base/base.h"
 
+struct gh_config_plan;
+
 struct gh_config_api {
     char *name;
     int line;
@@ -29,6 +31,8 @@ struct gh_config_api {
     char **issuers;
     size_t nissuers;
     int issuers_line;
+    /* rate_limit: {requests, per, burst, by: ip}: a limit per client address (rate_* of a plan) */
+    struct gh_config_plan *ip_limit; /* NULL: none */
     /* catalog facts for the API entity the gateway publishes (all optional) */
     char *owner, *description, *lifecycle, *system;
     /* the plans callers may get access to this API under (names in gh_config.plans) */

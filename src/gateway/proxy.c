@@ -13,6 +13,7 @@
 #include "internal.h"
 
 #include "auth.h"
+#include "iplimit.h"
 
 #include "../http/http.h"
 
@@ -744,6 +745,28 @@ static void begin_request(struct client *c)
     c->snap = gh_snapshot_ref(c->w->snap);
 }
 
+/* rate_limit by client address: one shared GCRA state per (API, address) */
+static int ip_allowed(struct client *c)
+{
+    if (gh_gateway_iplimit == NULL)
+        return 1;
+    const struct gh_api *api = c->api;
+    struct gh_rate_result r =
+        gh_iplimit_take(gh_gateway_iplimit, api->stats_slot, (struct gh_str){c->peer, c->peer_len},
+                        &api->ip_rate, uv_hrtime());
+    if (r.allowed)
+        return 1;
+    c->deny = GH_DENY_RATE;
+    snprintf(c->extra, sizeof(c->extra),
+             "Retry-After: %llu\r\nRateLimit-Policy: \"ip\";q=%u;w=%llu\r\nRateLimit: \"ip\";r=0;t=%llu\r\n",
+             (unsigned long long)((r.retry_after_ns + 999999999ull) / 1000000000ull), api->ip_rate.burst,
+             (unsigned long long)(api->ip_rate.period_ns / 1000000000ull),
+             (unsigned long long)((r.reset_ns + 999999999ull) / 1000000000ull));
+    c->must_close |= !c->req_done;
+    send_error(c, 429, "rate limit exceeded");
+    return 0;
+}
+
 /* auth other than none: credentials, grant, rate limit and quota (auth.c); each refusal with its headers */
 static int authorised(struct client *c)
 {
@@ -840,6 +863,8 @@ static void on_request_head(struct client *c, int rc)
         return;
     }
     c->api = rt->data;
+    if (c->api->has_ip_limit && !ip_allowed(c))
+        return;
     if (c->api->auth != GH_AUTH_NONE && !authorised(c))
         return;
     struct worker *w = c->w;

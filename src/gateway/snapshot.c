@@ -126,6 +126,10 @@ int gh_snapshot_build(struct gh_config *cfg, uint64_t generation, struct gh_snap
         a->strip_prefix = ca->strip_prefix;
         a->auth = ca->auth;
         a->stats_slot = gh_stats_slot(ca->name);
+        if (ca->ip_limit)
+            a->has_ip_limit =
+                gh_rate_init(&a->ip_rate, ca->ip_limit->rate_requests, ca->ip_limit->rate_per_ms * 1000000,
+                             ca->ip_limit->rate_burst) == 0;
         char *kh = gh_strdup(ca->key_header);
         for (char *p = kh; *p; p++)
             if (*p >= 'A' && *p <= 'Z')

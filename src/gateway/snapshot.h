@@ -8,6 +8,7 @@
 
 #include "../config/config.h"
 #include "../http/router.h"
+#include "../access/limit.h"
 #include "../identity/jwt.h"
 
 #include <stdatomic.h>
@@ -36,7 +37,9 @@ struct gh_api {
     size_t prefix_len;
     int strip_prefix;
     enum gh_config_auth auth;
-    int stats_slot;         /* its counters (stats.h) */
+    int stats_slot; /* its counters (stats.h) */
+    int has_ip_limit;
+    struct gh_rate ip_rate; /* rate_limit by client address */
     const char *key_header; /* lower case */
     size_t key_header_len;
     int apim_names;

@@ -114,10 +114,12 @@ void gh_stats_render(struct gh_stats *const *w, size_t n, struct gh_buf *out)
         }
     gh_buf_adds(out, "# HELP gatehouse_throttled_total Requests refused for a spent rate limit or quota.\n"
                      "# TYPE gatehouse_throttled_total counter\n");
-    for (int s = 1; s < nslots; s++)
+    for (int s = 1; s < nslots; s++) {
+        uint64_t v = sum(w, n, OFF(s, denied[GH_DENY_RATE]));
+        v += sum(w, n, OFF(s, denied[GH_DENY_QUOTA]));
         gh_buf_addf(out, "gatehouse_throttled_total{api=\"%s\"} %llu\n", slot_names[s],
-                    (unsigned long long)(sum(w, n, OFF(s, denied[GH_DENY_RATE])) +
-                                         sum(w, n, OFF(s, denied[GH_DENY_QUOTA]))));
+                    (unsigned long long)v);
+    }
     gh_buf_adds(out,
                 "# HELP gatehouse_upstream_errors_total Upstream exchanges that failed, by API and kind.\n"
                 "# TYPE gatehouse_upstream_errors_total counter\n");

@@ -71,3 +71,42 @@ apis:
     await up.close();
   }
 });
+
+test('rate_limit by client address: shared by every worker, per API, with its headers', async () => {
+  const up = await startUpstream(() => ({ status: 200, body: 'ok' }));
+  const gh = await startGatehouse(`log: { access: off }
+apis:
+  - name: public
+    route: { path: /public }
+    upstream: { targets: ["${up.url}"] }
+    rate_limit: { requests: 3, per: 1m, by: ip }
+  - name: other
+    route: { path: /other }
+    upstream: { targets: ["${up.url}"] }
+`, { workers: 2 });
+  try {
+    // new connections each time, so both workers take from the same state
+    const call = (p) => fetch(`http://127.0.0.1:${gh.port}${p}`, { headers: { connection: 'close' } });
+    for (let i = 0; i < 3; i++) assert.equal((await call('/public/x')).status, 200);
+    const r = await call('/public/x');
+    assert.equal(r.status, 429);
+    assert.equal(r.headers.get('retry-after'), '20');
+    assert.equal(r.headers.get('ratelimit-policy'), '"ip";q=3;w=60');
+    assert.match((await r.json()).error.message, /rate limit exceeded/);
+    assert.equal((await call('/other/x')).status, 200); // another API has its own count (none here)
+    assert.equal(up.requests.length, 4);
+    const m = await (await fetch(`http://127.0.0.1:${gh.portalPort}/metrics`)).text();
+    assert.match(m, /^gatehouse_denied_total\{api="public",reason="rate"\} 1$/m);
+  } finally {
+    await gh.stop();
+    await up.close();
+  }
+  const dir = spawnSync('mktemp', ['-d'], { encoding: 'utf8' }).stdout.trim();
+  spawnSync('sh', ['-c', `cat > ${dir}/g.yaml`], {
+    input: 'apis:\n  - name: a\n    route: { path: /a }\n    upstream: { targets: ["http://127.0.0.1:1"] }\n' +
+      '    rate_limit: { requests: 3, per: 1m, by: header }\n',
+  });
+  const bad = spawnSync(BIN, ['check', '-c', `${dir}/g.yaml`], { encoding: 'utf8' });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /g\.yaml:5: apis\.a\.rate_limit\.by: 'header': only ip/);
+});
