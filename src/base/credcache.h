@@ -19,6 +19,10 @@ void gh_cred_cache_free(struct gh_cred_cache *c);
 struct gh_cred_cached {
     unsigned char cred[32]; /* the credential's digest */
     uint64_t exp_s;         /* usable while now < exp_s */
+    /* a token's rate-limit key for `rate_limit: {by: claim}`: which claim (the caller's id for it; 0:
+     * none yet) and a digest of the issuer and that claim's value */
+    uint64_t limit_for;
+    unsigned char limit_key[16];
 };
 const struct gh_cred_cached *gh_cred_cache_get(struct gh_cred_cache *c, struct gh_str secret, uint64_t now_s,
                                                uint64_t generation);

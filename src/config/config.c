@@ -703,17 +703,32 @@ static int load_plans(struct ld *ld, struct gh_yaml_node *n, int line, struct gh
 }
 
 /* apis[].rate_limit: a plan's rate keys, and who it counts */
+struct api_limit {
+    struct gh_config_api *api;
+    int by; /* 0 unset, 1 ip, 2 claim */
+};
+
 static int api_limit_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v,
                          void *ctx)
 {
+    struct api_limit *l = ctx;
+    if (strcmp(k, "claim") == 0) {
+        int rc = get_string(ld, v, kl, key, &l->api->limit_claim);
+        if (rc == 0 && l->api->limit_claim[0] == '\0')
+            rc = errf(ld, kl, key, "must name a claim (like sub)");
+        return rc;
+    }
     if (strcmp(k, "by") != 0)
         return strcmp(k, "requests") == 0 || strcmp(k, "per") == 0 || strcmp(k, "burst") == 0
-                   ? rate_key(ld, k, key, kl, v, ctx)
-                   : errf(ld, kl, key, "unknown key (expected requests, per, burst, by)");
+                   ? rate_key(ld, k, key, kl, v, l->api->client_limit)
+                   : errf(ld, kl, key, "unknown key (expected requests, per, burst, by, claim)");
     char *s = NULL;
     int rc = get_string(ld, v, kl, key, &s);
-    if (rc == 0 && strcmp(s, "ip") != 0)
-        rc = errf(ld, kl, key, "'%s': only ip (the client's address) for now", s);
+    if (rc == 0) {
+        l->by = strcmp(s, "ip") == 0 ? 1 : strcmp(s, "claim") == 0 ? 2 : 0;
+        if (l->by == 0)
+            rc = errf(ld, kl, key, "'%s' must be ip (the client's address) or claim (a token's claim)", s);
+    }
     free(s);
     return rc;
 }
@@ -849,6 +864,12 @@ static int check_api_issuers(struct ld *ld, struct gh_config *cfg)
             snprintf(key, sizeof(key), "apis.%s.auth", a->name);
             return errf(ld, a->line, key, "takes JWTs but no issuers are configured (see issuers:)");
         }
+        if (a->limit_claim && (a->auth == GH_AUTH_KEY || cfg->nissuers == 0)) {
+            snprintf(key, sizeof(key), "apis.%s.rate_limit", a->name);
+            return errf(ld, a->limit_line, key,
+                        a->auth == GH_AUTH_KEY ? "by: claim needs tokens (auth: jwt, key_or_jwt or none)"
+                                               : "by: claim needs issuers to verify tokens (see issuers:)");
+        }
     }
     return 0;
 }
@@ -943,13 +964,21 @@ static int load_api(struct ld *ld, struct gh_yaml_node *n, int line, size_t inde
                 rc = errf(ld, kl, key, "'%s' must be key, jwt, key_or_jwt or none", s);
             free(s);
         } else if (strcmp(k, "rate_limit") == 0) {
-            a->ip_limit = gh_calloc(1, sizeof(*a->ip_limit));
-            rc = each_key(ld, v, kl, key, api_limit_key, a->ip_limit);
-            if (rc == 0 && (a->ip_limit->rate_requests == 0 || a->ip_limit->rate_per_ms == 0))
+            a->client_limit = gh_calloc(1, sizeof(*a->client_limit));
+            a->limit_line = kl;
+            struct api_limit l = {a, 0};
+            rc = each_key(ld, v, kl, key, api_limit_key, &l);
+            if (rc == 0 && (a->client_limit->rate_requests == 0 || a->client_limit->rate_per_ms == 0))
                 rc = errf(ld, kl, key,
                           "requests and per are required (like {requests: 100, per: 1m, by: ip})");
-            if (rc == 0 && a->ip_limit->rate_per_ms * 1000000 < a->ip_limit->rate_requests)
+            if (rc == 0 && a->client_limit->rate_per_ms * 1000000 < a->client_limit->rate_requests)
                 rc = errf(ld, kl, key, "more than one request per nanosecond is not a limit");
+            if (rc == 0 && l.by == 0)
+                rc = errf(ld, kl, key, "by is required: ip or claim");
+            if (rc == 0 && l.by == 2 && a->limit_claim == NULL)
+                rc = errf(ld, kl, key, "by: claim needs the claim's name (like claim: sub)");
+            if (rc == 0 && l.by == 1 && a->limit_claim)
+                rc = errf(ld, kl, key, "claim is only for by: claim");
         } else if (strcmp(k, "key_header") == 0) {
             rc = get_string(ld, v, kl, key, &a->key_header);
             for (const char *p = a->key_header; rc == 0 && *p; p++)
@@ -1176,7 +1205,8 @@ void gh_config_free(struct gh_config *cfg)
         free_list(a->plans, a->nplans);
         free(a->key_header);
         free_list(a->issuers, a->nissuers);
-        free(a->ip_limit);
+        free(a->client_limit);
+        free(a->limit_claim);
     }
     for (size_t i = 0; i < cfg->nissuers; i++) {
         struct gh_config_issuer *is = &cfg->issuers[i];

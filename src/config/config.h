@@ -31,8 +31,11 @@ struct gh_config_api {
     char **issuers;
     size_t nissuers;
     int issuers_line;
-    /* rate_limit: {requests, per, burst, by: ip}: a limit per client address (rate_* of a plan) */
-    struct gh_config_plan *ip_limit; /* NULL: none */
+    /* rate_limit: {requests, per, burst, by: ip | claim, claim: NAME}: a limit per client address, or
+     * per value of a verified token's claim (rate_* of a plan) */
+    struct gh_config_plan *client_limit; /* NULL: none */
+    char *limit_claim;                   /* by: claim -- the claim's name; NULL: by ip */
+    int limit_line;
     /* catalog facts for the API entity the gateway publishes (all optional) */
     char *owner, *description, *lifecycle, *system;
     /* the plans callers may get access to this API under (names in gh_config.plans) */

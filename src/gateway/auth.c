@@ -4,6 +4,7 @@
 #include "auth.h"
 
 #include "../base/credcache.h"
+#include "iplimit.h"
 
 #include <string.h>
 
@@ -68,6 +69,28 @@ static void key_decision(const struct gh_api *api, struct gh_str key, struct gh_
         r->challenge = GH_CHALLENGE_KEY;
 }
 
+int gh_auth_client_limit(const struct gh_api *api, struct gh_str key, uint64_t now_ns,
+                         struct gh_auth_result *r)
+{
+    if (gh_gateway_iplimit == NULL)
+        return 1;
+    struct gh_rate_result l =
+        gh_iplimit_take(gh_gateway_iplimit, api->stats_slot, key, &api->client_rate, now_ns);
+    if (l.allowed)
+        return 1;
+    struct gh_access_decision *d = &r->d;
+    d->status = 429;
+    d->reason = GH_DENY_RATE;
+    d->why = "rate limit exceeded";
+    d->retry_after_s = (l.retry_after_ns + 999999999ull) / 1000000000ull;
+    d->limit = api->client_rate.burst;
+    d->remaining = 0;
+    d->window_s = api->client_rate.period_ns / 1000000000ull;
+    d->reset_s = (l.reset_ns + 999999999ull) / 1000000000ull;
+    r->policy = api->limit_by == GH_LIMIT_CLAIM ? "claim" : "ip";
+    return 0;
+}
+
 static void refuse(struct gh_auth_result *r, int status, enum gh_deny reason, const char *why)
 {
     memset(&r->d, 0, sizeof(r->d));
@@ -83,16 +106,19 @@ static void refuse(struct gh_auth_result *r, int status, enum gh_deny reason, co
 /* Messages that may leave the gateway: the verifier's reasons, kept per thread for the error body. */
 static _Thread_local struct gh_err jwt_why;
 
-static void jwt_decision(const struct gh_snapshot *snap, const struct gh_api *api, struct gh_str token,
-                         struct gh_cred_cache *cache, uint64_t now_ns, uint64_t now_ms,
-                         struct gh_auth_result *r)
+/* Verifies token (or finds it verified in the cache) into v: its credential digest, and its rate-limit
+ * key when the API limits by a claim. Returns 0, or refuses in r. */
+static int jwt_identify(const struct gh_snapshot *snap, const struct gh_api *api, struct gh_str token,
+                        struct gh_cred_cache *cache, uint64_t now_ms, struct gh_cred_cached *v,
+                        struct gh_auth_result *r)
 {
     uint64_t now_s = now_ms / 1000;
     uint64_t gen = snap->generation << 32 ^ gh_jwks_generation(gh_gateway_jwks);
+    int by_claim = api->limit_by == GH_LIMIT_CLAIM;
     const struct gh_cred_cached *hit = gh_cred_cache_get(cache, token, now_s, gen);
-    if (hit) {
-        gh_access_check_digest(gh_gateway_access, api->name, hit->cred, now_ns, now_ms, &r->d);
-        return;
+    if (hit && (!by_claim || hit->limit_for == api->limit_claim_id)) {
+        *v = *hit;
+        return 0;
     }
     size_t max = 0;
     for (size_t i = 0; i < api->nissuers; i++)
@@ -101,50 +127,82 @@ static void jwt_decision(const struct gh_snapshot *snap, const struct gh_api *ap
     struct gh_jwt t;
     if (gh_jwt_decode(token, max, &t, &jwt_why) != 0) {
         refuse(r, 401, GH_DENY_TOKEN, jwt_why.msg);
-        return;
+        return GH_EINVAL;
     }
-    const struct gh_issuer *is = NULL;
-    for (size_t i = 0; i < api->nissuers && t.iss && !is; i++)
-        if (strcmp(api->issuers[i]->rules.issuer, t.iss) == 0)
-            is = api->issuers[i];
-    if (is == NULL || token.len > is->cfg->max_token_bytes) {
-        gh_jwt_release(&t);
-        refuse(r, 401, GH_DENY_TOKEN,
-               is ? "the token is too large" : "the token's issuer is not accepted by this API");
-        return;
+    if (hit) {
+        *v = *hit; /* verified before, for another API's claim: only the claim is new */
+    } else {
+        const struct gh_issuer *is = NULL;
+        for (size_t i = 0; i < api->nissuers && t.iss && !is; i++)
+            if (strcmp(api->issuers[i]->rules.issuer, t.iss) == 0)
+                is = api->issuers[i];
+        if (is == NULL || token.len > is->cfg->max_token_bytes) {
+            gh_jwt_release(&t);
+            refuse(r, 401, GH_DENY_TOKEN,
+                   is ? "the token is too large" : "the token's issuer is not accepted by this API");
+            return GH_EINVAL;
+        }
+        char client[256];
+        uint64_t exp = 0;
+        int slot = -1;
+        gh_jwks_read_lock();
+        const struct gh_jwk_set *keys = gh_jwks_lookup(gh_gateway_jwks, is->rules.issuer, &slot);
+        int rc = keys ? gh_jwt_verify(&t, &is->rules, keys, now_s, client, sizeof(client), &exp, &jwt_why)
+                      : GH_EAGAIN;
+        gh_jwks_read_unlock();
+        if (rc != 0) {
+            gh_jwt_release(&t);
+            if (rc == GH_EAGAIN) {
+                refuse(r, 503, GH_DENY_UNAVAILABLE, "the issuer's signing keys are not available yet");
+                return rc;
+            }
+            if (rc == GH_ENOTFOUND)
+                gh_jwks_want_refresh(gh_gateway_jwks, slot);
+            refuse(r, 401, GH_DENY_TOKEN, jwt_why.msg);
+            return rc;
+        }
+        *v = (struct gh_cred_cached){.exp_s = exp + is->rules.clock_skew_s};
+        gh_jwt_credential(is->rules.issuer, client, v->cred);
     }
-    char client[256];
-    uint64_t exp = 0;
-    int slot = -1;
-    gh_jwks_read_lock();
-    const struct gh_jwk_set *keys = gh_jwks_lookup(gh_gateway_jwks, is->rules.issuer, &slot);
-    int rc =
-        keys ? gh_jwt_verify(&t, &is->rules, keys, now_s, client, sizeof(client), &exp, &jwt_why) : GH_EAGAIN;
-    gh_jwks_read_unlock();
+    if (by_claim) {
+        if (gh_jwt_claim_key(&t, api->limit_claim, v->limit_key) != 0) {
+            gh_jwt_release(&t);
+            gh_err_set(&jwt_why, GH_EINVAL, "the token has no %s claim to count its requests by",
+                       api->limit_claim);
+            refuse(r, 401, GH_DENY_TOKEN, jwt_why.msg);
+            return GH_EINVAL;
+        }
+        v->limit_for = api->limit_claim_id;
+    }
     gh_jwt_release(&t);
-    if (rc == GH_EAGAIN) {
-        refuse(r, 503, GH_DENY_UNAVAILABLE, "the issuer's signing keys are not available yet");
+    gh_cred_cache_put(cache, token, v, gen);
+    return 0;
+}
+
+static void jwt_decision(const struct gh_snapshot *snap, const struct gh_api *api, struct gh_str token,
+                         struct gh_cred_cache *cache, uint64_t now_ns, uint64_t now_ms,
+                         struct gh_auth_result *r)
+{
+    struct gh_cred_cached v;
+    if (jwt_identify(snap, api, token, cache, now_ms, &v, r) != 0)
         return;
+    if (api->auth != GH_AUTH_NONE) {
+        gh_access_check_digest(gh_gateway_access, api->name, v.cred, now_ns, now_ms, &r->d);
+        if (r->d.status)
+            return;
     }
-    if (rc != 0) {
-        if (rc == GH_ENOTFOUND)
-            gh_jwks_want_refresh(gh_gateway_jwks, slot);
-        refuse(r, 401, GH_DENY_TOKEN, jwt_why.msg);
-        return;
-    }
-    struct gh_cred_cached v = {.exp_s = exp + is->rules.clock_skew_s};
-    gh_jwt_credential(is->rules.issuer, client, v.cred);
-    gh_cred_cache_put(cache, token, &v, gen);
-    memset(&r->d, 0, sizeof(r->d));
-    gh_access_check_digest(gh_gateway_access, api->name, v.cred, now_ns, now_ms, &r->d);
+    if (api->limit_by == GH_LIMIT_CLAIM)
+        gh_auth_client_limit(api, (struct gh_str){(const char *)v.limit_key, sizeof(v.limit_key)}, now_ns, r);
 }
 
 void gh_auth_request(const struct gh_snapshot *snap, const struct gh_api *api, struct gh_http_head *h,
                      struct gh_cred_cache *cache, uint64_t now_ns, uint64_t now_ms, struct gh_auth_result *r)
 {
     memset(r, 0, sizeof(*r));
+    r->policy = "grant";
     int want_key = api->auth == GH_AUTH_KEY || api->auth == GH_AUTH_KEY_OR_JWT;
-    int want_jwt = api->auth == GH_AUTH_JWT || api->auth == GH_AUTH_KEY_OR_JWT;
+    int want_jwt = api->auth == GH_AUTH_JWT || api->auth == GH_AUTH_KEY_OR_JWT ||
+                   (api->auth == GH_AUTH_NONE && api->limit_by == GH_LIMIT_CLAIM);
     struct gh_str key = {"", 0}, authz = {"", 0};
     int has_authz = 0;
     for (size_t i = 0; i < h->nheaders; i++) {

@@ -25,12 +25,18 @@ struct gh_auth_result {
     struct gh_access_decision d; /* status 0: let it through */
     int challenge;               /* for a 401: GH_CHALLENGE_* bits */
     int bearer_invalid;          /* a token was presented and refused (error="invalid_token") */
+    const char *policy;          /* the RateLimit policy a 429 names: "grant", "ip" or "claim" */
 };
 
 /* Decides request h to api under snap; marks credential headers as not to be forwarded and removes
  * the subscription-key query parameter. cache is the calling worker's verified-token cache. */
 void gh_auth_request(const struct gh_snapshot *snap, const struct gh_api *api, struct gh_http_head *h,
                      struct gh_cred_cache *cache, uint64_t now_ns, uint64_t now_ms, struct gh_auth_result *r);
+
+/* The API's rate_limit by client (by: ip or claim) for one request from the client named by key (its
+ * address, or gh_jwt_claim_key's digest). Returns 1 when allowed; else 0 with r filled as a 429. */
+int gh_auth_client_limit(const struct gh_api *api, struct gh_str key, uint64_t now_ns,
+                         struct gh_auth_result *r);
 
 /* The query without its subscription-key parameter(s), rewritten in place; returns the value of the
  * first (percent-decoded into val, at most cap - 1 bytes; "" when absent or too long). */

@@ -1,9 +1,10 @@
 /*
- * iplimit: rate limits per client address, for APIs that limit callers they cannot name
- * (`rate_limit: {..., by: ip}`, typically with `auth: none`). One GCRA state per (API, address) in a
- * liburcu hash table the workers share: an address's first request adds its entry, every worker
- * takes from the same state (exact, lock-free), and the control thread sweeps out entries whose state
- * has fully recovered, so idle addresses cost nothing.
+ * iplimit: rate limits per client rather than per grant -- the client's address
+ * (`rate_limit: {..., by: ip}`, typically with `auth: none`) or a digest of a verified token's claim
+ * (`by: claim`, gh_jwt_claim_key). One GCRA state per (API, client key) in a liburcu hash table the
+ * workers share: a client's first request adds its entry, every worker takes from the same state
+ * (exact, lock-free), and the control thread sweeps out entries whose state has fully recovered, so
+ * idle clients cost nothing.
  */
 #ifndef GH_GATEWAY_IPLIMIT_H
 #define GH_GATEWAY_IPLIMIT_H
@@ -16,7 +17,8 @@ struct gh_iplimit;
 struct gh_iplimit *gh_iplimit_new(void);
 void gh_iplimit_free(struct gh_iplimit *t); /* no reader may be inside it */
 
-/* One request from address ip to the API in slot (a registered RCU reader thread). */
+/* One request from the client named by ip (an address or a claim digest, at most 48 bytes) to the API
+ * in slot (a registered RCU reader thread). */
 struct gh_rate_result gh_iplimit_take(struct gh_iplimit *t, int slot, struct gh_str ip,
                                       const struct gh_rate *r, uint64_t now_ns);
 

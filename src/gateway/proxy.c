@@ -745,29 +745,41 @@ static void begin_request(struct client *c)
     c->snap = gh_snapshot_ref(c->w->snap);
 }
 
+/* a refusal from auth.c, with its challenge, Retry-After and RateLimit headers */
+static void refuse_request(struct client *c, const struct gh_auth_result *r)
+{
+    const struct gh_access_decision *d = &r->d;
+    c->deny = d->reason;
+    size_t n = 0, cap = sizeof(c->extra);
+    if (r->challenge & GH_CHALLENGE_KEY)
+        n += (size_t)snprintf(c->extra + n, cap - n, "WWW-Authenticate: ApiKey header=\"%s\"\r\n",
+                              c->snap->cfg->apis[c->api->index].key_header);
+    if ((r->challenge & GH_CHALLENGE_BEARER) && n < cap)
+        n += (size_t)snprintf(c->extra + n, cap - n, "WWW-Authenticate: Bearer%s\r\n",
+                              r->bearer_invalid ? " error=\"invalid_token\"" : "");
+    if (d->retry_after_s && n < cap)
+        n += (size_t)snprintf(c->extra + n, cap - n, "Retry-After: %llu\r\n",
+                              (unsigned long long)d->retry_after_s);
+    if (d->limit && n < cap)
+        snprintf(c->extra + n, cap - n,
+                 "RateLimit-Policy: \"%s\";q=%u;w=%llu\r\nRateLimit: \"%s\";r=%u;t=%llu\r\n", r->policy,
+                 d->limit, (unsigned long long)d->window_s, r->policy, d->remaining,
+                 (unsigned long long)d->reset_s);
+    c->must_close |= !c->req_done;
+    send_error(c, d->status, d->why);
+}
+
 /* rate_limit by client address: one shared GCRA state per (API, address) */
 static int ip_allowed(struct client *c)
 {
-    if (gh_gateway_iplimit == NULL)
+    struct gh_auth_result r = {.policy = "ip"};
+    if (gh_auth_client_limit(c->api, (struct gh_str){c->peer, c->peer_len}, uv_hrtime(), &r))
         return 1;
-    const struct gh_api *api = c->api;
-    struct gh_rate_result r =
-        gh_iplimit_take(gh_gateway_iplimit, api->stats_slot, (struct gh_str){c->peer, c->peer_len},
-                        &api->ip_rate, uv_hrtime());
-    if (r.allowed)
-        return 1;
-    c->deny = GH_DENY_RATE;
-    snprintf(c->extra, sizeof(c->extra),
-             "Retry-After: %llu\r\nRateLimit-Policy: \"ip\";q=%u;w=%llu\r\nRateLimit: \"ip\";r=0;t=%llu\r\n",
-             (unsigned long long)((r.retry_after_ns + 999999999ull) / 1000000000ull), api->ip_rate.burst,
-             (unsigned long long)(api->ip_rate.period_ns / 1000000000ull),
-             (unsigned long long)((r.reset_ns + 999999999ull) / 1000000000ull));
-    c->must_close |= !c->req_done;
-    send_error(c, 429, "rate limit exceeded");
+    refuse_request(c, &r);
     return 0;
 }
 
-/* auth other than none: credentials, grant, rate limit and quota (auth.c); each refusal with its headers */
+/* credentials, grant, rate limit and quota, and a limit by claim (auth.c) */
 static int authorised(struct client *c)
 {
     struct gh_auth_result r;
@@ -780,22 +792,7 @@ static int authorised(struct client *c)
     c->deny = d->reason;
     if (d->status == 0)
         return 1;
-    size_t n = 0, cap = sizeof(c->extra);
-    if (r.challenge & GH_CHALLENGE_KEY)
-        n += (size_t)snprintf(c->extra + n, cap - n, "WWW-Authenticate: ApiKey header=\"%s\"\r\n",
-                              c->snap->cfg->apis[c->api->index].key_header);
-    if ((r.challenge & GH_CHALLENGE_BEARER) && n < cap)
-        n += (size_t)snprintf(c->extra + n, cap - n, "WWW-Authenticate: Bearer%s\r\n",
-                              r.bearer_invalid ? " error=\"invalid_token\"" : "");
-    if (d->retry_after_s && n < cap)
-        n += (size_t)snprintf(c->extra + n, cap - n, "Retry-After: %llu\r\n",
-                              (unsigned long long)d->retry_after_s);
-    if (d->limit && n < cap)
-        snprintf(c->extra + n, cap - n,
-                 "RateLimit-Policy: \"grant\";q=%u;w=%llu\r\nRateLimit: \"grant\";r=%u;t=%llu\r\n", d->limit,
-                 (unsigned long long)d->window_s, d->remaining, (unsigned long long)d->reset_s);
-    c->must_close |= !c->req_done;
-    send_error(c, d->status, d->why);
+    refuse_request(c, &r);
     return 0;
 }
 
@@ -863,9 +860,9 @@ static void on_request_head(struct client *c, int rc)
         return;
     }
     c->api = rt->data;
-    if (c->api->has_ip_limit && !ip_allowed(c))
+    if (c->api->limit_by == GH_LIMIT_IP && !ip_allowed(c))
         return;
-    if (c->api->auth != GH_AUTH_NONE && !authorised(c))
+    if ((c->api->auth != GH_AUTH_NONE || c->api->limit_by == GH_LIMIT_CLAIM) && !authorised(c))
         return;
     struct worker *w = c->w;
     c->target_idx = c->api->ntargets > 1 ? w->rr[c->api->index]++ % c->api->ntargets : 0;

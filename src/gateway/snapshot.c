@@ -126,10 +126,16 @@ int gh_snapshot_build(struct gh_config *cfg, uint64_t generation, struct gh_snap
         a->strip_prefix = ca->strip_prefix;
         a->auth = ca->auth;
         a->stats_slot = gh_stats_slot(ca->name);
-        if (ca->ip_limit)
-            a->has_ip_limit =
-                gh_rate_init(&a->ip_rate, ca->ip_limit->rate_requests, ca->ip_limit->rate_per_ms * 1000000,
-                             ca->ip_limit->rate_burst) == 0;
+        if (ca->client_limit &&
+            gh_rate_init(&a->client_rate, ca->client_limit->rate_requests,
+                         ca->client_limit->rate_per_ms * 1000000, ca->client_limit->rate_burst) == 0) {
+            a->limit_by = ca->limit_claim ? GH_LIMIT_CLAIM : GH_LIMIT_IP;
+            a->limit_claim = ca->limit_claim;
+            uint64_t h = 1469598103934665603ULL;
+            for (const char *p = ca->limit_claim; p && *p; p++)
+                h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+            a->limit_claim_id = h | 1;
+        }
         char *kh = gh_strdup(ca->key_header);
         for (char *p = kh; *p; p++)
             if (*p >= 'A' && *p <= 'Z')

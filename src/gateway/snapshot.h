@@ -38,9 +38,13 @@ struct gh_api {
     int strip_prefix;
     enum gh_config_auth auth;
     int stats_slot; /* its counters (stats.h) */
-    int has_ip_limit;
-    struct gh_rate ip_rate; /* rate_limit by client address */
-    const char *key_header; /* lower case */
+    /* rate_limit: by client address, or by a verified token's claim (then tokens are taken even
+     * with auth: none) */
+    enum { GH_LIMIT_NONE, GH_LIMIT_IP, GH_LIMIT_CLAIM } limit_by;
+    struct gh_rate client_rate;
+    const char *limit_claim; /* borrowed from cfg */
+    uint64_t limit_claim_id; /* a hash of its name, never 0 (gh_cred_cached.limit_for) */
+    const char *key_header;  /* lower case */
     size_t key_header_len;
     int apim_names;
     const struct gh_issuer **issuers; /* the ones this API takes */

@@ -370,3 +370,21 @@ void gh_jwt_credential(const char *issuer, const char *client, unsigned char out
     EVP_Digest(b.p, b.len, out, &n, EVP_sha256(), NULL);
     gh_buf_free(&b);
 }
+
+int gh_jwt_claim_key(const struct gh_jwt *t, const char *claim, unsigned char out[16])
+{
+    size_t len = 0;
+    const char *v = gh_json_str(gh_json_get(t->claims, claim), &len);
+    if (v == NULL || len == 0 || t->iss == NULL)
+        return GH_ENOTFOUND;
+    struct gh_buf b = {0};
+    gh_buf_add(&b, t->iss, strlen(t->iss) + 1);
+    gh_buf_add(&b, claim, strlen(claim) + 1);
+    gh_buf_add(&b, v, len);
+    unsigned char d[32];
+    unsigned int n = 32;
+    EVP_Digest(b.p, b.len, d, &n, EVP_sha256(), NULL);
+    gh_buf_free(&b);
+    memcpy(out, d, 16);
+    return 0;
+}

@@ -60,6 +60,10 @@ void gh_jwt_release(struct gh_jwt *t);
 int gh_jwt_verify(const struct gh_jwt *t, const struct gh_jwt_rules *r, const struct gh_jwk_set *keys,
                   uint64_t now_s, char *client, size_t client_cap, uint64_t *exp, struct gh_err *err);
 
+/* The rate-limit key of a decoded token for a string claim: the first 16 bytes of SHA-256 over the
+ * issuer, the claim's name and its value. GH_ENOTFOUND when the token has no non-empty string there. */
+int gh_jwt_claim_key(const struct gh_jwt *t, const char *claim, unsigned char out[16]);
+
 /* The credential digest a token's (issuer, client) pair is bound by: SHA-256 of "jwt", the issuer
  * and the client id, NUL-separated. The store keeps it where an API key's hash would be. */
 void gh_jwt_credential(const char *issuer, const char *client, unsigned char out[32]);

@@ -176,6 +176,86 @@ apis:
   }
 });
 
+test('rate_limit by a claim: per user across workers, tokens required with auth: none, one budget per claim value', async () => {
+  const k1 = newKey('k1');
+  const issuer = await startUpstream((req) => (req.target === '/jwks'
+    ? { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ keys: [k1.jwk] }) }
+    : { status: 404, body: '' }));
+  const seen = [];
+  const up = await startUpstream((req) => { seen.push(req); return { status: 200, body: 'ok' }; });
+  const gh = await startGatehouse(`log: { access: off }
+issuers:
+  - name: corp
+    jwks_uri: "${issuer.url}/jwks"
+    issuer: "${issuer.url}"
+    audiences: [gatehouse]
+    algorithms: [RS256]
+    client_claim: azp
+apis:
+  - name: open
+    route: { path: /open }
+    upstream: { targets: ["${up.url}"] }
+    auth: none
+    rate_limit: { requests: 3, per: 1m, by: claim, claim: sub }
+  - name: tenants
+    route: { path: /tenants }
+    upstream: { targets: ["${up.url}"] }
+    auth: none
+    rate_limit: { requests: 2, per: 1m, by: claim, claim: tid }
+`, { workers: 2 });
+  const now = () => Math.floor(Date.now() / 1000);
+  const token = (extra) => sign(k1, { iss: issuer.url, aud: 'gatehouse', azp: 'web', exp: now() + 300, iat: now(),
+    ...extra });
+  const call = (path, t) => fetch(`http://127.0.0.1:${gh.port}${path}`,
+    { headers: t ? { authorization: `Bearer ${t}` } : {} });
+  try {
+    let r;
+    for (let i = 0; i < 100; i++) {
+      r = await call('/open/x', token({ sub: 'warmup' }));
+      if (r.status !== 503) break;
+      await sleep(20);
+    }
+    assert.equal(r.status, 200);
+    // no token, or a bad one: refused as for auth: jwt (the limit needs a verified claim)
+    r = await call('/open/x');
+    assert.equal(r.status, 401);
+    assert.equal(r.headers.get('www-authenticate'), 'Bearer');
+    r = await call('/open/x', token({ sub: 'alice' }).slice(0, -4) + 'AAAA');
+    assert.equal(r.status, 401);
+    r = await call('/open/x', token({}));
+    assert.equal(r.status, 401);
+    assert.match((await r.json()).error.message, /no sub claim/);
+
+    // alice has 3 per minute whichever token she presents, over fresh connections (both workers)
+    const statuses = [];
+    for (let i = 0; i < 5; i++) {
+      r = await call('/open/x', token({ sub: 'alice', jti: `a${i}` }));
+      statuses.push(r.status);
+      if (r.status === 429) {
+        assert.equal(r.headers.get('ratelimit-policy'), '"claim";q=3;w=60');
+        assert.match(r.headers.get('ratelimit'), /^"claim";r=0;t=\d+$/);
+        assert.ok(Number(r.headers.get('retry-after')) >= 1);
+      }
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
+    // bob's budget is his own
+    assert.equal((await call('/open/x', token({ sub: 'bob' }))).status, 200);
+    // the same token on another API counts by that API's claim (tid), not sub
+    const t = token({ sub: 'alice', tid: 't1' });
+    assert.equal((await call('/tenants/x', t)).status, 200);
+    assert.equal((await call('/tenants/x', token({ sub: 'carol', tid: 't1' }))).status, 200);
+    assert.equal((await call('/tenants/x', t)).status, 429);
+    assert.equal((await call('/tenants/x', token({ sub: 'alice', tid: 't2' }))).status, 200);
+    // the token is not forwarded
+    assert.ok(seen.length > 0);
+    for (const req of seen) assert.equal(req.headers.authorization, undefined);
+  } finally {
+    await gh.stop();
+    await up.close();
+    await issuer.close();
+  }
+});
+
 test('issuers: config errors name the file, line and key', () => {
   const check = (yaml) => {
     const dir = spawnSync('mktemp', ['-d'], { encoding: 'utf8' }).stdout.trim();
@@ -192,4 +272,15 @@ test('issuers: config errors name the file, line and key', () => {
   assert.match(r.stderr, /g\.yaml:2: apis\.a\.auth: takes JWTs but no issuers are configured/);
   r = check('apis:\n  - name: a\n    route: { path: /a }\n    upstream: { targets: ["http://127.0.0.1:1"] }\n    auth: oauth\n');
   assert.match(r.stderr, /g\.yaml:5: apis\.a\.auth: 'oauth' must be key, jwt, key_or_jwt or none/);
+  const api = 'apis:\n  - name: a\n    route: { path: /a }\n    upstream: { targets: ["http://127.0.0.1:1"] }\n';
+  r = check(`${api}    rate_limit: { requests: 3, per: 1m, by: claim, claim: sub }\n`);
+  assert.match(r.stderr, /g\.yaml:5: apis\.a\.rate_limit: by: claim needs issuers to verify tokens/);
+  r = check(`${api}    auth: key\n    rate_limit: { requests: 3, per: 1m, by: claim, claim: sub }\n`);
+  assert.match(r.stderr, /g\.yaml:6: apis\.a\.rate_limit: by: claim needs tokens/);
+  r = check(`${api}    rate_limit: { requests: 3, per: 1m, by: claim }\n`);
+  assert.match(r.stderr, /g\.yaml:5: apis\.a\.rate_limit: by: claim needs the claim's name/);
+  r = check(`${api}    rate_limit: { requests: 3, per: 1m }\n`);
+  assert.match(r.stderr, /g\.yaml:5: apis\.a\.rate_limit: by is required: ip or claim/);
+  r = check(`${api}    rate_limit: { requests: 3, per: 1m, by: ip, claim: sub }\n`);
+  assert.match(r.stderr, /g\.yaml:5: apis\.a\.rate_limit: claim is only for by: claim/);
 });

@@ -108,5 +108,5 @@ apis:
   });
   const bad = spawnSync(BIN, ['check', '-c', `${dir}/g.yaml`], { encoding: 'utf8' });
   assert.equal(bad.status, 1);
-  assert.match(bad.stderr, /g\.yaml:5: apis\.a\.rate_limit\.by: 'header': only ip/);
+  assert.match(bad.stderr, /g\.yaml:5: apis\.a\.rate_limit\.by: 'header' must be ip \(the client's address\) or claim/);
 });

@@ -386,13 +386,40 @@ static void test_cache(void **state)
     assert_memory_not_equal(a, b, 32);
 }
 
+/* the key a claim-keyed rate limit counts by: issuer, claim name and value, and only string values */
+static void claim_key(const char *extra, const char *claim, int want, unsigned char out[16])
+{
+    struct gh_jwt t;
+    struct gh_err err = {{0}};
+    char *tok = sign(rsa_key, "RS256", "{\"alg\":\"RS256\",\"kid\":\"r1\"}", claims(extra));
+    assert_int_equal(gh_jwt_decode((struct gh_str){tok, strlen(tok)}, 8192, &t, &err), 0);
+    assert_int_equal(gh_jwt_claim_key(&t, claim, out), want);
+    gh_jwt_release(&t);
+}
+
+static void test_claim_key(void **state)
+{
+    (void)state;
+    unsigned char a[16], b[16], c[16], d[16];
+    claim_key(",\"sub\":\"alice\",\"tid\":\"alice\"", "sub", 0, a);
+    claim_key(",\"sub\":\"alice\",\"jti\":\"other\"", "sub", 0, b);
+    assert_memory_equal(a, b, 16); /* another token of the same user */
+    claim_key(",\"sub\":\"bob\"", "sub", 0, c);
+    assert_memory_not_equal(a, c, 16);
+    claim_key(",\"sub\":\"alice\",\"tid\":\"alice\"", "tid", 0, d);
+    assert_memory_not_equal(a, d, 16); /* the claim's name counts too */
+    claim_key("", "sub", GH_ENOTFOUND, d);
+    claim_key(",\"sub\":\"\"", "sub", GH_ENOTFOUND, d);
+    claim_key(",\"sub\":42", "sub", GH_ENOTFOUND, d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_set),        cmocka_unit_test(test_valid_tokens),
         cmocka_unit_test(test_header_attacks), cmocka_unit_test(test_ecdsa_signatures),
         cmocka_unit_test(test_claims),         cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_cache),          cmocka_unit_test(test_claim_key),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
