@@ -9,6 +9,7 @@
 #include "gateway/auth.h"
 #include "gateway/stats.h"
 #include "gateway/iplimit.h"
+#include "identity/oidc.h"
 #include "access/usage.h"
 #include "access/access.h"
 #include "access/table.h"
@@ -58,6 +59,7 @@ struct control {
     uv_timer_t usage;
     struct gh_access_table *access;
     struct gh_jwks_registry *jwks;
+    struct gh_oidc *oidc;
     uint64_t generation;
     int draining;
 };
@@ -132,6 +134,22 @@ static int load(const char *path, uint64_t generation, struct gh_snapshot **out,
 static int load_bound_key(const struct gh_config *cfg, struct gh_store *s, struct gh_master_key *k,
                           struct gh_err *err);
 
+/* A secret the config names (NULL name: none, *out NULL). */
+static int read_secret(const struct gh_config *cfg, struct gh_store *s, const char *name, unsigned char **out,
+                       size_t *len, struct gh_err *err)
+{
+    *out = NULL;
+    *len = 0;
+    if (name == NULL)
+        return 0;
+    struct gh_master_key k;
+    int rc = load_bound_key(cfg, s, &k, err);
+    if (rc == 0)
+        rc = gh_secret_get(s, &k, name, out, len, err);
+    gh_master_key_wipe(&k);
+    return rc;
+}
+
 /* Every secret:NAME the config names must exist; with admin, the admin token is also decrypted (a new
  * buffer for gh_secret_wipe, NULL when none is configured). */
 static int resolve_secrets(const struct gh_config *cfg, struct gh_store *s, unsigned char **admin,
@@ -145,22 +163,34 @@ static int resolve_secrets(const struct gh_config *cfg, struct gh_store *s, unsi
                 "%s:%d: %s: secret '%s' does not exist (store it: gatehouse secrets set -c %s %s)", cfg->file,
                 r->line, r->key, r->name, cfg->file, r->name);
     }
-    if (admin == NULL)
+    if (admin == NULL || admin_len == NULL)
         return 0;
-    *admin = NULL;
-    *admin_len = 0;
-    if (cfg->admin_token_secret == NULL)
-        return 0;
-    struct gh_master_key k;
-    int rc = load_bound_key(cfg, s, &k, err);
-    if (rc == 0)
-        rc = gh_secret_get(s, &k, cfg->admin_token_secret, admin, admin_len, err);
-    gh_master_key_wipe(&k);
+    unsigned char *v = NULL;
+    size_t vl = 0;
+    int rc = read_secret(cfg, s, cfg->admin_token_secret, &v, &vl, err);
+    *admin = v;
+    *admin_len = vl;
     return rc;
 }
 
 static int checkpoint_key(const struct gh_config *cfg, struct gh_store *s, int create, unsigned char **key,
                           size_t *len, struct gh_err *err);
+
+/* The portal's OpenID Connect client: the running config and its client secret. */
+static int configure_oidc(struct control *ctl, const struct gh_config *cfg, struct gh_err *err)
+{
+    unsigned char *sec = NULL;
+    size_t n = 0;
+    int rc = read_secret(cfg, ctl->store, cfg->identity.client_secret, &sec, &n, err);
+    if (rc)
+        return rc;
+    char *s = sec ? gh_strndup((const char *)sec, n) : NULL;
+    gh_oidc_configure(ctl->oidc, cfg, s);
+    if (s)
+        gh_secret_wipe((unsigned char *)s, n);
+    gh_secret_wipe(sec, n);
+    return 0;
+}
 
 static int on_newer(void *ctx, struct gh_json *e)
 {
@@ -302,6 +332,8 @@ static void on_sighup(uv_signal_t *s, int signum)
     gh_catalog_service_config(ctl->catalog, snap->cfg); /* the catalog follows what the gateway serves */
     gh_jwks_registry_configure(ctl->jwks, snap->cfg);
     gh_api_set_config(ctl->api, snap->cfg);
+    if (configure_oidc(ctl, snap->cfg, &err) != 0)
+        gh_log(GH_LOG_ERROR, "identity.oidc.client_secret: %s", err.msg);
     gh_snapshot_unref(ctl->snap);
     ctl->snap = snap;
     arm_checkpoints(ctl);
@@ -422,6 +454,10 @@ static int cmd_serve(const char *path)
     ctl.jwks = gh_jwks_registry_new(ctl.loop);
     gh_jwks_registry_configure(ctl.jwks, ctl.snap->cfg);
     gh_gateway_jwks = ctl.jwks;
+    ctl.oidc = gh_oidc_new(ctl.loop, ctl.jwks);
+    gh_api_set_oidc(ctl.api, ctl.oidc);
+    if (configure_oidc(&ctl, ctl.snap->cfg, &err) != 0)
+        gh_log(GH_LOG_ERROR, "identity.oidc.client_secret: %s", err.msg);
     if (gh_gateway_start(ctl.snap, &ctl.gateway, &err) != 0) {
         gh_log(GH_LOG_ERROR, "listen.gateway: %s", err.msg);
         gh_catalog_service_stop(ctl.catalog);
@@ -471,6 +507,7 @@ static int cmd_serve(const char *path)
     gh_gateway_iplimit = NULL;
     gh_access_table_free(ctl.access); /* the workers are gone */
     gh_jwks_registry_free(ctl.jwks);
+    gh_oidc_free(ctl.oidc);
     gh_access_thread_offline();
     gh_api_free(ctl.api);
     gh_store_close(ctl.store);

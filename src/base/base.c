@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -292,4 +293,39 @@ int gh_read_file(const char *path, size_t max, char **out, size_t *len, struct g
 int gh_random_bytes(void *buf, size_t n)
 {
     return RAND_bytes(buf, (int)n) == 1 ? 0 : GH_EINTERNAL;
+}
+
+size_t gh_b64url(const void *in, size_t n, char *out)
+{
+    int len = EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+    while (len > 0 && out[len - 1] == '=')
+        len--;
+    for (int i = 0; i < len; i++)
+        out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
+    out[len] = '\0';
+    return (size_t)len;
+}
+
+int gh_random_token(char out[GH_TOKEN_LEN + 1])
+{
+    unsigned char b[32];
+    char tmp[48];
+    if (gh_random_bytes(b, sizeof(b)) != 0)
+        return GH_EINTERNAL;
+    gh_b64url(b, sizeof(b), tmp);
+    memcpy(out, tmp, GH_TOKEN_LEN + 1);
+    return 0;
+}
+
+void gh_sha256_hex(const void *in, size_t n, char out[65])
+{
+    unsigned char d[32];
+    unsigned int dl = 32;
+    EVP_Digest(in, n, d, &dl, EVP_sha256(), NULL);
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < 32; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
+    out[64] = '\0';
 }

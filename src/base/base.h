@@ -100,6 +100,17 @@ int gh_read_fd(int fd, const char *name, size_t max, char **out, size_t *len, st
 /* Fills buf with n cryptographically random bytes (OpenSSL). Returns 0 or GH_EINTERNAL. */
 int gh_random_bytes(void *buf, size_t n);
 
+/* base64url without padding of n bytes into out (at least 4 * ((n + 2) / 3) + 1 bytes); returns the
+ * length written before the NUL. */
+size_t gh_b64url(const void *in, size_t n, char *out);
+
+/* A random token: 32 random bytes in base64url (43 characters and the NUL). 0 or GH_EINTERNAL. */
+#define GH_TOKEN_LEN 43
+int gh_random_token(char out[GH_TOKEN_LEN + 1]);
+
+/* SHA-256 of n bytes, as 64 lower-case hex characters and the NUL. */
+void gh_sha256_hex(const void *in, size_t n, char out[65]);
+
 #define GH_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define GH_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define GH_LIKELY(x) __builtin_expect(!!(x), 1)

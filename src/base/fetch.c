@@ -32,9 +32,32 @@ static size_t on_data(char *p, size_t size, size_t n, void *ctx)
     return len;
 }
 
+void gh_url_encode(struct gh_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+            *p == '.' || *p == '_' || *p == '~') {
+            gh_buf_add(b, (const char *)p, 1);
+        } else {
+            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            gh_buf_add(b, e, 3);
+        }
+    }
+}
+
 int gh_fetch(const char *url, uint64_t timeout_ms, size_t max_bytes, struct gh_fetch_result *out,
              struct gh_err *err)
 {
+    struct gh_fetch_req r = {.url = url, .timeout_ms = timeout_ms, .max_bytes = max_bytes};
+    return gh_fetch_req(&r, out, err);
+}
+
+int gh_fetch_req(const struct gh_fetch_req *r, struct gh_fetch_result *out, struct gh_err *err)
+{
+    const char *url = r->url;
+    uint64_t timeout_ms = r->timeout_ms;
+    size_t max_bytes = r->max_bytes;
     memset(out, 0, sizeof(*out));
     if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
         return gh_err_set(err, GH_EIO, "%s: only http and https URLs can be fetched", url);
@@ -55,9 +78,33 @@ int gh_fetch(const char *url, uint64_t timeout_ms, size_t max_bytes, struct gh_f
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, why);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "gatehouse");
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    struct curl_slist *hdrs = NULL;
+    struct gh_buf cred = {0};
+    if (r->form) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->form);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(r->form));
+    }
+    if (r->user) {
+        gh_url_encode(&cred, r->user);
+        gh_buf_add(&cred, ":", 1);
+        gh_url_encode(&cred, r->password ? r->password : "");
+        gh_buf_add(&cred, "", 1);
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+        curl_easy_setopt(h, CURLOPT_USERPWD, cred.p);
+    }
+    if (r->bearer) {
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+        curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, r->bearer);
+    }
+    hdrs = curl_slist_append(hdrs, "Accept: application/json");
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     CURLcode rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
     curl_easy_cleanup(h);
+    curl_slist_free_all(hdrs);
+    if (cred.p)
+        memset(cred.p, 0, cred.len);
+    gh_buf_free(&cred);
     if (s.too_big) {
         gh_buf_free(&out->body);
         return gh_err_set(err, GH_EIO, "%s: the response is larger than %zu bytes", url, max_bytes);

@@ -18,4 +18,20 @@ struct gh_fetch_result {
 int gh_fetch(const char *url, uint64_t timeout_ms, size_t max_bytes, struct gh_fetch_result *out,
              struct gh_err *err);
 
+/* The same with a request: method POST when form is not NULL (an
+ * application/x-www-form-urlencoded body), HTTP Basic credentials when user is not NULL, and a
+ * bearer token when bearer is not NULL. */
+struct gh_fetch_req {
+    const char *url;
+    const char *form;
+    const char *user, *password; /* Basic: each form-urlencoded first, as RFC 6749 2.3.1 asks */
+    const char *bearer;
+    uint64_t timeout_ms;
+    size_t max_bytes;
+};
+int gh_fetch_req(const struct gh_fetch_req *r, struct gh_fetch_result *out, struct gh_err *err);
+
+/* Appends s to b percent-encoded for a URL query or form value (all but A-Z a-z 0-9 - . _ ~). */
+void gh_url_encode(struct gh_buf *b, const char *s);
+
 #endif

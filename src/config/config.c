@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 struct ld {
@@ -735,6 +736,34 @@ static int api_limit_key(struct ld *ld, const char *k, const char *key, int kl, 
 
 /* ---- issuers ---- */
 
+/* OpenID Connect Discovery 1.0, 4: the issuer with /.well-known/openid-configuration appended. */
+static char *discovery_url(const char *issuer)
+{
+    size_t n = strlen(issuer);
+    char *d = gh_malloc(n + 40);
+    snprintf(d, n + 40, "%.*s/.well-known/openid-configuration", (int)(n && issuer[n - 1] == '/' ? n - 1 : n),
+             issuer);
+    return d;
+}
+
+static int check_algorithms(struct ld *ld, int kl, const char *key, char **algs, size_t n)
+{
+    static const char *const known[] = {"RS256", "RS384", "RS512", "PS256", "PS384",
+                                        "PS512", "ES256", "ES384", "ES512"};
+    for (size_t i = 0; i < n; i++) {
+        int ok = 0;
+        for (size_t j = 0; j < sizeof(known) / sizeof(known[0]); j++)
+            ok |= strcmp(algs[i], known[j]) == 0;
+        if (!ok)
+            return errf(
+                ld, kl, key,
+                "'%s' is not accepted (RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512; "
+                "never none or HMAC)",
+                algs[i]);
+    }
+    return 0;
+}
+
 static int http_url(const char *s)
 {
     return (strncmp(s, "https://", 8) == 0 && s[8]) || (strncmp(s, "http://", 7) == 0 && s[7]);
@@ -765,21 +794,8 @@ static int issuer_key(struct ld *ld, const char *k, const char *key, int kl, str
     if (strcmp(k, "required_claims") == 0)
         return get_string_list(ld, v, kl, key, &is->required_claims, &is->nrequired_claims);
     if (strcmp(k, "algorithms") == 0) {
-        static const char *const known[] = {"RS256", "RS384", "RS512", "PS256", "PS384",
-                                            "PS512", "ES256", "ES384", "ES512"};
         rc = get_string_list(ld, v, kl, key, &is->algorithms, &is->nalgorithms);
-        for (size_t i = 0; rc == 0 && i < is->nalgorithms; i++) {
-            int ok = 0;
-            for (size_t j = 0; j < sizeof(known) / sizeof(known[0]); j++)
-                ok |= strcmp(is->algorithms[i], known[j]) == 0;
-            if (!ok)
-                return errf(
-                    ld, kl, key,
-                    "'%s' is not accepted (RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512; "
-                    "never none or HMAC)",
-                    is->algorithms[i]);
-        }
-        return rc;
+        return rc ? rc : check_algorithms(ld, kl, key, is->algorithms, is->nalgorithms);
     }
     if (strcmp(k, "client_claim") == 0)
         return get_string(ld, v, kl, key, &is->client_claim);
@@ -831,12 +847,8 @@ static int load_issuers(struct ld *ld, struct gh_yaml_node *n, int line, struct 
         }
         if (is->client_claim == NULL)
             is->client_claim = gh_strdup("azp");
-        if (is->jwks_uri == NULL && is->discovery == NULL) {
-            size_t n0 = strlen(is->issuer);
-            is->discovery = gh_malloc(n0 + 40);
-            snprintf(is->discovery, n0 + 40, "%.*s/.well-known/openid-configuration",
-                     (int)(n0 && is->issuer[n0 - 1] == '/' ? n0 - 1 : n0), is->issuer);
-        }
+        if (is->jwks_uri == NULL && is->discovery == NULL)
+            is->discovery = discovery_url(is->issuer);
         for (size_t i = 0; i + 1 < cfg->nissuers; i++)
             if (strcmp(cfg->issuers[i].name, is->name) == 0 ||
                 strcmp(cfg->issuers[i].issuer, is->issuer) == 0)
@@ -1060,6 +1072,183 @@ static int load_apis(struct ld *ld, struct gh_yaml_node *n, int line, struct gh_
     return 0;
 }
 
+/* ---- identity ---- */
+
+struct oidc_ld {
+    struct gh_config *cfg;
+    struct gh_config_identity *id;
+};
+
+static int oidc_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
+{
+    struct oidc_ld *o = ctx;
+    struct gh_config_identity *id = o->id;
+    int rc;
+    if (strcmp(k, "issuer") == 0 || strcmp(k, "discovery") == 0 || strcmp(k, "redirect_uri") == 0) {
+        char **dst = k[0] == 'i' ? &id->issuer : k[0] == 'd' ? &id->discovery : &id->redirect_uri;
+        rc = get_string(ld, v, kl, key, dst);
+        if (rc == 0 && !http_url(*dst))
+            return errf(ld, kl, key, "'%s' must be an https:// (or http://) URL", *dst);
+        if (rc == 0 && dst == &id->redirect_uri) {
+            const char *path = strchr((*dst)[4] == 's' ? *dst + 8 : *dst + 7, '/');
+            if (path == NULL || strcmp(path, "/auth/callback") != 0)
+                return errf(ld, kl, key,
+                            "'%s' must end in /auth/callback (where the portal takes the answer)", *dst);
+        }
+        return rc;
+    }
+    if (strcmp(k, "client_id") == 0)
+        return get_string(ld, v, kl, key, &id->client_id);
+    if (strcmp(k, "client_secret") == 0)
+        return get_secret_ref(ld, v, kl, key, o->cfg, &id->client_secret);
+    if (strcmp(k, "scopes") == 0)
+        return get_string_list(ld, v, kl, key, &id->scopes, &id->nscopes);
+    if (strcmp(k, "algorithms") == 0) {
+        rc = get_string_list(ld, v, kl, key, &id->algorithms, &id->nalgorithms);
+        return rc ? rc : check_algorithms(ld, kl, key, id->algorithms, id->nalgorithms);
+    }
+    if (strcmp(k, "groups_claim") == 0)
+        return get_string(ld, v, kl, key, &id->groups_claim);
+    if (strcmp(k, "roles_claim") == 0)
+        return get_string(ld, v, kl, key, &id->roles_claim);
+    if (strcmp(k, "username_claim") == 0)
+        return get_string(ld, v, kl, key, &id->username_claim);
+    if (strcmp(k, "userinfo") == 0)
+        return get_bool(ld, v, kl, key, &id->userinfo);
+    if (strcmp(k, "clock_skew") == 0)
+        return duration(ld, v, kl, key, &id->clock_skew_ms, 1);
+    return errf(ld, kl, key,
+                "unknown key (expected issuer, discovery, client_id, client_secret, redirect_uri, scopes, "
+                "algorithms, groups_claim, roles_claim, username_claim, userinfo, clock_skew)");
+}
+
+/* role_map / group_map: IdP value -> role or Group ref */
+struct map_ld {
+    struct gh_config_pair **pairs;
+    size_t *n;
+    int roles; /* values are roles; else Group refs */
+};
+
+static int map_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
+{
+    struct map_ld *m = ctx;
+    char *to = NULL;
+    int rc = get_string(ld, v, kl, key, &to);
+    if (rc == 0 && m->roles && strcmp(to, "admin") != 0 && strcmp(to, "auditor") != 0 &&
+        strcmp(to, "api-publisher") != 0 && strcmp(to, "developer") != 0)
+        rc = errf(ld, kl, key, "'%s' must be admin, auditor, api-publisher or developer", to);
+    if (rc == 0 && !m->roles) {
+        struct gh_entity_ref r;
+        struct gh_err why = {{0}};
+        if (gh_catalog_parse_ref((struct gh_str){to, strlen(to)}, "Group", NULL, &r, &why) != 0) {
+            rc = errf(ld, kl, key, "'%s': %s", to, why.msg);
+        } else if (strcasecmp(r.kind, "group") != 0) {
+            rc = errf(ld, kl, key, "'%s' must be a Group (like group:default/payments or payments)", to);
+        } else {
+            char ref[GH_ENTITY_REF_MAX];
+            gh_catalog_ref_string(&r, ref, sizeof(ref));
+            free(to);
+            to = gh_strdup(ref);
+        }
+    }
+    if (rc) {
+        free(to);
+        return rc;
+    }
+    *m->pairs = gh_realloc(*m->pairs, (*m->n + 1) * sizeof(**m->pairs));
+    (*m->pairs)[(*m->n)++] = (struct gh_config_pair){gh_strdup(k), to, kl};
+    return 0;
+}
+
+static int session_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v,
+                       void *ctx)
+{
+    struct gh_config_identity *id = ctx;
+    if (strcmp(k, "idle_timeout") == 0)
+        return get_duration(ld, v, kl, key, &id->session_idle_ms);
+    if (strcmp(k, "absolute_timeout") == 0)
+        return get_duration(ld, v, kl, key, &id->session_absolute_ms);
+    return errf(ld, kl, key, "unknown key (expected idle_timeout, absolute_timeout)");
+}
+
+static int identity_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v,
+                        void *ctx)
+{
+    struct gh_config *cfg = ctx;
+    struct gh_config_identity *id = &cfg->identity;
+    if (strcmp(k, "oidc") == 0) {
+        struct oidc_ld o = {cfg, id};
+        int rc = each_key(ld, v, kl, key, oidc_key, &o);
+        if (rc)
+            return rc;
+        if (id->issuer == NULL || id->client_id == NULL || id->redirect_uri == NULL)
+            return errf(ld, kl, key, "issuer, client_id and redirect_uri are required");
+        return 0;
+    }
+    if (strcmp(k, "role_map") == 0 || strcmp(k, "group_map") == 0) {
+        struct map_ld m = k[0] == 'r' ? (struct map_ld){&id->role_map, &id->nrole_map, 1}
+                                      : (struct map_ld){&id->group_map, &id->ngroup_map, 0};
+        return each_key(ld, v, kl, key, map_key, &m);
+    }
+    if (strcmp(k, "default_role") == 0) {
+        int rc = get_string(ld, v, kl, key, &id->default_role);
+        if (rc == 0 && strcmp(id->default_role, "developer") != 0 &&
+            strcmp(id->default_role, "auditor") != 0 && strcmp(id->default_role, "api-publisher") != 0)
+            rc = errf(ld, kl, key,
+                      "'%s' must be developer, api-publisher or auditor (admins come from role_map)",
+                      id->default_role);
+        return rc;
+    }
+    if (strcmp(k, "session") == 0)
+        return each_key(ld, v, kl, key, session_key, id);
+    if (strcmp(k, "dev_login") == 0)
+        return get_bool(ld, v, kl, key, &id->dev_login);
+    return errf(ld, kl, key,
+                "unknown key (expected oidc, role_map, group_map, default_role, session, dev_login)");
+}
+
+/* Defaults and the rules across keys. */
+static int finish_identity(struct ld *ld, struct gh_config *cfg)
+{
+    struct gh_config_identity *id = &cfg->identity;
+    if (id->line == 0)
+        return 0;
+    if (id->dev_login && id->issuer)
+        return errf(ld, id->line, "identity.dev_login", "is only for a config without identity.oidc");
+    if (id->issuer) {
+        if (id->nscopes == 0) {
+            static const char *const def[] = {"openid", "profile", "email"};
+            for (size_t i = 0; i < 3; i++) {
+                id->scopes = gh_realloc(id->scopes, (id->nscopes + 1) * sizeof(char *));
+                id->scopes[id->nscopes++] = gh_strdup(def[i]);
+            }
+        }
+        int openid = 0;
+        for (size_t i = 0; i < id->nscopes; i++)
+            openid |= strcmp(id->scopes[i], "openid") == 0;
+        if (!openid)
+            return errf(ld, id->line, "identity.oidc.scopes", "must include openid");
+        if (id->nalgorithms == 0) {
+            id->algorithms = gh_malloc(sizeof(char *));
+            id->algorithms[0] = gh_strdup("RS256");
+            id->nalgorithms = 1;
+        }
+        if (id->discovery == NULL)
+            id->discovery = discovery_url(id->issuer);
+    }
+    if (id->groups_claim == NULL)
+        id->groups_claim = gh_strdup("groups");
+    if (id->roles_claim == NULL)
+        id->roles_claim = gh_strdup("roles");
+    if (id->username_claim == NULL)
+        id->username_claim = gh_strdup("preferred_username");
+    if (id->default_role == NULL)
+        id->default_role = gh_strdup("developer");
+    if (id->session_idle_ms > id->session_absolute_ms)
+        return errf(ld, id->line, "identity.session", "idle_timeout is longer than absolute_timeout");
+    return 0;
+}
+
 static int load_root(struct ld *ld, struct gh_config *cfg)
 {
     struct gh_yaml_node *root = gh_yaml_root(ld->doc);
@@ -1100,11 +1289,14 @@ static int load_root(struct ld *ld, struct gh_config *cfg)
             rc = load_plans(ld, v, kl, cfg);
         } else if (strcmp(k, "issuers") == 0) {
             rc = load_issuers(ld, v, kl, cfg);
+        } else if (strcmp(k, "identity") == 0) {
+            cfg->identity.line = kl;
+            rc = each_key(ld, v, kl, "identity", identity_key, cfg);
         } else {
             rc = errf(ld, kl, k,
                       "unknown key (expected listen, workers, limits, upstreams, log, store, apis, catalog, "
                       "secrets, "
-                      "admin, audit, plans, issuers, usage)");
+                      "admin, audit, plans, issuers, usage, identity)");
         }
         if (rc)
             return rc;
@@ -1134,6 +1326,9 @@ static struct gh_config *defaults(const char *name)
     cfg->catalog_poll_ms = 5000;
     cfg->audit_checkpoint_ms = (uint64_t)3600 * 1000;
     cfg->usage_flush_ms = 60000;
+    cfg->identity.clock_skew_ms = 60000;
+    cfg->identity.session_idle_ms = (uint64_t)8 * 3600 * 1000;
+    cfg->identity.session_absolute_ms = (uint64_t)24 * 3600 * 1000;
     return cfg;
 }
 
@@ -1145,6 +1340,8 @@ static int finish(struct ld *ld, struct gh_config **out)
         rc = check_api_plans(ld, cfg);
     if (rc == 0)
         rc = check_api_issuers(ld, cfg);
+    if (rc == 0)
+        rc = finish_identity(ld, cfg);
     if (rc == 0 && cfg->master_key_file == NULL)
         cfg->master_key_file = config_relative(ld, "gatehouse.key");
     if (rc == 0 && strcmp(cfg->store_path, "./gatehouse.db") == 0) {
@@ -1188,10 +1385,36 @@ static void free_list(char **l, size_t n)
     free(l);
 }
 
+static void free_pairs(struct gh_config_pair *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(p[i].from);
+        free(p[i].to);
+    }
+    free(p);
+}
+
+static void free_identity(struct gh_config_identity *id)
+{
+    free(id->issuer);
+    free(id->discovery);
+    free(id->client_id);
+    free(id->redirect_uri);
+    free_list(id->scopes, id->nscopes);
+    free_list(id->algorithms, id->nalgorithms);
+    free(id->groups_claim);
+    free(id->roles_claim);
+    free(id->username_claim);
+    free(id->default_role);
+    free_pairs(id->role_map, id->nrole_map);
+    free_pairs(id->group_map, id->ngroup_map);
+}
+
 void gh_config_free(struct gh_config *cfg)
 {
     if (cfg == NULL)
         return;
+    free_identity(&cfg->identity);
     for (size_t i = 0; i < cfg->napis; i++) {
         struct gh_config_api *a = &cfg->apis[i];
         free(a->name);

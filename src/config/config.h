@@ -78,6 +78,30 @@ struct gh_config_issuer {
     uint64_t max_token_bytes; /* default 8k */
 };
 
+/* identity: who signs in to the portal, and what their IdP groups make them */
+struct gh_config_pair {
+    char *from, *to;
+    int line;
+};
+
+struct gh_config_identity {
+    int line; /* 0: no identity section */
+    /* identity.oidc: the OpenID Connect provider (issuer NULL: none) */
+    char *issuer, *discovery, *client_id, *redirect_uri;
+    const char *client_secret; /* a name in secret_refs (borrowed), or NULL (a public client) */
+    char **scopes, **algorithms;
+    size_t nscopes, nalgorithms;
+    char *groups_claim, *roles_claim, *username_claim;
+    int userinfo;           /* also read the userinfo endpoint's claims */
+    uint64_t clock_skew_ms; /* for the ID token's exp and iat */
+    /* IdP values (groups, roles) to Gatehouse roles, and to catalog Group refs */
+    struct gh_config_pair *role_map, *group_map;
+    size_t nrole_map, ngroup_map;
+    char *default_role; /* for everyone else: developer */
+    uint64_t session_idle_ms, session_absolute_ms;
+    int dev_login; /* a page to sign in as a catalog User, for demos (loopback only) */
+};
+
 struct gh_config {
     char *file;
     char *gateway_listen; /* "host:port" */
@@ -112,6 +136,7 @@ struct gh_config {
     size_t nplans;
     struct gh_config_issuer *issuers;
     size_t nissuers;
+    struct gh_config_identity identity;
     uint64_t audit_checkpoint_ms;
     uint64_t usage_flush_ms;
     /* usage.flush_interval: how often usage counts are written (default 1m) */ /* audit.checkpoint_interval;

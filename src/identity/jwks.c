@@ -29,6 +29,7 @@ struct slot {
     /* control thread only */
     int active, inflight, failing;
     char *jwks_uri, *discovery;
+    struct gh_json *doc; /* the last discovery document (NULL: none fetched) */
     uint64_t refresh_ms, min_refresh_ms;
     uint64_t next_ms, last_ms, backoff_ms;
 };
@@ -47,6 +48,7 @@ struct fetch {
     struct gh_jwks_registry *r;
     int slot;
     char *iss, *jwks_uri, *discovery;
+    struct gh_json *doc;
     struct gh_jwk_set *set;
     char why[512];
 };
@@ -101,22 +103,27 @@ static void do_fetch(uv_work_t *w)
 {
     struct fetch *f = w->data;
     char *uri = f->jwks_uri ? gh_strdup(f->jwks_uri) : NULL;
-    if (uri == NULL) {
+    if (f->discovery) {
         struct gh_json *doc = NULL;
-        if (get_json(f->discovery, &doc, f->why, sizeof(f->why)) != 0)
+        if (get_json(f->discovery, &doc, f->why, sizeof(f->why)) != 0) {
+            free(uri);
             return;
+        }
         /* OpenID Connect Discovery 1.0, 4.3: the document's issuer must be the one asked about */
         const char *iss = gh_json_str(gh_json_get(doc, "issuer"), NULL);
         const char *ju = gh_json_str(gh_json_get(doc, "jwks_uri"), NULL);
         if (iss == NULL || strcmp(iss, f->iss) != 0)
             snprintf(f->why, sizeof(f->why), "%s: the document's issuer is not %s", f->discovery, f->iss);
-        else if (ju == NULL || (strncmp(ju, "https://", 8) != 0 && strncmp(ju, "http://", 7) != 0))
+        else if (uri == NULL &&
+                 (ju == NULL || (strncmp(ju, "https://", 8) != 0 && strncmp(ju, "http://", 7) != 0)))
             snprintf(f->why, sizeof(f->why), "%s: no http(s) jwks_uri", f->discovery);
-        else
+        else if (uri == NULL)
             uri = gh_strdup(ju);
-        gh_json_unref(doc);
-        if (uri == NULL)
+        if (uri == NULL) {
+            gh_json_unref(doc);
             return;
+        }
+        f->doc = doc;
     }
     struct gh_fetch_result res;
     struct gh_err err = {{0}};
@@ -134,6 +141,7 @@ static void do_fetch(uv_work_t *w)
 static void fetch_free(struct fetch *f)
 {
     gh_jwks_free(f->set);
+    gh_json_unref(f->doc);
     free(f->iss);
     free(f->jwks_uri);
     free(f->discovery);
@@ -158,6 +166,11 @@ static void fetch_done(uv_work_t *w, int status)
         gh_log(GH_LOG_DEBUG, "issuer %s: %zu signing keys", s->iss, gh_jwks_count(f->set));
         publish(r, s, f->set);
         f->set = NULL;
+        if (f->doc) {
+            gh_json_unref(s->doc);
+            s->doc = f->doc;
+            f->doc = NULL;
+        }
         s->failing = 0;
         s->backoff_ms = 0;
         s->next_ms = now + s->refresh_ms;
@@ -241,8 +254,25 @@ void gh_jwks_registry_configure(struct gh_jwks_registry *r, const struct gh_conf
     size_t n = atomic_load(&r->n);
     for (size_t i = 0; i < n; i++)
         r->slots[i].active = 0;
-    for (size_t k = 0; k < cfg->nissuers; k++) {
-        const struct gh_config_issuer *is = &cfg->issuers[k];
+    /* the portal's OpenID provider too, as if it were one more issuer (the gateway never takes its
+     * tokens unless an issuers: entry names it) */
+    const struct gh_config_identity *id = &cfg->identity;
+    struct gh_config_issuer portal = {
+        .issuer = id->issuer, .discovery = id->discovery, .refresh_ms = 3600000, .min_refresh_ms = 30000};
+    for (size_t k = 0; k < cfg->nissuers + (id->issuer != NULL); k++) {
+        struct gh_config_issuer merged;
+        const struct gh_config_issuer *is = k < cfg->nissuers ? &cfg->issuers[k] : &portal;
+        if (k < cfg->nissuers && id->issuer && strcmp(is->issuer, id->issuer) == 0) {
+            merged = *is; /* the same provider: one key set, and its discovery document kept */
+            merged.discovery = id->discovery;
+            is = &merged;
+        } else if (k == cfg->nissuers) {
+            size_t m = 0;
+            while (m < cfg->nissuers && strcmp(cfg->issuers[m].issuer, id->issuer) != 0)
+                m++;
+            if (m < cfg->nissuers)
+                break; /* merged above */
+        }
         size_t i = 0;
         while (i < n && strcmp(r->slots[i].iss, is->issuer) != 0)
             i++;
@@ -288,6 +318,7 @@ void gh_jwks_registry_free(struct gh_jwks_registry *r)
             gh_jwks_free(k->set);
             free(k);
         }
+        gh_json_unref(r->slots[i].doc);
         free(r->slots[i].iss);
         free(r->slots[i].jwks_uri);
         free(r->slots[i].discovery);
@@ -318,6 +349,24 @@ const struct gh_jwk_set *gh_jwks_lookup(struct gh_jwks_registry *r, const char *
         }
     *slot = -1;
     return NULL;
+}
+
+const struct gh_json *gh_jwks_discovery(struct gh_jwks_registry *r, const char *iss)
+{
+    size_t n = atomic_load(&r->n);
+    for (size_t i = 0; i < n; i++)
+        if (r->slots[i].active && strcmp(r->slots[i].iss, iss) == 0)
+            return r->slots[i].doc;
+    return NULL;
+}
+
+const struct gh_jwk_set *gh_jwks_current(struct gh_jwks_registry *r, const char *iss)
+{
+    int slot;
+    const struct gh_jwk_set *set = gh_jwks_lookup(r, iss, &slot);
+    if (set == NULL || gh_jwks_count(set) == 0)
+        gh_jwks_want_refresh(r, slot);
+    return set;
 }
 
 uint64_t gh_jwks_generation(const struct gh_jwks_registry *r)

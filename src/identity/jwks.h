@@ -39,6 +39,12 @@ uint64_t gh_jwks_generation(const struct gh_jwks_registry *r);
 /* A token named a kid the keys lack: ask for a fetch (honours min_refresh). */
 void gh_jwks_want_refresh(struct gh_jwks_registry *r, int slot);
 
+/* Control thread only: the issuer's discovery document as last fetched (NULL: none yet, or the
+ * issuer is configured by jwks_uri alone), and its key set (the control thread publishes them, so
+ * it needs no read lock). */
+const struct gh_json *gh_jwks_discovery(struct gh_jwks_registry *r, const char *iss);
+const struct gh_jwk_set *gh_jwks_current(struct gh_jwks_registry *r, const char *iss);
+
 /* For status and tests: the number of keys held for iss, and fetches done / failed. */
 size_t gh_jwks_key_count(struct gh_jwks_registry *r, const char *iss);
 

@@ -146,16 +146,7 @@ static char *decode(const char *p, size_t len, int plus)
     return out;
 }
 
-struct param {
-    char *name, *value;
-};
-
-struct params {
-    struct param v[128];
-    size_t n;
-};
-
-static void params_free(struct params *ps)
+void gh__params_free(struct params *ps)
 {
     for (size_t i = 0; i < ps->n; i++) {
         free(ps->v[i].name);
@@ -164,7 +155,7 @@ static void params_free(struct params *ps)
     ps->n = 0;
 }
 
-static int params_parse(struct gh_str q, struct params *ps, char *why, size_t cap)
+int gh__params_parse(struct gh_str q, struct params *ps, char *why, size_t cap)
 {
     ps->n = 0;
     const char *p = q.p, *end = q.p + q.len;
@@ -193,7 +184,7 @@ static int params_parse(struct gh_str q, struct params *ps, char *why, size_t ca
     return 0;
 }
 
-static const char *param(const struct params *ps, const char *name)
+const char *gh__param(const struct params *ps, const char *name)
 {
     for (size_t i = 0; i < ps->n; i++)
         if (strcmp(ps->v[i].name, name) == 0)
@@ -204,7 +195,7 @@ static const char *param(const struct params *ps, const char *name)
 static int param_count(const struct params *ps, const char *name, size_t min, size_t max, size_t *out,
                        char *why, size_t cap)
 {
-    const char *v = param(ps, name);
+    const char *v = gh__param(ps, name);
     if (v == NULL)
         return 0;
     uint64_t n;
@@ -395,7 +386,7 @@ static void get_entities(struct gh_api *a, const struct params *ps, struct gh_pr
         gh__api_error(r, 400, why);
         goto out;
     }
-    const char *after = param(ps, "after");
+    const char *after = gh__param(ps, "after");
     if (after) {
         struct gh_json *c = unb64(after);
         if (c == NULL || gh_json_type(gh_json_get(c, "off")) != GH_JSON_INT) {
@@ -406,7 +397,7 @@ static void get_entities(struct gh_api *a, const struct params *ps, struct gh_pr
         offset = (size_t)gh_json_int_value(gh_json_get(c, "off"));
         gh_json_unref(c);
     }
-    const char *order = param(ps, "order");
+    const char *order = gh__param(ps, "order");
     if (order) {
         const char *colon = strchr(order, ':');
         if (colon == NULL || !((colon - order == 3 && strncmp(order, "asc", 3) == 0) ||
@@ -450,7 +441,7 @@ static void get_entities(struct gh_api *a, const struct params *ps, struct gh_pr
         gh_buf_addf(&r->headers, "after=%s>; rel=\"next\"\r\n", c);
         free(c);
     }
-    gh__api_json(r, 200, project_all(items, param(ps, "fields")));
+    gh__api_json(r, 200, project_all(items, gh__param(ps, "fields")));
 out:
     gh_filter_free(f);
     free(f);
@@ -467,7 +458,7 @@ static void by_query(struct gh_api *a, const struct params *ps, struct gh_presp 
         gh__api_error(r, 400, why);
         goto out;
     }
-    const char *cursor = param(ps, "cursor");
+    const char *cursor = gh__param(ps, "cursor");
     if (cursor) {
         /* the cursor carries the query; only limit and fields may come with it */
         state = unb64(cursor);
@@ -497,7 +488,7 @@ static void by_query(struct gh_api *a, const struct params *ps, struct gh_presp 
             if (strcmp(ps->v[i].name, "filter") == 0)
                 gh_json_append(fl, gh_json_string(ps->v[i].value, strlen(ps->v[i].value)));
         gh_json_set(state, "f", fl);
-        const char *of = param(ps, "orderField");
+        const char *of = gh__param(ps, "orderField");
         if (of) {
             const char *comma = strrchr(of, ',');
             const char *dir = comma ? comma + 1 : "asc";
@@ -514,10 +505,10 @@ static void by_query(struct gh_api *a, const struct params *ps, struct gh_presp 
             gh_json_set(state, "d", gh_json_bool(dir[0] == 'd'));
             gh_buf_free(&key);
         }
-        const char *term = param(ps, "fullTextFilterTerm");
+        const char *term = gh__param(ps, "fullTextFilterTerm");
         if (term && term[0]) {
             gh_json_set(state, "t", gh_json_string(term, strlen(term)));
-            const char *tf = param(ps, "fullTextFilterFields");
+            const char *tf = gh__param(ps, "fullTextFilterFields");
             if (tf && tf[0])
                 gh_json_set(state, "tf", gh_json_string(tf, strlen(tf)));
         }
@@ -554,7 +545,7 @@ static void by_query(struct gh_api *a, const struct params *ps, struct gh_presp 
     if (items == NULL)
         items = gh_json_array();
     struct gh_json *res = gh_json_object(), *page = gh_json_object();
-    gh_json_set(res, "items", project_all(items, param(ps, "fields")));
+    gh_json_set(res, "items", project_all(items, gh__param(ps, "fields")));
     gh_json_set(res, "totalItems", gh_json_int((int64_t)total));
     if (limit && offset + limit < total) {
         gh_json_set(state, "off", gh_json_int((int64_t)(offset + limit)));
@@ -721,7 +712,7 @@ static void locations(struct gh_api *a, const struct gh_preq *req, const struct 
             gh_json_unref(body);
             return gh__api_error(r, 400, "type and target are required strings");
         }
-        const char *dry = param(ps, "dryRun");
+        const char *dry = gh__param(ps, "dryRun");
         struct gh_json *out = NULL;
         int rc = gh_catalog_service_add_location(a->catalog, type, target, dry && strcmp(dry, "true") == 0,
                                                  &out, &err);
@@ -858,7 +849,7 @@ static void entities(struct gh_api *a, const struct gh_preq *req, const struct p
         struct gh_json *e = by_name(s, seg + 3, r);
         if (e == NULL)
             return;
-        gh__api_json(r, 200, project(e, param(ps, "fields")));
+        gh__api_json(r, 200, project(e, gh__param(ps, "fields")));
         gh_json_unref(e);
         return;
     }
@@ -867,7 +858,7 @@ static void entities(struct gh_api *a, const struct gh_preq *req, const struct p
 
 static void search(struct gh_api *a, const struct params *ps, struct gh_presp *r)
 {
-    const char *q = param(ps, "q"), *kind = param(ps, "kind");
+    const char *q = gh__param(ps, "q"), *kind = gh__param(ps, "kind");
     size_t limit = 20;
     char why[200];
     if (q == NULL || q[0] == '\0')
@@ -889,74 +880,16 @@ static void search(struct gh_api *a, const struct params *ps, struct gh_presp *r
     gh__api_json(r, 200, res);
 }
 
-/* Who is calling: the config's admin token (role admin, compared as SHA-256 digests in constant time so
- * neither its bytes nor its length leak), or an active stored API token (its role). 0, or -1. */
-static int caller(struct gh_api *a, const struct gh_preq *req, struct gh__api_caller *who)
-{
-    const struct gh_http_header *auth = NULL;
-    for (size_t i = 0; i < req->h->nheaders; i++)
-        if (gh_str_ieq(req->h->headers[i].name, "authorization"))
-            auth = &req->h->headers[i];
-    if (auth == NULL || auth->value.len < 8 || strncasecmp(auth->value.p, "Bearer ", 7) != 0)
-        return -1;
-    struct gh_str t = {auth->value.p + 7, auth->value.len - 7};
-    if (a->admin_token) {
-        unsigned char want[32], got[32];
-        unsigned int n = 0;
-        EVP_Digest(a->admin_token, a->admin_token_len, want, &n, EVP_sha256(), NULL);
-        EVP_Digest(t.p, t.len, got, &n, EVP_sha256(), NULL);
-        if (CRYPTO_memcmp(want, got, sizeof(want)) == 0) {
-            snprintf(who->role, sizeof(who->role), "admin");
-            snprintf(who->actor, sizeof(who->actor), "admin-token");
-            return 0;
-        }
-    }
-    char id[GH_KEY_ID_LEN + 1];
-    if (gh_token_role(gh_catalog_service_store(a->catalog), t, who->role, id) != 0)
-        return -1;
-    snprintf(who->actor, sizeof(who->actor), "token:%s", id);
-    return 0;
-}
-
-int gh__api_need_role(struct gh_api *a, const struct gh_preq *req, struct gh_presp *r, const char *what,
-                      const char *roles, struct gh__api_caller *who)
-{
-    char why[200];
-    struct gh__api_caller me;
-    if (who == NULL)
-        who = &me;
-    if (caller(a, req, who) != 0) {
-        gh_buf_adds(&r->headers, "WWW-Authenticate: Bearer realm=\"gatehouse\"\r\n");
-        snprintf(why, sizeof(why),
-                 "the %s API needs an API token (gatehouse token create --role %.*s): Authorization: Bearer "
-                 "<token>",
-                 what, (int)strcspn(roles, " "), roles);
-        gh__api_error(r, 401, why);
-        return 0;
-    }
-    /* roles: space-separated */
-    size_t rl = strlen(who->role);
-    for (const char *p = roles; *p;) {
-        size_t n = strcspn(p, " ");
-        if (n == rl && strncmp(p, who->role, n) == 0)
-            return 1;
-        p += n + (p[n] == ' ');
-    }
-    snprintf(why, sizeof(why), "the %s API is for %s; this token's role is %s", what, roles, who->role);
-    gh__api_error(r, 403, why);
-    return 0;
-}
-
 /* GET /api/usage?app=&api=&since=&until=&bucket=minute|hour|day : series for charts (admins for now). */
 static void usage_api(struct gh_api *a, const struct gh_preq *req, const struct params *ps,
                       struct gh_presp *r)
 {
     if (req->method != GH_METHOD_GET && req->method != GH_METHOD_HEAD)
         return gh__api_not_allowed(r, "GET, HEAD");
-    if (!gh__api_need_role(a, req, r, "usage", "admin auditor", NULL))
+    if (!gh__api_allow(a, r, GH_ACT_USAGE_VIEW, &(struct gh_perm_resource){0}))
         return;
-    struct gh_usage_query q = {param(ps, "app"), param(ps, "api"), param(ps, "since"), param(ps, "until"),
-                               param(ps, "bucket")};
+    struct gh_usage_query q = {gh__param(ps, "app"), gh__param(ps, "api"), gh__param(ps, "since"),
+                               gh__param(ps, "until"), gh__param(ps, "bucket")};
     struct gh_err err = {{0}};
     struct gh_json *res = NULL;
     int rc = gh_usage_series(gh_catalog_service_store(a->catalog), &q, &res, &err);
@@ -998,19 +931,23 @@ static void audit_api(struct gh_api *a, const struct gh_preq *req, const struct 
 {
     if (req->method != GH_METHOD_GET && req->method != GH_METHOD_HEAD)
         return gh__api_not_allowed(r, "GET, HEAD");
-    if (!gh__api_need_role(a, req, r, "audit", "admin auditor", NULL))
+    if (!gh__api_allow(a, r, GH_ACT_AUDIT_VIEW, NULL))
         return;
     char why[200];
     size_t limit = 100, after = 0;
     if (param_count(ps, "limit", 1, 1000, &limit, why, sizeof(why)) ||
         param_count(ps, "after", 0, (size_t)1 << 62, &after, why, sizeof(why)))
         return gh__api_error(r, 400, why);
-    const char *since = param(ps, "since"), *until = param(ps, "until");
+    const char *since = gh__param(ps, "since"), *until = gh__param(ps, "until");
     if ((since && !gh_audit_valid_time(since)) || (until && !gh_audit_valid_time(until)))
         return gh__api_error(r, 400, "since/until: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.fff]Z");
-    struct gh_audit_query q = {
-        param(ps, "actor"), param(ps, "action"), param(ps, "target"), since, until, (int64_t)after,
-        limit + 1};
+    struct gh_audit_query q = {gh__param(ps, "actor"),
+                               gh__param(ps, "action"),
+                               gh__param(ps, "target"),
+                               since,
+                               until,
+                               (int64_t)after,
+                               limit + 1};
     struct audit_page page = {gh_json_array(), 0};
     struct gh_err err = {{0}};
     if (gh_audit_list(gh_catalog_service_store(a->catalog), &q, on_audit_event, &page, &err) != 0) {
@@ -1036,6 +973,93 @@ static void audit_api(struct gh_api *a, const struct gh_preq *req, const struct 
     gh__api_json(r, 200, res);
 }
 
+/* ---- routes ---- */
+
+#define M_GET (1u << GH_METHOD_GET | 1u << GH_METHOD_HEAD)
+#define M_POST (1u << GH_METHOD_POST)
+#define M_DELETE (1u << GH_METHOD_DELETE)
+
+/* Every route of the control API and the action it performs. A path not here is 404, a method not
+ * here 405; whether the caller may is decided by gh_perm_check for its action before its handler runs
+ * (handlers acting on one object check again with that object). Segments: "*" is any one. */
+static const struct gh_api_route routes[] = {
+    {M_GET, {"metrics"}, GH_ACT_METRICS_VIEW},
+    {M_GET, {"auth", "login"}, GH_ACT_SIGN_IN},
+    {M_GET, {"auth", "callback"}, GH_ACT_SIGN_IN},
+    {M_POST, {"auth", "logout"}, GH_ACT_SESSION},
+    {M_GET, {"api", "me"}, GH_ACT_SESSION},
+    {M_GET, {"api", "usage"}, GH_ACT_USAGE_VIEW},
+    {M_GET, {"api", "audit"}, GH_ACT_AUDIT_VIEW},
+    {M_GET, {"api", "search"}, GH_ACT_CATALOG_READ},
+    {M_GET, {"api", "plans"}, GH_ACT_PLANS_READ},
+    {M_GET, {"api", "apps"}, GH_ACT_APPS_READ},
+    {M_POST, {"api", "apps"}, GH_ACT_APPS_MANAGE},
+    {M_POST, {"api", "apps", "*", "keys"}, GH_ACT_APPS_MANAGE},
+    {M_POST, {"api", "apps", "*", "bindings"}, GH_ACT_APPS_MANAGE},
+    {M_GET, {"api", "keys"}, GH_ACT_APPS_READ},
+    {M_DELETE, {"api", "keys", "*"}, GH_ACT_APPS_MANAGE},
+    {M_GET, {"api", "grants"}, GH_ACT_APPS_READ},
+    {M_POST, {"api", "grants"}, GH_ACT_GRANTS_MANAGE},
+    {M_DELETE, {"api", "grants", "*"}, GH_ACT_GRANTS_MANAGE},
+    {M_GET, {"api", "catalog", "entities"}, GH_ACT_CATALOG_READ},
+    {M_GET, {"api", "catalog", "entities", "by-query"}, GH_ACT_CATALOG_READ},
+    {M_POST, {"api", "catalog", "entities", "by-refs"}, GH_ACT_CATALOG_READ},
+    {M_GET, {"api", "catalog", "entities", "by-uid", "*"}, GH_ACT_CATALOG_READ},
+    {M_DELETE, {"api", "catalog", "entities", "by-uid", "*"}, GH_ACT_CATALOG_WRITE},
+    {M_GET, {"api", "catalog", "entities", "by-name", "*", "*", "*"}, GH_ACT_CATALOG_READ},
+    {M_GET, {"api", "catalog", "locations"}, GH_ACT_CATALOG_READ},
+    {M_POST, {"api", "catalog", "locations"}, GH_ACT_CATALOG_WRITE},
+    {M_GET, {"api", "catalog", "locations", "by-entity", "*", "*", "*"}, GH_ACT_CATALOG_READ},
+    {M_GET, {"api", "catalog", "locations", "*"}, GH_ACT_CATALOG_READ},
+    {M_DELETE, {"api", "catalog", "locations", "*"}, GH_ACT_CATALOG_WRITE},
+    {M_GET, {"api", "catalog", "entity-facets"}, GH_ACT_CATALOG_READ},
+    {M_POST, {"api", "catalog", "validate-entity"}, GH_ACT_CATALOG_READ},
+    {M_POST, {"api", "catalog", "refresh"}, GH_ACT_CATALOG_WRITE},
+};
+
+const struct gh_api_route *gh_api_routes(size_t *n)
+{
+    *n = GH_ARRAY_SIZE(routes);
+    return routes;
+}
+
+static int route_matches(const struct gh_api_route *rt, const char *const *seg, int n)
+{
+    int k = 0;
+    while (k < GH_API_ROUTE_SEGS && rt->path[k])
+        k++;
+    if (k != n)
+        return 0;
+    for (int i = 0; i < n; i++)
+        if (strcmp(rt->path[i], "*") != 0 && strcmp(rt->path[i], seg[i]) != 0)
+            return 0;
+    return 1;
+}
+
+const struct gh_api_route *gh_api_route_find(int method, const char *const *seg, int n, char *allow,
+                                             size_t cap)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } names[] = {
+        {1u << GH_METHOD_GET, "GET"}, {1u << GH_METHOD_HEAD, "HEAD"}, {M_POST, "POST"}, {M_DELETE, "DELETE"}};
+    unsigned methods = 0;
+    allow[0] = '\0';
+    for (size_t i = 0; i < GH_ARRAY_SIZE(routes); i++) {
+        if (!route_matches(&routes[i], seg, n))
+            continue;
+        if (routes[i].methods & (1u << method))
+            return &routes[i]; /* the first: a literal segment is listed before "*" */
+        methods |= routes[i].methods;
+    }
+    size_t len = 0;
+    for (size_t i = 0; i < GH_ARRAY_SIZE(names); i++)
+        if ((methods & names[i].bit) && len < cap)
+            len += (size_t)snprintf(allow + len, cap - len, "%s%s", len ? ", " : "", names[i].name);
+    return NULL;
+}
+
 void gh_api_handle(void *ctx, const struct gh_preq *req, struct gh_presp *r)
 {
     struct gh_api *a = ctx;
@@ -1047,13 +1071,30 @@ void gh_api_handle(void *ctx, const struct gh_preq *req, struct gh_presp *r)
         gh__api_error(r, n == -1 ? 400 : 404, "malformed path");
         goto out;
     }
-    /* no authentication yet (it comes with identity): the API answers only clients on this machine */
-    if (!req->loopback) {
-        gh__api_error(r, 403, "the control API answers loopback clients only until sign-in is configured");
+    if (gh__params_parse(req->query, ps, why, sizeof(why)) != 0) {
+        gh__api_error(r, 400, why);
         goto out;
     }
-    if (params_parse(req->query, ps, why, sizeof(why)) != 0) {
-        gh__api_error(r, 400, why);
+    /* the one permission check: the route's action, for whoever is calling */
+    char allow[64];
+    const struct gh_api_route *rt =
+        gh_api_route_find(req->method, (const char *const *)seg, n, allow, sizeof(allow));
+    if (rt == NULL) {
+        if (allow[0])
+            gh__api_not_allowed(r, allow);
+        else
+            gh__api_error(r, 404, "no such route");
+        goto out;
+    }
+    if (gh__api_identify(a, req, r) != 0 || !gh__api_allow(a, r, (enum gh_action)rt->action, NULL) ||
+        gh__api_csrf_ok(a, req, r) != 0)
+        goto out;
+    if (n >= 1 && strcmp(seg[0], "auth") == 0) {
+        gh__api_auth(a, req, seg[1], ps, r);
+        goto out;
+    }
+    if (n == 2 && strcmp(seg[0], "api") == 0 && strcmp(seg[1], "me") == 0) {
+        gh__api_auth(a, req, "me", ps, r);
         goto out;
     }
     if (n == 1 && strcmp(seg[0], "metrics") == 0) {
@@ -1102,8 +1143,10 @@ void gh_api_handle(void *ctx, const struct gh_preq *req, struct gh_presp *r)
     else
         gh__api_error(r, 404, "no such route");
 out:
+    gh_actor_clear(&a->me);
+    a->csrf[0] = '\0';
     for (int i = 0; i < 8; i++)
         free(seg[i]);
-    params_free(ps);
+    gh__params_free(ps);
     free(ps);
 }

@@ -29,6 +29,23 @@ void gh_api_set_metrics(struct gh_api *a, gh_api_metrics_fn fn, void *ctx);
  * response leaves (rather than at the next poll). */
 void gh_api_set_access_hook(struct gh_api *a, void (*fn)(void *ctx), void *ctx);
 
+/* The control API's routes, each with the action (identity/perm.h) it performs. */
+#define GH_API_ROUTE_SEGS 8
+struct gh_api_route {
+    unsigned methods;                    /* bits (1 << enum gh_http_method) */
+    const char *path[GH_API_ROUTE_SEGS]; /* segments; "*" matches any one; NULL ends */
+    int action;                          /* enum gh_action */
+};
+const struct gh_api_route *gh_api_routes(size_t *n);
+/* The route for a request (NULL: none; then allow lists the methods the path takes, "" when the path
+ * is unknown). */
+const struct gh_api_route *gh_api_route_find(int method, const char *const *seg, int n, char *allow,
+                                             size_t cap);
+
+/* The OpenID Connect relying party for /auth/... (NULL: sign-in through a provider is off). */
+struct gh_oidc;
+void gh_api_set_oidc(struct gh_api *a, struct gh_oidc *oidc);
+
 /* The portal handler; ctx is a struct gh_api. */
 void gh_api_handle(void *ctx, const struct gh_preq *req, struct gh_presp *resp);
 

@@ -7,7 +7,10 @@
 
 #include "../base/json.h"
 #include "../config/config.h"
+#include "../identity/perm.h"
 #include "api.h"
+
+struct gh_oidc;
 
 struct gh_api {
     struct gh_catalog_service *catalog;
@@ -18,12 +21,23 @@ struct gh_api {
     void *access_ctx;
     unsigned char *admin_token;
     size_t admin_token_len;
+    struct gh_oidc *oidc; /* NULL: no provider configured */
+    /* the request being answered (the control thread answers one at a time) */
+    struct gh_actor me;          /* who is calling */
+    char csrf[GH_TOKEN_LEN + 1]; /* their session's CSRF token ("" without a session) */
 };
 
-struct gh__api_caller {
-    char role[32];  /* admin, auditor, api-publisher, developer */
-    char actor[64]; /* for the audit trail: "admin-token" or "token:<id>" */
+/* A query string's parameters, percent-decoded ('+' as space). */
+struct param {
+    char *name, *value;
 };
+struct params {
+    struct param v[128];
+    size_t n;
+};
+int gh__params_parse(struct gh_str q, struct params *ps, char *why, size_t cap); /* 0, or -1 with why */
+const char *gh__param(const struct params *ps, const char *name);                /* the first, or NULL */
+void gh__params_free(struct params *ps);
 
 void gh__api_json(struct gh_presp *r, int status, struct gh_json *j); /* takes j */
 void gh__api_error(struct gh_presp *r, int status, const char *message);
@@ -31,11 +45,19 @@ void gh__api_not_allowed(struct gh_presp *r, const char *allow);
 /* The request body as a JSON object (new reference), or NULL having answered 400. */
 struct gh_json *gh__api_body(const struct gh_preq *req, struct gh_presp *r);
 
-/* The one permission check of the control API (until identity adds sessions): the caller's token must
- * have one of the space-separated roles. Answers 401/403 itself and returns 0; 1 to go on (who filled
- * when not NULL). */
-int gh__api_need_role(struct gh_api *a, const struct gh_preq *req, struct gh_presp *r, const char *what,
-                      const char *roles, struct gh__api_caller *who);
+/* The permission check (identity/perm.h) for the caller in a->me, answering 401 or 403 itself: 1 to go
+ * on, 0 when answered. res: the object acted on, or NULL for a route-level check. */
+int gh__api_allow(struct gh_api *a, struct gh_presp *r, enum gh_action act,
+                  const struct gh_perm_resource *res);
+
+/* auth.c: who is calling (bearer token, session cookie, or nobody), into a->me and a->csrf; and the
+ * CSRF rules for a session's state-changing request. 0 to go on; else answered. */
+int gh__api_identify(struct gh_api *a, const struct gh_preq *req, struct gh_presp *r);
+int gh__api_csrf_ok(struct gh_api *a, const struct gh_preq *req, struct gh_presp *r);
+
+/* /auth/login, /auth/callback, /auth/logout and /api/me (auth.c). */
+void gh__api_auth(struct gh_api *a, const struct gh_preq *req, const char *route, const struct params *ps,
+                  struct gh_presp *r);
 
 /* /api/apps..., /api/keys..., /api/grants..., /api/plans (manage.c); seg[0] is "api". */
 void gh__api_manage(struct gh_api *a, const struct gh_preq *req, char **seg, int n, struct gh_presp *r);

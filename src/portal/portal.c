@@ -22,9 +22,15 @@ struct pconn {
     char *buf;
     size_t len, cap;
     int closing;
-    int continued; /* 100 Continue sent for the request being read */
-    int loopback;  /* the peer is 127.0.0.0/8 or ::1 */
+    int continued;                     /* 100 Continue sent for the request being read */
+    int loopback;                      /* the peer is 127.0.0.0/8 or ::1 */
+    struct gh_portal_pending *pending; /* a deferred answer is awaited */
     struct gh_http_head h;
+};
+
+struct gh_portal_pending {
+    struct pconn *c; /* NULL once the connection has gone */
+    int head_only, close_after;
 };
 
 struct gh_portal {
@@ -51,6 +57,8 @@ struct pwrite {
 static void on_conn_closed(uv_handle_t *h)
 {
     struct pconn *c = h->data;
+    if (c->pending)
+        c->pending->c = NULL;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -160,8 +168,17 @@ static void handle(struct pconn *c, int rc, const char *body, size_t body_len)
                           .body = body,
                           .body_len = body_len,
                           .loopback = c->loopback};
-    struct gh_presp resp = {0, NULL, {0}, {0}};
+    struct gh_presp resp = {0, NULL, {0}, {0}, NULL};
     c->p->handler(c->p->handler_ctx, &req, &resp);
+    if (resp.deferred) {
+        resp.deferred->c = c;
+        resp.deferred->head_only = h->method_id == GH_METHOD_HEAD;
+        resp.deferred->close_after = close_after;
+        c->pending = resp.deferred;
+        gh_buf_free(&resp.body);
+        gh_buf_free(&resp.headers);
+        return;
+    }
     if (resp.status == 0)
         resp.status = 500;
     respond_full(c, resp.status, resp.ctype ? resp.ctype : "application/json", resp.headers.p,
@@ -178,17 +195,12 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     buf->len = c->cap - c->len;
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+/* Answers every whole request in the buffer, in order; stops at a deferred one. */
+static void process(struct pconn *c)
 {
-    (void)buf;
-    struct pconn *c = s->data;
-    if (nread < 0 || c->closing) {
-        if (nread < 0)
-            conn_close(c);
-        return;
-    }
-    c->len += (size_t)nread;
-    while (c->len > 0 && !c->closing) {
+    while (c->len > 0 && !c->closing && !c->pending) {
         int rc = gh_http_parse_request(c->buf, c->len, c->p->max_head, &c->h);
         if (rc == 0) {
             if (c->len == c->cap)
@@ -230,7 +242,46 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         size_t used = (size_t)rc + body_len;
         memmove(c->buf, c->buf + used, c->len - used);
         c->len -= used;
+        if (c->pending)
+            uv_read_stop((uv_stream_t *)&c->tcp);
     }
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    struct pconn *c = s->data;
+    if (nread < 0 || c->closing) {
+        if (nread < 0)
+            conn_close(c);
+        return;
+    }
+    c->len += (size_t)nread;
+    process(c);
+}
+
+struct gh_portal_pending *gh_portal_defer(struct gh_presp *resp)
+{
+    resp->deferred = gh_calloc(1, sizeof(*resp->deferred));
+    return resp->deferred;
+}
+
+void gh_portal_finish(struct gh_portal_pending *p, struct gh_presp *resp)
+{
+    struct pconn *c = p->c;
+    if (c && !c->closing) {
+        c->pending = NULL;
+        respond_full(c, resp->status ? resp->status : 500, resp->ctype ? resp->ctype : "application/json",
+                     resp->headers.p, resp->body.p ? resp->body.p : "", resp->body.len, p->head_only,
+                     p->close_after || c->p->stopping);
+        if (!c->closing && uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+            process(c);
+    } else if (c) {
+        c->pending = NULL;
+    }
+    gh_buf_free(&resp->body);
+    gh_buf_free(&resp->headers);
+    free(p);
 }
 
 static void on_connection(uv_stream_t *l, int status)

@@ -27,12 +27,21 @@ struct gh_preq {
 
 /* What the handler answers: status, content type (default application/json), body, and any extra
  * header lines ("Name: value\r\n" each). */
+struct gh_portal_pending;
 struct gh_presp {
     int status;
     const char *ctype;
     struct gh_buf body;
     struct gh_buf headers;
+    struct gh_portal_pending *deferred; /* set by gh_portal_defer */
 };
+
+/* From inside a handler: the answer will come later, from gh_portal_finish on the same loop (after
+ * work on the thread pool, say). The connection reads nothing more until then. The request (struct
+ * gh_preq) is not valid after the handler returns: copy what the answer needs. */
+struct gh_portal_pending *gh_portal_defer(struct gh_presp *resp);
+/* Sends resp (its buffers are freed); if the client has gone meanwhile, only frees. */
+void gh_portal_finish(struct gh_portal_pending *p, struct gh_presp *resp);
 
 typedef void (*gh_portal_handler)(void *ctx, const struct gh_preq *req, struct gh_presp *resp);
 

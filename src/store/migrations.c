@@ -184,6 +184,22 @@ static const struct migration {
      "CREATE INDEX credentials_changed ON credentials (changed);\n"
      "CREATE INDEX grants_changed ON grants (changed);\n",
      NULL},
+    /* Portal sessions: only the SHA-256 of the cookie's value is kept. */
+    {9, "sessions",
+     "CREATE TABLE sessions (\n"
+     "  id_hash    TEXT PRIMARY KEY,\n"
+     "  user_ref   TEXT NOT NULL,\n"
+     "  name       TEXT NOT NULL,\n"
+     "  email      TEXT NOT NULL,\n"
+     "  role       TEXT NOT NULL,\n"
+     "  groups     TEXT NOT NULL,\n"
+     "  csrf       TEXT NOT NULL,\n"
+     "  logout_url TEXT NOT NULL,\n"
+     "  created_ms INTEGER NOT NULL,\n"
+     "  seen_ms    INTEGER NOT NULL\n"
+     ");\n"
+     "CREATE INDEX sessions_user ON sessions (user_ref);\n",
+     NULL},
 };
 
 int gh_store_schema_latest(void)

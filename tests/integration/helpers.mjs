@@ -8,19 +8,22 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const BIN = path.join(root, 'build/gatehouse');
+export const BIN = process.env.GH_BIN || path.join(root, 'build/gatehouse'); // GH_BIN: another build (ASan)
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Starts gatehouse. `yaml` is the config without `listen:` (added here with port 0, so the binary
 // picks free ports and logs them). Resolves once both listeners are up.
-export async function startGatehouse(yaml, { workers = 1, extraArgs = [] } = {}) {
+// Options: portalPort (fixed, when the config must name the portal's own URL), before(file) (runs
+// once the config is written, before the process starts: to store secrets, say).
+export async function startGatehouse(yaml, { workers = 1, extraArgs = [], portalPort = 0, before = null } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gh-test-'));
   const file = path.join(dir, 'gatehouse.yaml');
-  const head = `listen: { gateway: "127.0.0.1:0", portal: "127.0.0.1:0" }\nworkers: ${workers}\n` +
+  const head = `listen: { gateway: "127.0.0.1:0", portal: "127.0.0.1:${portalPort}" }\nworkers: ${workers}\n` +
     (yaml.includes('store:') ? '' : `store: { path: "${path.join(dir, 'gatehouse.db')}" }\n`);
   const full = head + yaml;
   writeFileSync(file, full);
+  if (before) before(file);
   const proc = spawn(BIN, ['serve', '-c', file, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   const gh = {
     proc, dir, file, stdout: '', stderr: '', port: 0, portalPort: 0,
@@ -293,6 +296,15 @@ export function streamBytes(sock, total, fill) {
 export function rss(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m[1]) * 1024;
+}
+
+// A free loopback port (listened on, then released).
+export async function freePort() {
+  const srv = net.createServer();
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
 }
 
 export function apiYaml(name, pathPrefix, targets, extra = '') {

@@ -45,7 +45,7 @@ apis:
     assert.equal((await api('GET', '/api/apps', `${admin.slice(0, -1)}x`)).status, 401);
     r = await api('POST', '/api/apps', auditor, { name: 'billing', owner: 'team-pay' });
     assert.equal(r.status, 403);
-    assert.match((await r.json()).error.message, /for admin; this token's role is auditor/);
+    assert.match((await r.json()).error.message, /apps\.manage is for their owners and admins; you are token:gha_\w+ \(auditor\)/);
     assert.equal((await api('GET', '/api/apps', auditor)).status, 200);
     assert.equal((await api('PUT', '/api/apps', admin)).status, 405);
     assert.equal((await api('GET', '/api/nope', admin)).status, 404);

@@ -52,7 +52,7 @@ static void test_loopback_only(void **state)
         fail_msg("%s", err.msg);
     struct gh_api *a = gh_api_new(svc);
     call(a, 1, "/api/catalog/entities", 200, "[]");
-    call(a, 0, "/api/catalog/entities", 403, "loopback clients only");
+    call(a, 0, "/api/catalog/entities", 403, "clients on this machine only");
     call(a, 0, "/api/search", 403, "\"NotAllowedError\"");
     call(a, 1, "/api/catalog/entities/by-name/api/default/nope", 404, "\"NotFoundError\"");
     gh_api_free(a);
