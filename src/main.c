@@ -66,33 +66,35 @@ struct control {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "Gatehouse %s: API gateway and developer portal\n\n"
-            "usage:\n"
-            "  gatehouse serve -c gatehouse.yaml   run the gateway and the portal\n"
-            "  gatehouse check -c gatehouse.yaml   validate a config and exit (0 ok, 1 errors)\n"
-            "  gatehouse apply -c gatehouse.yaml   check the config, then re-read every catalog location\n"
-            "  gatehouse catalog validate PATH...  check catalog files or folders (exit 1 on errors)\n"
-            "  gatehouse catalog import -c gatehouse.yaml PATH...\n"
-            "                                      add files or folders to the catalog as locations\n"
-            "  gatehouse catalog get -c gatehouse.yaml REF\n"
-            "                                      print one entity (kind:namespace/name) as JSON\n"
-            "  gatehouse secrets init|list -c gatehouse.yaml\n"
-            "  gatehouse secrets set -c gatehouse.yaml NAME [--from-file F]   (the value from stdin or F)\n"
-            "  gatehouse secrets rm|rollback -c gatehouse.yaml NAME\n"
-            "  gatehouse secrets rotate-master -c gatehouse.yaml\n"
-            "  gatehouse audit verify|checkpoint -c gatehouse.yaml\n"
-            "  gatehouse audit export -c gatehouse.yaml [--since T] [--until T] [--format jsonl|csv]\n"
-            "  gatehouse apps create NAME --owner REF | apps list        (each with -c gatehouse.yaml)\n"
-            "  gatehouse keys create --app NAME [--slot S] | keys revoke ID | keys list\n"
-            "  gatehouse keys bind --app NAME --issuer ISSUER --client CLIENT_ID\n"
-            "  gatehouse token create --role admin|auditor [--name WHAT] | token revoke ID | token list\n"
-            "  gatehouse grants create --app NAME --api API --plan PLAN [--expires 30d] | revoke ID | list\n"
-            "  gatehouse --version                 print the version\n"
-            "  gatehouse help                      this text\n\n"
-            "signals (serve): SIGHUP reloads the config (a bad one is refused, the old one keeps\n"
-            "serving); SIGTERM or SIGINT stop accepting, finish requests in flight, then exit.\n",
-            GH_VERSION);
+    fprintf(
+        f,
+        "Gatehouse %s: API gateway and developer portal\n\n"
+        "usage:\n"
+        "  gatehouse serve -c gatehouse.yaml   run the gateway and the portal\n"
+        "  gatehouse check -c gatehouse.yaml   validate a config and exit (0 ok, 1 errors)\n"
+        "  gatehouse apply -c gatehouse.yaml   check the config, then re-read every catalog location\n"
+        "  gatehouse catalog validate PATH...  check catalog files or folders (exit 1 on errors)\n"
+        "  gatehouse catalog import -c gatehouse.yaml PATH...\n"
+        "                                      add files or folders to the catalog as locations\n"
+        "  gatehouse catalog get -c gatehouse.yaml REF\n"
+        "                                      print one entity (kind:namespace/name) as JSON\n"
+        "  gatehouse secrets init|list -c gatehouse.yaml\n"
+        "  gatehouse secrets set -c gatehouse.yaml NAME [--from-file F]   (the value from stdin or F)\n"
+        "  gatehouse secrets rm|rollback -c gatehouse.yaml NAME\n"
+        "  gatehouse secrets rotate-master -c gatehouse.yaml\n"
+        "  gatehouse audit verify|checkpoint -c gatehouse.yaml\n"
+        "  gatehouse audit export -c gatehouse.yaml [--since T] [--until T] [--format jsonl|csv]\n"
+        "  gatehouse apps create NAME --owner REF | apps list        (each with -c gatehouse.yaml)\n"
+        "  gatehouse keys create --app NAME [--slot S] | keys revoke ID | keys list\n"
+        "  gatehouse keys bind --app NAME --issuer ISSUER --client CLIENT_ID\n"
+        "  gatehouse token create --role admin|auditor|api-publisher|developer [--name WHAT]\n"
+        "  gatehouse token create --user USER [--role ROLE] [--name WHAT] | token revoke ID | token list\n"
+        "  gatehouse grants create --app NAME --api API --plan PLAN [--expires 30d] | revoke ID | list\n"
+        "  gatehouse --version                 print the version\n"
+        "  gatehouse help                      this text\n\n"
+        "signals (serve): SIGHUP reloads the config (a bad one is refused, the old one keeps\n"
+        "serving); SIGTERM or SIGINT stop accepting, finish requests in flight, then exit.\n",
+        GH_VERSION);
 }
 
 /* The child side: parse stdin as the config named argv[2]; say why not on stderr, exit 1. */
@@ -1115,14 +1117,17 @@ static int cmd_access(int argc, char **argv)
             fprintf(stderr, "key %s (%s): shown once; only its hash is kept\n", id, slot ? slot : "primary");
             OPENSSL_cleanse(key, sizeof(key));
         }
-    } else if (!strcmp(what, "token") && !strcmp(sub, "create") && opt(argc, argv, "--role")) {
-        const char *name = opt(argc, argv, "--name");
+    } else if (!strcmp(what, "token") && !strcmp(sub, "create") &&
+               (opt(argc, argv, "--role") || opt(argc, argv, "--user"))) {
+        /* a service token has a role; a personal one acts for a person (developer unless told) */
+        const char *name = opt(argc, argv, "--name"), *user = opt(argc, argv, "--user");
+        const char *role = opt(argc, argv, "--role") ? opt(argc, argv, "--role") : "developer";
         char token[GH_KEY_LEN + 1], id[GH_KEY_ID_LEN + 1];
-        rc = gh_token_create(store, actor, name ? name : "cli", opt(argc, argv, "--role"), token, id, &err);
+        rc = gh_token_create(store, actor, name ? name : "cli", role, user, token, id, &err);
         if (rc == 0) {
             printf("%s\n", token); /* the only time it is ever shown */
-            fprintf(stderr, "token %s (%s): shown once; only its hash is kept\n", id,
-                    opt(argc, argv, "--role"));
+            fprintf(stderr, "token %s (%s%s%s): shown once; only its hash is kept\n", id, role,
+                    user ? ", for " : "", user ? user : "");
             OPENSSL_cleanse(token, sizeof(token));
         }
     } else if (!strcmp(what, "token") && !strcmp(sub, "revoke") && last) {
@@ -1130,7 +1135,7 @@ static int cmd_access(int argc, char **argv)
         if (rc == 0)
             printf("%s: revoked\n", last);
     } else if (!strcmp(what, "token") && !strcmp(sub, "list")) {
-        printf("ID  NAME  ROLE  STATE  CREATED_BY  CREATED\n");
+        printf("ID  NAME  ROLE  USER  STATE  CREATED_BY  CREATED\n");
         rc = gh_token_list(store, on_row_print, NULL, &err);
     } else if (!strcmp(what, "keys") && !strcmp(sub, "bind") && opt(argc, argv, "--app") &&
                opt(argc, argv, "--issuer") && opt(argc, argv, "--client")) {

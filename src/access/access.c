@@ -395,7 +395,7 @@ static int valid_role(const char *role)
 }
 
 struct token_change {
-    const char *actor, *name, *role;
+    const char *actor, *name, *role, *user;
     char token[GH_KEY_LEN + 1];
     char id[GH_KEY_ID_LEN + 1];
 };
@@ -407,26 +407,40 @@ static int do_token_create(void *ctx, struct gh_store *s, struct gh_json *d, str
     int rc = new_secret(gh_token_generate, c->token, c->id, hex, when, err);
     if (rc)
         return rc;
-    struct gh_store_val p[] = {GH_VTEXT(c->id), GH_VTEXT(c->name),  GH_VTEXT(c->role),
-                               GH_VTEXT(hex),   GH_VTEXT(c->actor), GH_VTEXT(when)};
-    rc = gh_store_exec(s,
-                       "INSERT INTO api_tokens (id, name, role, hash, state, created_by, created_at) "
-                       "VALUES ($1, $2, $3, $4, 'active', $5, $6)",
-                       p, 6, NULL, NULL, err);
+    struct gh_store_val p[] = {GH_VTEXT(c->id),    GH_VTEXT(c->name), GH_VTEXT(c->role), GH_VTEXT(hex),
+                               GH_VTEXT(c->actor), GH_VTEXT(when),    GH_VTEXT(c->user)};
+    rc = gh_store_exec(
+        s,
+        "INSERT INTO api_tokens (id, name, role, hash, state, created_by, created_at, user_ref) "
+        "VALUES ($1, $2, $3, $4, 'active', $5, $6, $7)",
+        p, 7, NULL, NULL, err);
     gh_json_set(d, "target", str(c->id));
     gh_json_set(d, "name", str(c->name));
     gh_json_set(d, "role", str(c->role));
+    if (c->user[0])
+        gh_json_set(d, "user", str(c->user));
     return rc;
 }
 
 int gh_token_create(struct gh_store *s, const char *actor, const char *name, const char *role,
-                    char token[GH_KEY_LEN + 1], char id[GH_KEY_ID_LEN + 1], struct gh_err *err)
+                    const char *user, char token[GH_KEY_LEN + 1], char id[GH_KEY_ID_LEN + 1],
+                    struct gh_err *err)
 {
     if (!valid_role(role))
         return gh_err_set(err, GH_EINVAL, "role '%s': admin, auditor, api-publisher or developer", role);
     if (name[0] == '\0' || strlen(name) > 100)
         return gh_err_set(err, GH_EINVAL, "name: 1 to 100 characters (what the token is for)");
-    struct token_change c = {actor, name, role, "", ""};
+    char ref[GH_ENTITY_REF_MAX] = "";
+    if (user) {
+        struct gh_entity_ref r;
+        if (gh_catalog_parse_ref((struct gh_str){user, strlen(user)}, "User", NULL, &r, err) != 0)
+            return GH_EINVAL;
+        if (strcasecmp(r.kind, "user") != 0)
+            return gh_err_set(err, GH_EINVAL, "--user '%s' must be a User (like ana or user:default/ana)",
+                              user);
+        gh_catalog_ref_string(&r, ref, sizeof(ref));
+    }
+    struct token_change c = {actor, name, role, ref, "", ""};
     int rc = gh_audit_change(s, actor, "token.create", NULL, do_token_create, &c, err);
     if (rc == 0) {
         memcpy(token, c.token, sizeof(c.token));
@@ -444,7 +458,26 @@ int gh_token_revoke(struct gh_store *s, const char *actor, const char *id, struc
     return gh_audit_change(s, actor, "token.revoke", id, do_revoke, &c, err);
 }
 
-int gh_token_role(struct gh_store *s, struct gh_str token, char role[32], char id[GH_KEY_ID_LEN + 1])
+struct token_row {
+    int found;
+    char *role, *user;
+};
+
+static int on_token(void *ctx, const struct gh_store_val *c, size_t n)
+{
+    struct token_row *t = ctx;
+    if (n == 2 && c[0].type == GH_VAL_TEXT && c[1].type == GH_VAL_TEXT && c[0].len < 32 && c[1].len < 128) {
+        memcpy(t->role, c[0].p, c[0].len);
+        t->role[c[0].len] = '\0';
+        memcpy(t->user, c[1].p, c[1].len);
+        t->user[c[1].len] = '\0';
+        t->found = 1;
+    }
+    return 0;
+}
+
+int gh_token_role(struct gh_store *s, struct gh_str token, char role[32], char id[GH_KEY_ID_LEN + 1],
+                  char user[128])
 {
     unsigned char h[32];
     char hex[65];
@@ -452,10 +485,11 @@ int gh_token_role(struct gh_store *s, struct gh_str token, char role[32], char i
         return GH_ENOTFOUND;
     digest_hex(h, hex);
     struct gh_store_val p[] = {GH_VTEXT(hex)};
-    int rc = gh_store_first_text(s, "SELECT role FROM api_tokens WHERE hash = $1 AND state = 'active'", p, 1,
-                                 role, 32, NULL);
-    if (rc <= 0)
-        return rc < 0 ? rc : GH_ENOTFOUND;
+    struct token_row t = {0, role, user};
+    int rc = gh_store_exec(s, "SELECT role, user_ref FROM api_tokens WHERE hash = $1 AND state = 'active'", p,
+                           1, on_token, &t, NULL);
+    if (rc || !t.found)
+        return rc ? rc : GH_ENOTFOUND;
     gh_key_id(token, id);
     return 0;
 }
@@ -463,8 +497,10 @@ int gh_token_role(struct gh_store *s, struct gh_str token, char role[32], char i
 int gh_token_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err)
 {
     return gh_store_exec(
-        s, "SELECT id, name, role, state, created_by, created_at FROM api_tokens ORDER BY created_at", NULL,
-        0, fn, ctx, err);
+        s,
+        "SELECT id, name, role, CASE WHEN user_ref = '' THEN '-' ELSE user_ref END, state, created_by, "
+        "created_at FROM api_tokens ORDER BY created_at",
+        NULL, 0, fn, ctx, err);
 }
 
 /* ---- listings ---- */

@@ -40,10 +40,13 @@ int gh_grant_revoke(struct gh_store *s, const char *actor, const char *grant_id,
 /* Admin API tokens for the control API: role admin, auditor, api-publisher or developer. The token
  * ("gha_...") is shown once; only its SHA-256 is stored. */
 int gh_token_create(struct gh_store *s, const char *actor, const char *name, const char *role,
-                    char token[GH_KEY_LEN + 1], char id[GH_KEY_ID_LEN + 1], struct gh_err *err);
+                    const char *user, char token[GH_KEY_LEN + 1], char id[GH_KEY_ID_LEN + 1],
+                    struct gh_err *err);
 int gh_token_revoke(struct gh_store *s, const char *actor, const char *id, struct gh_err *err);
-/* The role of an active token as presented: 0 with role and id, GH_ENOTFOUND, or a store error. */
-int gh_token_role(struct gh_store *s, struct gh_str token, char role[32], char id[GH_KEY_ID_LEN + 1]);
+/* The role of an active token as presented: 0 with role, id and the User ref it acts for ("" for a
+ * service token), GH_ENOTFOUND, or a store error. */
+int gh_token_role(struct gh_store *s, struct gh_str token, char role[32], char id[GH_KEY_ID_LEN + 1],
+                  char user[128]);
 /* id, name, role, state, created_by, created_at */
 int gh_token_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err);
 

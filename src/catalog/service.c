@@ -743,3 +743,53 @@ int gh_catalog_service_remove_location(struct gh_catalog_service *svc, const cha
         return gh_err_set(err, GH_EINVAL, "location %s is the gateway's own; it follows the config", id);
     return gh_catalog_location_remove(svc->store, id, err);
 }
+
+/* ---- people, from sign-ins ---- */
+
+int gh_catalog_service_sync_user(struct gh_catalog_service *svc, const char *user_ref,
+                                 const char *display_name, const char *email, char *const *groups,
+                                 size_t ngroups, struct gh_err *err)
+{
+    struct gh_entity_ref r;
+    if (gh_catalog_parse_ref((struct gh_str){user_ref, strlen(user_ref)}, "User", NULL, &r, err) != 0)
+        return GH_EINVAL;
+    char id[GH_LOCATION_ID_MAX];
+    int existed = 0;
+    int rc = gh_catalog_location_add(svc->store, "identity", user_ref, "identity", id, &existed, err);
+    if (rc)
+        return rc;
+    struct gh_json *e = gh_json_object(), *md = gh_json_object(), *spec = gh_json_object(),
+                   *profile = gh_json_object(), *ann = gh_json_object(), *member = gh_json_array();
+    char loc[GH_ENTITY_REF_MAX + 16];
+    snprintf(loc, sizeof(loc), "identity:%s", user_ref);
+    put(e, "apiVersion", "backstage.io/v1alpha1");
+    put(e, "kind", "User");
+    put(md, "name", r.name);
+    put(ann, "backstage.io/managed-by-location", loc);
+    put(ann, "backstage.io/managed-by-origin-location", loc);
+    gh_json_set(md, "annotations", ann);
+    gh_json_set(e, "metadata", md);
+    if (display_name && display_name[0])
+        put(profile, "displayName", display_name);
+    if (email && email[0])
+        put(profile, "email", email);
+    gh_json_set(spec, "profile", profile);
+    for (size_t i = 0; i < ngroups; i++)
+        gh_json_append(member, gh_json_string(groups[i], strlen(groups[i])));
+    gh_json_set(spec, "memberOf", member);
+    gh_json_set(e, "spec", spec);
+    struct gh_catalog_batch *b = gh_catalog_batch_new();
+    struct gh_err why = {{0}};
+    if (gh_entity_check(e, &r, &why) != 0) {
+        gh_catalog_batch_error(b, "sign-in", user_ref, why.msg);
+        gh_json_unref(e);
+    } else {
+        gh_catalog_batch_add(b, e, &r, "sign-in", NULL);
+    }
+    struct gh_catalog_counts c;
+    rc = gh_catalog_commit(svc->store, id, b, &c, err);
+    gh_catalog_batch_free(b);
+    if (rc == 0 && (c.added || c.updated))
+        rc = reindex(svc, err);
+    return rc;
+}

@@ -47,6 +47,13 @@ int gh_catalog_service_remove_location(struct gh_catalog_service *svc, const cha
 size_t gh_catalog_service_allowed(struct gh_catalog_service *svc, const char *const **dirs);
 
 /* The gateway facts of one configured API as annotations (gatehouse.dev/...); new reference. */
+/* A person who signed in: their User entity (profile, memberOf) under a location of their own
+ * ("identity", the User ref), so each sign-in brings it up to date. A User another location (an org
+ * file) provides stays as that location says: the conflict is recorded on the sign-in's location. */
+int gh_catalog_service_sync_user(struct gh_catalog_service *svc, const char *user_ref,
+                                 const char *display_name, const char *email, char *const *groups,
+                                 size_t ngroups, struct gh_err *err);
+
 struct gh_json *gh_catalog_gateway_annotations(const struct gh_config *cfg, const struct gh_config_api *a);
 
 #endif

@@ -1207,6 +1207,12 @@ static int identity_key(struct ld *ld, const char *k, const char *key, int kl, s
                 "unknown key (expected oidc, role_map, group_map, default_role, session, dev_login)");
 }
 
+/* "127.x.y.z:port", "[::1]:port" or "localhost:port" */
+static int loopback_listen(const char *l)
+{
+    return strncmp(l, "127.", 4) == 0 || strncmp(l, "[::1]:", 6) == 0 || strncmp(l, "localhost:", 10) == 0;
+}
+
 /* Defaults and the rules across keys. */
 static int finish_identity(struct ld *ld, struct gh_config *cfg)
 {
@@ -1215,6 +1221,12 @@ static int finish_identity(struct ld *ld, struct gh_config *cfg)
         return 0;
     if (id->dev_login && id->issuer)
         return errf(ld, id->line, "identity.dev_login", "is only for a config without identity.oidc");
+    if (id->dev_login && !loopback_listen(cfg->portal_listen))
+        return errf(
+            ld, id->line, "identity.dev_login",
+            "needs the portal on a loopback address (listen.portal is %s): anyone who can reach it could "
+            "sign in as anyone",
+            cfg->portal_listen);
     if (id->issuer) {
         if (id->nscopes == 0) {
             static const char *const def[] = {"openid", "profile", "email"};

@@ -987,6 +987,7 @@ static const struct gh_api_route routes[] = {
     {M_GET, {"auth", "login"}, GH_ACT_SIGN_IN},
     {M_GET, {"auth", "callback"}, GH_ACT_SIGN_IN},
     {M_POST, {"auth", "logout"}, GH_ACT_SESSION},
+    {M_GET | M_POST, {"auth", "dev-login"}, GH_ACT_SIGN_IN},
     {M_GET, {"api", "me"}, GH_ACT_SESSION},
     {M_GET, {"api", "usage"}, GH_ACT_USAGE_VIEW},
     {M_GET, {"api", "audit"}, GH_ACT_AUDIT_VIEW},

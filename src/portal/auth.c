@@ -16,6 +16,7 @@
 #include "internal.h"
 
 #include "../access/access.h"
+#include "../catalog/db.h"
 #include "../catalog/service.h"
 #include "../identity/oidc.h"
 #include "../identity/session.h"
@@ -101,11 +102,27 @@ static int bearer(struct gh_api *a, struct gh_str t)
             return 0;
         }
     }
-    char role[32], id[GH_KEY_ID_LEN + 1];
-    if (gh_token_role(gh_catalog_service_store(a->catalog), t, role, id) != 0)
+    char role[32], id[GH_KEY_ID_LEN + 1], user[128];
+    struct gh_store *s = gh_catalog_service_store(a->catalog);
+    if (gh_token_role(s, t, role, id, user) != 0)
         return -1;
     me->role = gh_role_parse(role);
     snprintf(me->id, sizeof(me->id), "token:%s", id);
+    if (user[0]) { /* a personal token: the person, with their teams as the catalog has them now */
+        snprintf(me->user, sizeof(me->user), "%s", user);
+        snprintf(me->id, sizeof(me->id), "%s", user);
+        struct gh_json *e = gh_catalog_get_by_ref(s, user, NULL);
+        const struct gh_json *m = gh_json_get(gh_json_get(e, "spec"), "memberOf");
+        for (size_t i = 0; i < gh_json_size(m); i++) {
+            struct gh_entity_ref r;
+            const char *g = gh_json_str(gh_json_at(m, i), NULL);
+            char ref[GH_ENTITY_REF_MAX];
+            if (g && gh_catalog_parse_ref((struct gh_str){g, strlen(g)}, "Group", NULL, &r, NULL) == 0 &&
+                gh_catalog_ref_string(&r, ref, sizeof(ref)) < sizeof(ref))
+                gh_actor_add_group(me, ref);
+        }
+        gh_json_unref(e);
+    }
     return me->role == GH_ROLE_NONE ? -1 : 0;
 }
 
@@ -264,6 +281,11 @@ static void login_done(void *ctx, int rc, struct gh_oidc_login *l, const char *w
                                    .ngroups = who.ngroups,
                                    .logout_url = l->logout_url,
                                    .how = "oidc"};
+        struct gh_err serr = {{0}};
+        if (gh_catalog_service_sync_user(a->catalog, who.user, l->name, l->email, who.groups, who.ngroups,
+                                         &serr) != 0)
+            gh_log(GH_LOG_WARN, "sign-in: %s: the catalog's User entity was not updated: %s", who.user,
+                   serr.msg);
         rc = gh_session_create(gh_catalog_service_store(a->catalog), &n, gh_time_wall_ms(), sid, csrf, &err);
         if (rc == 0) {
             r.status = 302;
@@ -307,6 +329,160 @@ static void callback(struct gh_api *a, const struct gh_preq *req, const struct p
         return gh__api_error(r, rc == GH_EAGAIN ? 503 : 400, err.msg);
     }
     pl->p = gh_portal_defer(r);
+}
+
+/* ---- development sign-in (identity.dev_login, loopback only) ---- */
+
+/* A catalog User as a person: their teams (memberOf) and the role role_map gives those teams' names or
+ * refs (the highest; default_role otherwise). */
+static void person(const struct gh_config_identity *id, const struct gh_json *e, struct gh_actor *out)
+{
+    gh_actor_clear(out);
+    const struct gh_json *md = gh_json_get(e, "metadata");
+    snprintf(out->user, sizeof(out->user), "user:%s/%s",
+             gh_json_str(gh_json_get(md, "namespace"), NULL) ? gh_json_str(gh_json_get(md, "namespace"), NULL)
+                                                             : "default",
+             gh_json_str(gh_json_get(md, "name"), NULL));
+    for (char *p = out->user; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    snprintf(out->id, sizeof(out->id), "%s", out->user);
+    enum gh_role role = gh_role_parse(id->default_role);
+    const struct gh_json *m = gh_json_get(gh_json_get(e, "spec"), "memberOf");
+    for (size_t i = 0; i < gh_json_size(m); i++) {
+        const char *g = gh_json_str(gh_json_at(m, i), NULL);
+        struct gh_entity_ref r;
+        char ref[GH_ENTITY_REF_MAX];
+        if (g == NULL || gh_catalog_parse_ref((struct gh_str){g, strlen(g)}, "Group", NULL, &r, NULL) != 0)
+            continue;
+        gh_catalog_ref_string(&r, ref, sizeof(ref));
+        gh_actor_add_group(out, ref);
+        for (size_t k = 0; k < id->nrole_map; k++)
+            if (strcasecmp(id->role_map[k].from, r.name) == 0 || strcmp(id->role_map[k].from, ref) == 0) {
+                enum gh_role x = gh_role_parse(id->role_map[k].to);
+                if (x > role)
+                    role = x;
+            }
+    }
+    out->role = role;
+}
+
+static struct gh_json *person_json(const struct gh_actor *p, const struct gh_json *e)
+{
+    struct gh_json *j = gh_json_object(), *g = gh_json_array();
+    const struct gh_json *profile = gh_json_get(gh_json_get(e, "spec"), "profile");
+    const char *name = gh_json_str(gh_json_get(profile, "displayName"), NULL);
+    gh_json_set(j, "user", gh_json_string(p->user, strlen(p->user)));
+    if (name)
+        gh_json_set(j, "name", gh_json_string(name, strlen(name)));
+    gh_json_set(j, "role", gh_json_string(gh_role_name(p->role), strlen(gh_role_name(p->role))));
+    for (size_t i = 0; i < p->ngroups; i++)
+        gh_json_append(g, gh_json_string(p->groups[i], strlen(p->groups[i])));
+    gh_json_set(j, "groups", g);
+    return j;
+}
+
+static void dev_login(struct gh_api *a, const struct gh_preq *req, const struct params *ps,
+                      struct gh_presp *r)
+{
+    const struct gh_config_identity *id = &a->cfg->identity;
+    if (!id->dev_login)
+        return gh__api_error(r, 404, "development sign-in is off (identity.dev_login)");
+    if (!req->loopback)
+        return gh__api_error(r, 403, "development sign-in answers clients on this machine only");
+    struct gh_store *s = gh_catalog_service_store(a->catalog);
+    struct gh_err err = {{0}};
+    if (req->method == GH_METHOD_GET || req->method == GH_METHOD_HEAD) {
+        struct gh_filter f = {0};
+        gh_filter_add(&f, "kind=user", 9, NULL);
+        struct gh_catalog_query q = {.filter = &f, .order_key = "metadata.name"};
+        struct gh_json *items = NULL;
+        size_t total = 0;
+        int rc = gh_catalog_query(s, &q, &items, &total, &err);
+        gh_filter_free(&f);
+        if (rc)
+            return gh__api_error(r, 500, err.msg);
+        struct gh_json *users = gh_json_array();
+        struct gh_actor p = {0};
+        for (size_t i = 0; i < gh_json_size(items); i++) {
+            person(id, gh_json_at(items, i), &p);
+            gh_json_append(users, person_json(&p, gh_json_at(items, i)));
+        }
+        gh_actor_clear(&p);
+        gh_json_unref(items);
+        struct gh_json *j = gh_json_object();
+        gh_json_set(j, "users", users);
+        return gh__api_json(r, 200, j);
+    }
+    /* POST: {"user": "ana"} or a form's user=ana (and return_to) */
+    const struct gh_http_header *origin = header(req, "origin");
+    if (origin) {
+        const char *sep = memmem(origin->value.p, origin->value.len, "://", 3);
+        size_t off = sep ? (size_t)(sep - origin->value.p) + 3 : 0;
+        if (sep == NULL || origin->value.len - off != req->h->host.len ||
+            memcmp(origin->value.p + off, req->h->host.p, req->h->host.len) != 0)
+            return gh__api_error(r, 403, "a request from another origin is refused (Origin)");
+    }
+    const struct gh_http_header *ct = header(req, "content-type");
+    int form =
+        ct && ct->value.len >= 33 && strncasecmp(ct->value.p, "application/x-www-form-urlencoded", 33) == 0;
+    struct params fp = {0};
+    struct gh_json *body = NULL;
+    const char *who = NULL, *to = gh__param(ps, "return_to");
+    char why[200];
+    if (form) {
+        if (gh__params_parse((struct gh_str){req->body, req->body_len}, &fp, why, sizeof(why)) != 0)
+            return gh__api_error(r, 400, why);
+        who = gh__param(&fp, "user");
+        if (gh__param(&fp, "return_to"))
+            to = gh__param(&fp, "return_to");
+    } else {
+        if ((body = gh__api_body(req, r)) == NULL)
+            return;
+        who = gh_json_str(gh_json_get(body, "user"), NULL);
+    }
+    struct gh_entity_ref ref;
+    char refs[GH_ENTITY_REF_MAX];
+    struct gh_json *e = NULL;
+    if (to && !gh_oidc_safe_return(to)) {
+        gh__api_error(r, 400, "return_to must be a path on this site (like /catalog)");
+    } else if (who == NULL ||
+               gh_catalog_parse_ref((struct gh_str){who, strlen(who)}, "User", NULL, &ref, &err) != 0 ||
+               strcasecmp(ref.kind, "user") != 0) {
+        gh__api_error(r, 400, "user: a User of the catalog (like ana or user:default/ana)");
+    } else if (gh_catalog_ref_string(&ref, refs, sizeof(refs)) >= sizeof(refs) ||
+               (e = gh_catalog_get_by_ref(s, refs, &err)) == NULL) {
+        gh__api_error(r, 404, "no such User in the catalog");
+    } else {
+        struct gh_actor p = {0};
+        person(id, e, &p);
+        const struct gh_json *profile = gh_json_get(gh_json_get(e, "spec"), "profile");
+        struct gh_session_new n = {.user = p.user,
+                                   .name = gh_json_str(gh_json_get(profile, "displayName"), NULL),
+                                   .email = gh_json_str(gh_json_get(profile, "email"), NULL),
+                                   .role = p.role,
+                                   .groups = p.groups,
+                                   .ngroups = p.ngroups,
+                                   .logout_url = "",
+                                   .how = "dev-login"};
+        char sid[GH_TOKEN_LEN + 1], csrf[GH_TOKEN_LEN + 1];
+        if (gh_session_create(s, &n, gh_time_wall_ms(), sid, csrf, &err) != 0) {
+            gh__api_error(r, 500, err.msg);
+        } else {
+            set_cookie(a, r, 0, sid, id->session_absolute_ms / 1000);
+            OPENSSL_cleanse(sid, sizeof(sid));
+            if (form) {
+                r->status = 303;
+                gh_buf_addf(&r->headers, "Location: %s\r\n", to ? to : "/");
+            } else {
+                gh__api_json(r, 200, person_json(&p, e));
+            }
+        }
+        gh_actor_clear(&p);
+    }
+    gh_json_unref(e);
+    gh_json_unref(body);
+    gh__params_free(&fp);
 }
 
 static void logout(struct gh_api *a, const struct gh_preq *req, struct gh_presp *r)
@@ -365,6 +541,8 @@ void gh__api_auth(struct gh_api *a, const struct gh_preq *req, const char *route
         callback(a, req, ps, r);
     else if (strcmp(route, "logout") == 0)
         logout(a, req, r);
+    else if (strcmp(route, "dev-login") == 0)
+        dev_login(a, req, ps, r);
     else
         me(a, r);
 }

@@ -200,6 +200,8 @@ static const struct migration {
      ");\n"
      "CREATE INDEX sessions_user ON sessions (user_ref);\n",
      NULL},
+    /* Personal API tokens: a token may act for a person (their User ref; '' for a service token). */
+    {10, "personal-tokens", "ALTER TABLE api_tokens ADD COLUMN user_ref TEXT NOT NULL DEFAULT '';\n", NULL},
 };
 
 int gh_store_schema_latest(void)

@@ -138,7 +138,7 @@ apis:
 
     // revoked tokens stop working
     const tokenId = admin.slice(0, 12);
-    assert.match(cli('token', 'list').stdout, new RegExp(`${tokenId}  ci  admin  active`));
+    assert.match(cli('token', 'list').stdout, new RegExp(`${tokenId}  ci  admin  -  active`));
     assert.equal(cli('token', 'revoke', tokenId).status, 0);
     assert.equal((await api('GET', '/api/apps', admin)).status, 401);
     // and the trail has every step, with the token as actor and never a secret

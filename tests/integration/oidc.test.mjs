@@ -97,6 +97,12 @@ test('sign-in: code + PKCE, groups mapped to roles and teams, session cookie, st
   assert.equal(who.via, 'session');
   assert.match(who.csrfToken, /^[A-Za-z0-9_-]{43}$/);
 
+  // the catalog knows her, as the provider described her at sign-in
+  const entity = async (bb, ref) => (await bb.request(`${portal}/api/catalog/entities/by-name/${ref}`)).json();
+  let ana = await entity(b, 'user/default/ana');
+  assert.deepEqual(ana.spec, { profile: { displayName: 'Ana Lima', email: 'ana@example.com' }, memberOf: ['group:default/payments'] });
+  assert.equal(ana.metadata.annotations['backstage.io/managed-by-location'], 'identity:user:default/ana');
+
   // the same answer again: the state is spent
   const again = await b.request(cb);
   assert.equal(again.status, 400);
@@ -108,10 +114,23 @@ test('sign-in: code + PKCE, groups mapped to roles and teams, session cookie, st
   const bo = await (await me(c)).json();
   assert.equal(bo.role, 'developer');
   assert.deepEqual(bo.groups, ['group:default/engineering']);
+  // her groups change at the provider: the next sign-in brings session and catalog up to date
+  accounts.ana.groups = ['eng'];
+  try {
+    const d = browser();
+    assert.equal((await signIn(d, 'ana')).r.status, 302);
+    const again2 = await (await me(d)).json();
+    assert.equal(again2.role, 'developer');
+    assert.deepEqual(again2.groups, ['group:default/engineering']);
+    ana = await entity(d, 'user/default/ana');
+    assert.deepEqual(ana.spec.memberOf, ['group:default/engineering']);
+  } finally {
+    accounts.ana.groups = ['payments-team', 'platform-admins'];
+  }
   // the audit trail has both sign-ins
   const admin = cli('token', 'create', '--role', 'auditor').stdout.trim();
   const audit = await (await fetch(`${portal}/api/audit?action=session.login`, { headers: { authorization: `Bearer ${admin}` } })).json();
-  assert.deepEqual(audit.items.map((e) => e.target).slice(-2), ['user:default/ana', 'user:default/bo']);
+  assert.deepEqual(audit.items.map((e) => e.target).slice(-3), ['user:default/ana', 'user:default/bo', 'user:default/ana']);
 });
 
 test('the answer is refused: missing or foreign state, another browser, wrong iss, replayed code, provider error', async () => {
@@ -199,7 +218,8 @@ test('ID tokens are checked: nonce, signature, issuer, audience, azp, expiry; un
   assert.equal((await (await me(b)).json()).user, 'user:default/bo');
 });
 
-test('return_to must stay on this site', async () => {
+test('return_to must stay on this site; development sign-in is off next to a provider', async () => {
+  assert.equal((await fetch(`${portal}/auth/dev-login`)).status, 404);
   for (const bad of ['//evil.example/x', '/\\evil.example', 'https://evil.example/', 'javascript:alert(1)', '/a b']) {
     const r = await fetch(`${portal}/auth/login?return_to=${encodeURIComponent(bad)}`, { redirect: 'manual' });
     assert.equal(r.status, 400, bad);
@@ -212,6 +232,16 @@ test('sessions: CSRF on changes, foreign Origin refused, logout ends the session
   assert.equal((await signIn(b, 'ana')).r.status, 302);
   const { csrfToken } = await (await me(b)).json();
   const oldCookie = b.cookie(portal, 'gh_session');
+
+  // a personal token acts for her, with the role it was given and her teams from the catalog
+  const pat = cli('token', 'create', '--user', 'ana', '--name', 'laptop');
+  assert.equal(pat.status, 0, pat.stderr);
+  const mine = await (await fetch(`${portal}/api/me`, { headers: { authorization: `Bearer ${pat.stdout.trim()}` } })).json();
+  assert.deepEqual(mine, { id: 'user:default/ana', user: 'user:default/ana', role: 'developer',
+    groups: ['group:default/payments'], via: 'token' });
+  const bad = cli('token', 'create', '--user', 'component:default/x');
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /must be a User/);
   let r = await b.request(`${portal}/auth/logout`, { method: 'POST' });
   assert.equal(r.status, 403);
   assert.match((await r.json()).error.message, /CSRF token/);
