@@ -623,6 +623,50 @@ static int valid_traceparent(struct gh_str v)
     return i == v.len || (!(v.p[0] == '0' && v.p[1] == '0') && v.p[i] == '-');
 }
 
+/* The portal's own cookies (gh_session, gh_login, __Host- or not): a browser sends them to every port
+ * of the host, and a portal session must never reach an upstream. */
+static int portal_cookie(const char *s, size_t n)
+{
+    if (n >= 7 && memcmp(s, "__Host-", 7) == 0) {
+        s += 7;
+        n -= 7;
+    }
+    return (n >= 11 && memcmp(s, "gh_session=", 11) == 0) || (n >= 9 && memcmp(s, "gh_login=", 9) == 0);
+}
+
+/* A Cookie header without the portal's cookies (as sent when it has none; dropped when nothing is left). */
+static char *put_cookies(char *p, const struct gh_http_header *hd)
+{
+    struct gh_str v = hd->value;
+    if (memmem(v.p, v.len, "gh_session=", 11) == NULL && memmem(v.p, v.len, "gh_login=", 9) == NULL) {
+        p = put(p, hd->name.p, hd->name.len);
+        p = PUTS(p, ": ");
+        p = put(p, v.p, v.len);
+        return PUTS(p, "\r\n");
+    }
+    char *start = p;
+    p = put(p, hd->name.p, hd->name.len);
+    p = PUTS(p, ": ");
+    int kept = 0;
+    for (const char *s = v.p, *end = v.p + v.len; s < end;) {
+        while (s < end && (*s == ' ' || *s == ';'))
+            s++;
+        const char *semi = memchr(s, ';', (size_t)(end - s));
+        if (semi == NULL)
+            semi = end;
+        const char *e = semi;
+        while (e > s && e[-1] == ' ')
+            e--;
+        if (e > s && !portal_cookie(s, (size_t)(e - s))) {
+            if (kept++)
+                p = PUTS(p, "; ");
+            p = put(p, s, (size_t)(e - s));
+        }
+        s = semi;
+    }
+    return kept ? PUTS(p, "\r\n") : start;
+}
+
 static void serialize_request(struct client *c)
 {
     const struct gh_http_head *h = &c->h;
@@ -667,6 +711,9 @@ static void serialize_request(struct client *c)
         case GH_HDR_X_REQUEST_ID:
         case GH_HDR_TRACEPARENT:
             continue; /* the gateway owns these */
+        case GH_HDR_COOKIE:
+            p = put_cookies(p, hd);
+            continue;
         }
         p = put(p, hd->name.p, hd->name.len);
         *p++ = ':';

@@ -52,6 +52,7 @@ enum gh_http_hdr_id {
     GH_HDR_X_REQUEST_ID,
     GH_HDR_TRACEPARENT,
     GH_HDR_DATE,
+    GH_HDR_COOKIE,
 };
 
 struct gh_http_header {

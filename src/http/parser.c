@@ -129,6 +129,8 @@ static int header_id(struct gh_str n)
             return GH_HDR_HOST;
         return gh_str_ieq(n, "date") ? GH_HDR_DATE : 0;
     case 6:
+        if (gh_str_ieq(n, "cookie"))
+            return GH_HDR_COOKIE;
         return gh_str_ieq(n, "expect") ? GH_HDR_EXPECT : 0;
     case 7:
         if (gh_str_ieq(n, "trailer"))

@@ -65,6 +65,21 @@ test('hop-by-hop headers and headers named in Connection are not forwarded', asy
     'Via: 1.1 gatehouse\r\nX-Request-Id: hop\r\n\r\n');
 });
 
+test("the portal's session and sign-in cookies never reach an upstream; other cookies pass untouched", async () => {
+  const cases = [
+    ['a=1;b=2', 'a=1;b=2'],
+    ['a=1; gh_session=AAAA; b=2', 'a=1; b=2'],
+    ['gh_session=AAAA', null],
+    ['__Host-gh_login=x;theme=dark; __Host-gh_session=y', 'theme=dark'],
+    ['my_gh_session=keep', 'my_gh_session=keep'],
+  ];
+  for (const [sent, want] of cases) {
+    await rawExchange(gh.port, `GET /orders HTTP/1.1\r\nHost: a\r\nCookie: ${sent}\r\nX-Request-Id: c\r\n\r\n`);
+    assert.equal(last().headers.cookie, want === null ? undefined : want, sent);
+    if (want === null) assert.doesNotMatch(last().raw, /cookie/i);
+  }
+});
+
 test('a request id is generated when absent or invalid, and returned to the client', async () => {
   const r = await rawExchange(gh.port, 'GET /orders HTTP/1.1\r\nHost: a\r\nX-Request-Id: bad id\r\n\r\n');
   const [res] = parseResponses(r.data);
