@@ -135,7 +135,9 @@ int gh_session_get(struct gh_store *s, struct gh_str id, uint64_t now_ms, const 
         gh_store_exec(s, "DELETE FROM sessions WHERE id_hash = $1", p, 1, NULL, NULL, NULL);
         return GH_ENOTFOUND;
     }
-    if ((uint64_t)r.seen + TOUCH_EVERY_MS <= now_ms) {
+    /* use is written at most once a minute, and often enough for a short idle timeout */
+    uint64_t every = l->idle_ms / 4 < TOUCH_EVERY_MS ? l->idle_ms / 4 : TOUCH_EVERY_MS;
+    if ((uint64_t)r.seen + every <= now_ms) {
         struct gh_store_val t[] = {GH_VTEXT(hash), GH_VINT((int64_t)now_ms)};
         gh_store_exec(s, "UPDATE sessions SET seen_ms = $2 WHERE id_hash = $1", t, 2, NULL, NULL, NULL);
     }

@@ -38,6 +38,7 @@ catalog:
 identity:
   dev_login: true
   role_map: { platform: admin }
+  session: { idle_timeout: 2s, absolute_timeout: 5s }
 `);
   const portal = `http://127.0.0.1:${gh.portalPort}`;
   try {
@@ -78,10 +79,26 @@ identity:
     assert.equal((await post({ user: 'component:default/x' })).status, 400);
     assert.equal((await post({})).status, 400);
     assert.equal((await post({ user: 'ana' }, { origin: 'https://evil.example' })).status, 403);
+    // sessions end after idle_timeout unused, and after absolute_timeout however busy
+    const fresh = async () => (await fetch(`${portal}/auth/dev-login`, { method: 'POST',
+      headers: { 'content-type': 'application/json' }, body: '{"user":"bo"}' })).headers.getSetCookie()[0].split(';')[0];
+    const idle = await fresh();
+    assert.equal((await fetch(`${portal}/api/me`, { headers: { cookie: idle } })).status, 200);
+    await sleep(2300);
+    assert.equal((await fetch(`${portal}/api/me`, { headers: { cookie: idle } })).status, 401);
+    const busy = await fresh();
+    const t0 = Date.now();
+    while (Date.now() - t0 < 3500) {
+      assert.equal((await fetch(`${portal}/api/me`, { headers: { cookie: busy } })).status, 200);
+      await sleep(300);
+    }
+    await sleep(Math.max(0, 5300 - (Date.now() - t0)));
+    assert.equal((await fetch(`${portal}/api/me`, { headers: { cookie: busy } })).status, 401);
+
     // the audit trail says how they signed in
     const tok = spawnSync(BIN, ['token', 'create', '--role', 'auditor', '-c', gh.file], { encoding: 'utf8' }).stdout.trim();
     const audit = await (await fetch(`${portal}/api/audit?action=session.login`, { headers: { authorization: `Bearer ${tok}` } })).json();
-    assert.deepEqual(audit.items.map((e) => [e.target, e.details.via]), [['user:default/ana', 'dev-login'], ['user:default/bo', 'dev-login']]);
+    assert.deepEqual(audit.items.map((e) => [e.target, e.details.via]).slice(0, 2), [['user:default/ana', 'dev-login'], ['user:default/bo', 'dev-login']]);
   } finally {
     await gh.stop();
   }

@@ -11,7 +11,10 @@ function signingKey(kid) {
   return { ...privateKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' };
 }
 
-export async function startIdp({ clientId = 'gatehouse-portal', clientSecret = 'portal-secret', redirectUri, accounts }) {
+// claimsInIdToken false: profile, e-mail and groups only from the userinfo endpoint (the OpenID
+// Connect default when an access token is issued).
+export async function startIdp({ clientId = 'gatehouse-portal', clientSecret = 'portal-secret', redirectUri, accounts,
+  claimsInIdToken = true }) {
   const server = http.createServer();
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${server.address().port}`;
@@ -31,7 +34,7 @@ export async function startIdp({ clientId = 'gatehouse-portal', clientSecret = '
         openid: ['sub'], profile: ['name', 'preferred_username'], email: ['email', 'email_verified'],
         groups: ['groups', 'roles'],
       },
-      conformIdTokenClaims: false, // the scopes' claims go into the ID token, as Entra and Keycloak do
+      conformIdTokenClaims: !claimsInIdToken, // false: the scopes' claims go into the ID token, as Entra and Keycloak do
       pkce: { required: () => true, methods: ['S256'] },
       features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true } },
       interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },

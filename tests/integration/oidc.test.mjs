@@ -327,3 +327,41 @@ test('every control-API route with each role: allowed or refused as the permissi
   assert.equal(r.status, 405);
   assert.equal(r.headers.get('allow'), 'GET, HEAD');
 });
+
+test('userinfo: claims the ID token leaves out are read from the userinfo endpoint', async () => {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const idp2 = await startIdp({ redirectUri: `${base}/auth/callback`, accounts, claimsInIdToken: false });
+  const gh2 = await startGatehouse(`log: { access: off }
+identity:
+  oidc: { issuer: "${idp2.url}", client_id: gatehouse-portal, redirect_uri: "${base}/auth/callback",
+          client_secret: secret:oidc-client, scopes: [openid, profile, email, groups], userinfo: true }
+  group_map: { payments-team: payments }
+  role_map: { platform-admins: admin }
+`, {
+    portalPort: port,
+    before: (file) => {
+      assert.equal(spawnSync(BIN, ['secrets', 'init', '-c', file]).status, 0);
+      assert.equal(spawnSync(BIN, ['secrets', 'set', '-c', file, 'oidc-client'], { input: 'portal-secret' }).status, 0);
+    },
+  });
+  try {
+    let r;
+    for (let i = 0; i < 200; i++) {
+      r = await fetch(`${base}/auth/login`, { redirect: 'manual' });
+      if (r.status === 302) break;
+      await sleep(20);
+    }
+    const b = browser();
+    idp2.next = 'ana';
+    const { res } = await b.go(`${base}/auth/login`, { stop: (u) => u === `${base}/` });
+    assert.equal(res.status, 302);
+    const who = await (await b.request(`${base}/api/me`)).json();
+    assert.equal(who.role, 'admin');
+    assert.deepEqual(who.groups, ['group:default/payments']);
+    assert.ok(idp2.requests.some((u) => u.startsWith('/me')), 'the userinfo endpoint was called');
+  } finally {
+    await gh2.stop();
+    await idp2.close();
+  }
+});
