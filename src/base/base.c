@@ -329,3 +329,19 @@ void gh_sha256_hex(const void *in, size_t n, char out[65])
     }
     out[64] = '\0';
 }
+
+void gh_buf_add_html(struct gh_buf *b, const char *s)
+{
+    for (const char *p = s; *p; p++) {
+        const char *e = *p == '&'    ? "&amp;"
+                        : *p == '<'  ? "&lt;"
+                        : *p == '>'  ? "&gt;"
+                        : *p == '"'  ? "&quot;"
+                        : *p == '\'' ? "&#39;"
+                                     : NULL;
+        if (e)
+            gh_buf_adds(b, e);
+        else
+            gh_buf_add(b, p, 1);
+    }
+}

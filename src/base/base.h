@@ -88,6 +88,8 @@ struct gh_buf {
 void gh_buf_add(struct gh_buf *b, const void *p, size_t len);
 void gh_buf_adds(struct gh_buf *b, const char *s);
 void gh_buf_addf(struct gh_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* s escaped for HTML text and attribute values (& < > " ' as character references). */
+void gh_buf_add_html(struct gh_buf *b, const char *s);
 void gh_buf_free(struct gh_buf *b);
 
 /* Reads a whole file into a new NUL-terminated buffer (caller frees). Refuses files over max bytes.

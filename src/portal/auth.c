@@ -382,6 +382,50 @@ static struct gh_json *person_json(const struct gh_actor *p, const struct gh_jso
     return j;
 }
 
+/* The sign-in-as page: one form per person (no script, no inline style; every value escaped). */
+static void dev_login_page(struct gh_presp *r, struct gh_json *users, const char *return_to)
+{
+    struct gh_buf *b = &r->body;
+    if (return_to && !gh_oidc_safe_return(return_to))
+        return_to = NULL;
+    gh_buf_adds(b,
+                "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                "<title>Sign in (development) - Gatehouse</title></head><body><main>"
+                "<h1>Sign in as a person from the catalog</h1>"
+                "<p>Development sign-in: no password is asked. It is on because identity.dev_login is true; "
+                "it answers only on this machine.</p><ul>");
+    for (size_t i = 0; i < gh_json_size(users); i++) {
+        const struct gh_json *u = gh_json_at(users, i);
+        const char *ref = gh_json_str(gh_json_get(u, "user"), NULL);
+        const char *name = gh_json_str(gh_json_get(u, "name"), NULL);
+        const char *role = gh_json_str(gh_json_get(u, "role"), NULL);
+        gh_buf_adds(b, "<li><form method=\"post\" action=\"/auth/dev-login\">"
+                       "<input type=\"hidden\" name=\"user\" value=\"");
+        gh_buf_add_html(b, ref);
+        gh_buf_adds(b, "\">");
+        if (return_to) {
+            gh_buf_adds(b, "<input type=\"hidden\" name=\"return_to\" value=\"");
+            gh_buf_add_html(b, return_to);
+            gh_buf_adds(b, "\">");
+        }
+        gh_buf_adds(b, "<button type=\"submit\">");
+        gh_buf_add_html(b, name ? name : ref);
+        gh_buf_adds(b, "</button> <span>");
+        gh_buf_add_html(b, ref);
+        gh_buf_adds(b, " &middot; ");
+        gh_buf_add_html(b, role);
+        gh_buf_adds(b, "</span></form></li>");
+    }
+    gh_buf_adds(b, "</ul></main></body></html>\n");
+    gh_json_unref(users);
+    r->status = 200;
+    r->ctype = "text/html; charset=utf-8";
+    gh_buf_adds(&r->headers, "Content-Security-Policy: default-src 'none'; form-action 'self'; "
+                             "frame-ancestors 'none'; base-uri 'none'\r\nReferrer-Policy: same-origin\r\n"
+                             "X-Frame-Options: DENY\r\n");
+}
+
 static void dev_login(struct gh_api *a, const struct gh_preq *req, const struct params *ps,
                       struct gh_presp *r)
 {
@@ -410,6 +454,11 @@ static void dev_login(struct gh_api *a, const struct gh_preq *req, const struct 
         }
         gh_actor_clear(&p);
         gh_json_unref(items);
+        const struct gh_http_header *accept = header(req, "accept");
+        if (accept && memmem(accept->value.p, accept->value.len, "text/html", 9)) {
+            dev_login_page(r, users, gh__param(ps, "return_to"));
+            return;
+        }
         struct gh_json *j = gh_json_object();
         gh_json_set(j, "users", users);
         return gh__api_json(r, 200, j);

@@ -27,6 +27,11 @@ apiVersion: backstage.io/v1alpha1
 kind: User
 metadata: { name: bo }
 spec: { profile: { displayName: Bo Berg }, memberOf: [payments] }
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata: { name: eve }
+spec: { profile: { displayName: "Eve <script>alert('x')</script> & co" }, memberOf: [] }
 `;
 
 test('dev login: users from the catalog, roles from their teams, session and CSRF like any other', async () => {
@@ -45,13 +50,23 @@ identity:
     let list;
     for (let i = 0; i < 100; i++) {
       list = await (await fetch(`${portal}/auth/dev-login`)).json();
-      if (list.users.length === 2) break;
+      if (list.users.length === 3) break;
       await sleep(20);
     }
     assert.deepEqual(list.users, [
       { user: 'user:default/ana', name: 'Ana Lima', role: 'admin', groups: ['group:default/platform', 'group:default/payments'] },
       { user: 'user:default/bo', name: 'Bo Berg', role: 'developer', groups: ['group:default/payments'] },
+      { user: 'user:default/eve', name: "Eve <script>alert('x')</script> & co", role: 'developer', groups: [] },
     ]);
+    // the page a browser gets: a form per person, every value escaped, no script allowed
+    const page = await fetch(`${portal}/auth/dev-login?return_to=%2Fcatalog`, { headers: { accept: 'text/html' } });
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type'), /^text\/html/);
+    assert.match(page.headers.get('content-security-policy'), /default-src 'none'; form-action 'self'; frame-ancestors 'none'/);
+    const html = await page.text();
+    assert.match(html, /<form method="post" action="\/auth\/dev-login"><input type="hidden" name="user" value="user:default\/ana"><input type="hidden" name="return_to" value="\/catalog"><button type="submit">Ana Lima<\/button>/);
+    assert.ok(html.includes('Eve &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; co'));
+    assert.ok(!html.includes('<script>'));
     // without a session nothing but sign-in answers: sign-in is configured now
     assert.equal((await fetch(`${portal}/api/catalog/entities`)).status, 401);
 
