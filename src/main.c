@@ -10,6 +10,7 @@
 #include "gateway/stats.h"
 #include "gateway/iplimit.h"
 #include "identity/oidc.h"
+#include "access/rules.h"
 #include "access/usage.h"
 #include "access/access.h"
 #include "access/table.h"
@@ -90,6 +91,7 @@ static void usage(FILE *f)
         "  gatehouse token create --role admin|auditor|api-publisher|developer [--name WHAT]\n"
         "  gatehouse token create --user USER [--role ROLE] [--name WHAT] | token revoke ID | token list\n"
         "  gatehouse grants create --app NAME --api API --plan PLAN [--expires 30d] | revoke ID | list\n"
+        "  gatehouse access explain --user USER --api API --plan PLAN   which access rule decides, and why\n"
         "  gatehouse --version                 print the version\n"
         "  gatehouse help                      this text\n\n"
         "signals (serve): SIGHUP reloads the config (a bad one is refused, the old one keeps\n"
@@ -1069,6 +1071,35 @@ static const char *opt(int argc, char **argv, const char *name)
 }
 
 /* gatehouse apps|keys|grants SUB -c FILE [options] [ID] */
+/* gatehouse access explain: the person as the catalog knows them, the rules as configured. */
+static int access_explain(const struct gh_config *cfg, struct gh_store *store, const char *user,
+                          const char *api, const char *plan, struct gh_err *err)
+{
+    struct gh_actor who = {0};
+    int rc = gh_access_person(store, cfg, user, &who, err);
+    if (rc)
+        return rc;
+    struct gh_json *out = NULL;
+    rc = gh_access_explain(store, cfg, &who, api, plan, &out, err);
+    gh_actor_clear(&who);
+    if (rc)
+        return rc;
+    printf("%s asking for %s on %s:\n", gh_json_str(gh_json_get(out, "requester"), NULL), plan,
+           gh_json_str(gh_json_get(out, "api"), NULL));
+    const struct gh_json *sk = gh_json_get(out, "skipped");
+    for (size_t i = 0; i < gh_json_size(sk); i++)
+        printf("  %-24s no: %s\n", gh_json_str(gh_json_get(gh_json_at(sk, i), "rule"), NULL),
+               gh_json_str(gh_json_get(gh_json_at(sk, i), "reason"), NULL));
+    int64_t max = gh_json_int_value(gh_json_get(out, "maxDurationSeconds"));
+    printf("  %-24s decides: %s", gh_json_str(gh_json_get(out, "rule"), NULL),
+           gh_json_str(gh_json_get(out, "decide"), NULL));
+    if (max)
+        printf(" (at most %lld days)", (long long)(max / 86400));
+    printf("\n");
+    gh_json_unref(out);
+    return 0;
+}
+
 static int cmd_access(int argc, char **argv)
 {
     const char *what = argv[1], *sub = argc > 2 ? argv[2] : "", *config = opt(argc, argv, "-c");
@@ -1176,6 +1207,10 @@ static int cmd_access(int argc, char **argv)
     } else if (!strcmp(what, "grants") && !strcmp(sub, "list")) {
         printf("ID  APPLICATION  API  PLAN  STATE  EXPIRES\n");
         rc = gh_grant_list(store, on_row_print, NULL, &err);
+    } else if (!strcmp(what, "access") && !strcmp(sub, "explain") && opt(argc, argv, "--user") &&
+               opt(argc, argv, "--api") && opt(argc, argv, "--plan")) {
+        rc = access_explain(snap->cfg, store, opt(argc, argv, "--user"), opt(argc, argv, "--api"),
+                            opt(argc, argv, "--plan"), &err);
     } else {
         usage = 1;
         fprintf(
@@ -1186,6 +1221,7 @@ static int cmd_access(int argc, char **argv)
             "  keys bind --app NAME --issuer ISSUER --client CLIENT_ID   (a JWT client acts for the app)\n"
             "  grants create --app NAME --api API --plan PLAN [--expires 30d] | grants revoke ID | "
             "grants list\n"
+            "  access explain --user USER --api API --plan PLAN   (which access rule decides, and why)\n"
             "each with -c gatehouse.yaml\n",
             what);
     }
@@ -1254,7 +1290,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "catalog") == 0)
         return cmd_catalog(argc, argv);
     if (strcmp(cmd, "apps") == 0 || strcmp(cmd, "keys") == 0 || strcmp(cmd, "grants") == 0 ||
-        strcmp(cmd, "token") == 0)
+        strcmp(cmd, "token") == 0 || strcmp(cmd, "access") == 0)
         return cmd_access(argc, argv);
     if ((strcmp(cmd, "secrets") == 0 || strcmp(cmd, "audit") == 0) && argc >= 3) {
         const char *config = NULL, *from_file = NULL;

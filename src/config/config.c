@@ -1261,6 +1261,169 @@ static int finish_identity(struct ld *ld, struct gh_config *cfg)
     return 0;
 }
 
+/* ---- access rules ---- */
+
+/* A list of entity refs of one kind, in canonical form. */
+static int ref_list(struct ld *ld, struct gh_yaml_node *v, int kl, const char *key, const char *kind,
+                    struct gh_config_list *l)
+{
+    int rc = get_string_list(ld, v, kl, key, &l->v, &l->n);
+    for (size_t i = 0; rc == 0 && i < l->n; i++) {
+        struct gh_entity_ref r;
+        struct gh_err why = {{0}};
+        if (gh_catalog_parse_ref((struct gh_str){l->v[i], strlen(l->v[i])}, kind, NULL, &r, &why) != 0)
+            return errf(ld, kl, key, "'%s': %s", l->v[i], why.msg);
+        if (strcasecmp(r.kind, kind) != 0)
+            return errf(ld, kl, key, "'%s' must be a %s", l->v[i], kind);
+        char ref[GH_ENTITY_REF_MAX];
+        gh_catalog_ref_string(&r, ref, sizeof(ref));
+        free(l->v[i]);
+        l->v[i] = gh_strdup(ref);
+    }
+    l->set = 1;
+    return rc;
+}
+
+static int annotation_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v,
+                          void *ctx)
+{
+    struct gh_config_rule *r = ctx;
+    char *val = NULL;
+    if (get_string(ld, v, kl, key, &val) != 0) {
+        free(val);
+        return GH_EINVAL;
+    }
+    r->api_annotations =
+        gh_realloc(r->api_annotations, (r->napi_annotations + 1) * sizeof(*r->api_annotations));
+    r->api_annotations[r->napi_annotations++] = (struct gh_config_pair){gh_strdup(k), val, kl};
+    return 0;
+}
+
+static int when_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
+{
+    struct gh_config_rule *r = ctx;
+    if (strcmp(k, "requester_groups_any") == 0)
+        return ref_list(ld, v, kl, key, "Group", &r->requester_groups_any);
+    if (strcmp(k, "api_owner") == 0)
+        return ref_list(ld, v, kl, key, "Group", &r->api_owner);
+    if (strcmp(k, "api_system") == 0)
+        return ref_list(ld, v, kl, key, "System", &r->api_system);
+    if (strcmp(k, "api_annotations") == 0)
+        return each_key(ld, v, kl, key, annotation_key, r);
+    struct gh_config_list *l = strcmp(k, "requester_roles_any") == 0 ? &r->requester_roles_any
+                               : strcmp(k, "api_lifecycle") == 0     ? &r->api_lifecycle
+                               : strcmp(k, "api_tags_any") == 0      ? &r->api_tags_any
+                               : strcmp(k, "api_tags_none") == 0     ? &r->api_tags_none
+                               : strcmp(k, "plans") == 0             ? &r->plans
+                                                                     : NULL;
+    if (l == NULL)
+        return errf(
+            ld, kl, key,
+            "unknown condition (expected requester_groups_any, requester_roles_any, api_owner, api_system, "
+            "api_lifecycle, api_tags_any, api_tags_none, api_annotations, plans)");
+    int rc = get_string_list(ld, v, kl, key, &l->v, &l->n);
+    l->set = 1;
+    for (size_t i = 0; rc == 0 && l == &r->requester_roles_any && i < l->n; i++)
+        if (strcmp(l->v[i], "admin") != 0 && strcmp(l->v[i], "auditor") != 0 &&
+            strcmp(l->v[i], "api-publisher") != 0 && strcmp(l->v[i], "developer") != 0)
+            return errf(ld, kl, key, "'%s' must be admin, auditor, api-publisher or developer", l->v[i]);
+    return rc;
+}
+
+static int rule_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v, void *ctx)
+{
+    struct gh_config_rule *r = ctx;
+    if (strcmp(k, "name") == 0) {
+        if (get_string(ld, v, kl, key, &r->name))
+            return GH_EINVAL;
+        if (!gh_catalog_valid_name((struct gh_str){r->name, strlen(r->name)}))
+            return errf(ld, kl, key, "'%s' must be 1-63 letters or digits, with - _ . only between them",
+                        r->name);
+        r->line = kl;
+        return 0;
+    }
+    if (strcmp(k, "when") == 0)
+        return each_key(ld, v, kl, key, when_key, r);
+    if (strcmp(k, "max_duration") == 0)
+        return get_duration(ld, v, kl, key, &r->max_duration_ms);
+    if (strcmp(k, "decide") == 0) {
+        static const char *const names[] = {NULL, "approve", "owner_approval", "admin_approval", "deny"};
+        char *s = NULL;
+        int rc = get_string(ld, v, kl, key, &s);
+        for (int i = 1; rc == 0 && i < 5; i++)
+            if (strcmp(s, names[i]) == 0)
+                r->decide = (enum gh_rule_decision)i;
+        if (rc == 0 && r->decide == 0)
+            rc = errf(ld, kl, key, "'%s' must be approve, owner_approval, admin_approval or deny", s);
+        free(s);
+        return rc;
+    }
+    return errf(ld, kl, key, "unknown key (expected name, when, decide, max_duration)");
+}
+
+static int rule_has_conditions(const struct gh_config_rule *r)
+{
+    return r->requester_groups_any.set || r->requester_roles_any.set || r->api_owner.set ||
+           r->api_system.set || r->api_lifecycle.set || r->api_tags_any.set || r->api_tags_none.set ||
+           r->plans.set || r->napi_annotations;
+}
+
+static int load_rules(struct ld *ld, struct gh_yaml_node *n, int line, struct gh_config *cfg)
+{
+    if (want_type(ld, n, GH_YAML_SEQUENCE, line, "access_rules"))
+        return GH_EINVAL;
+    void *it = NULL;
+    struct gh_yaml_node *item;
+    while ((item = gh_yaml_seq_next(n, &it)) != NULL) {
+        char key[96];
+        snprintf(key, sizeof(key), "access_rules[%zu]", cfg->nrules);
+        int l = gh_yaml_line(item) ? gh_yaml_line(item) : line;
+        cfg->rules = gh_realloc(cfg->rules, (cfg->nrules + 1) * sizeof(*cfg->rules));
+        struct gh_config_rule *r = &cfg->rules[cfg->nrules++];
+        *r = (struct gh_config_rule){.line = l};
+        int rc = each_key(ld, item, l, key, rule_key, r);
+        if (rc)
+            return rc;
+        if (r->name == NULL)
+            return errf(ld, l, key, "name is required");
+        snprintf(key, sizeof(key), "access_rules.%s", r->name);
+        if (r->decide == 0)
+            return errf(ld, r->line, key,
+                        "decide is required (approve, owner_approval, admin_approval or deny)");
+        for (size_t i = 0; i + 1 < cfg->nrules; i++)
+            if (strcmp(cfg->rules[i].name, r->name) == 0)
+                return errf(ld, r->line, key, "duplicate rule name (also at line %d)", cfg->rules[i].line);
+    }
+    if (cfg->nrules == 0)
+        return errf(ld, line, "access_rules", "needs at least the default rule (one with no when)");
+    const struct gh_config_rule *last = &cfg->rules[cfg->nrules - 1];
+    if (rule_has_conditions(last)) {
+        char key[96];
+        snprintf(key, sizeof(key), "access_rules.%s", last->name);
+        return errf(ld, last->line, key,
+                    "the last rule is the default and has no when (so every request meets a rule)");
+    }
+    return 0;
+}
+
+/* Plans a rule names exist (plans may come after the rules in the file). */
+static int check_rule_plans(struct ld *ld, struct gh_config *cfg)
+{
+    for (size_t i = 0; i < cfg->nrules; i++)
+        for (size_t k = 0; k < cfg->rules[i].plans.n; k++) {
+            int found = 0;
+            for (size_t j = 0; j < cfg->nplans && !found; j++)
+                found = strcmp(cfg->plans[j].name, cfg->rules[i].plans.v[k]) == 0;
+            if (!found) {
+                char key[96];
+                snprintf(key, sizeof(key), "access_rules.%s.when.plans", cfg->rules[i].name);
+                return errf(ld, cfg->rules[i].line, key, "no plan named '%s' (see plans:)",
+                            cfg->rules[i].plans.v[k]);
+            }
+        }
+    return 0;
+}
+
 static int load_root(struct ld *ld, struct gh_config *cfg)
 {
     struct gh_yaml_node *root = gh_yaml_root(ld->doc);
@@ -1301,6 +1464,8 @@ static int load_root(struct ld *ld, struct gh_config *cfg)
             rc = load_plans(ld, v, kl, cfg);
         } else if (strcmp(k, "issuers") == 0) {
             rc = load_issuers(ld, v, kl, cfg);
+        } else if (strcmp(k, "access_rules") == 0) {
+            rc = load_rules(ld, v, kl, cfg);
         } else if (strcmp(k, "identity") == 0) {
             cfg->identity.line = kl;
             rc = each_key(ld, v, kl, "identity", identity_key, cfg);
@@ -1308,7 +1473,7 @@ static int load_root(struct ld *ld, struct gh_config *cfg)
             rc = errf(ld, kl, k,
                       "unknown key (expected listen, workers, limits, upstreams, log, store, apis, catalog, "
                       "secrets, "
-                      "admin, audit, plans, issuers, usage, identity)");
+                      "admin, audit, plans, issuers, usage, identity, access_rules)");
         }
         if (rc)
             return rc;
@@ -1354,6 +1519,8 @@ static int finish(struct ld *ld, struct gh_config **out)
         rc = check_api_issuers(ld, cfg);
     if (rc == 0)
         rc = finish_identity(ld, cfg);
+    if (rc == 0)
+        rc = check_rule_plans(ld, cfg);
     if (rc == 0 && cfg->master_key_file == NULL)
         cfg->master_key_file = config_relative(ld, "gatehouse.key");
     if (rc == 0 && strcmp(cfg->store_path, "./gatehouse.db") == 0) {
@@ -1422,11 +1589,26 @@ static void free_identity(struct gh_config_identity *id)
     free_pairs(id->group_map, id->ngroup_map);
 }
 
+static void free_rules(struct gh_config_rule *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(r[i].name);
+        struct gh_config_list *lists[] = {
+            &r[i].requester_groups_any, &r[i].requester_roles_any, &r[i].api_owner,     &r[i].api_system,
+            &r[i].api_lifecycle,        &r[i].api_tags_any,        &r[i].api_tags_none, &r[i].plans};
+        for (size_t k = 0; k < GH_ARRAY_SIZE(lists); k++)
+            free_list(lists[k]->v, lists[k]->n);
+        free_pairs(r[i].api_annotations, r[i].napi_annotations);
+    }
+    free(r);
+}
+
 void gh_config_free(struct gh_config *cfg)
 {
     if (cfg == NULL)
         return;
     free_identity(&cfg->identity);
+    free_rules(cfg->rules, cfg->nrules);
     for (size_t i = 0; i < cfg->napis; i++) {
         struct gh_config_api *a = &cfg->apis[i];
         free(a->name);

@@ -102,6 +102,28 @@ struct gh_config_identity {
     int dev_login; /* a page to sign in as a catalog User, for demos (loopback only) */
 };
 
+/* access_rules[]: who gets access how, first match wins (the last rule has no conditions) */
+enum gh_rule_decision { GH_DECIDE_APPROVE = 1, GH_DECIDE_OWNER, GH_DECIDE_ADMIN, GH_DECIDE_DENY };
+struct gh_config_list {
+    char **v;
+    size_t n;
+    int set; /* the condition is present (an empty list then matches nothing, or for _none everything) */
+};
+struct gh_config_rule {
+    char *name;
+    int line;
+    /* conditions (all must hold): requester, API, plan */
+    struct gh_config_list requester_groups_any; /* Group refs */
+    struct gh_config_list requester_roles_any;  /* roles */
+    struct gh_config_list api_owner;            /* Group refs */
+    struct gh_config_list api_system;           /* System refs */
+    struct gh_config_list api_lifecycle, api_tags_any, api_tags_none, plans;
+    struct gh_config_pair *api_annotations; /* each must be present with this value */
+    size_t napi_annotations;
+    enum gh_rule_decision decide;
+    uint64_t max_duration_ms; /* 0: as long as asked */
+};
+
 struct gh_config {
     char *file;
     char *gateway_listen; /* "host:port" */
@@ -137,6 +159,8 @@ struct gh_config {
     struct gh_config_issuer *issuers;
     size_t nissuers;
     struct gh_config_identity identity;
+    struct gh_config_rule *rules;
+    size_t nrules;
     uint64_t audit_checkpoint_ms;
     uint64_t usage_flush_ms;
     /* usage.flush_interval: how often usage counts are written (default 1m) */ /* audit.checkpoint_interval;

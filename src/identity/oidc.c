@@ -6,6 +6,7 @@
 #include "../base/fetch.h"
 #include "../base/json.h"
 #include "jwt.h"
+#include "../catalog/catalog.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -578,4 +579,38 @@ int gh_identity_map(const struct gh_config_identity *id, const struct gh_oidc_lo
         }
     out->role = role;
     return 0;
+}
+
+/* A catalog User as a person: their teams (memberOf) and the role role_map gives those teams' names or
+ * refs (the highest; default_role otherwise). */
+void gh_identity_person(const struct gh_config_identity *id, const struct gh_json *e, struct gh_actor *out)
+{
+    gh_actor_clear(out);
+    const struct gh_json *md = gh_json_get(e, "metadata");
+    snprintf(out->user, sizeof(out->user), "user:%s/%s",
+             gh_json_str(gh_json_get(md, "namespace"), NULL) ? gh_json_str(gh_json_get(md, "namespace"), NULL)
+                                                             : "default",
+             gh_json_str(gh_json_get(md, "name"), NULL));
+    for (char *p = out->user; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    snprintf(out->id, sizeof(out->id), "%s", out->user);
+    enum gh_role role = gh_role_parse(id->default_role);
+    const struct gh_json *m = gh_json_get(gh_json_get(e, "spec"), "memberOf");
+    for (size_t i = 0; i < gh_json_size(m); i++) {
+        const char *g = gh_json_str(gh_json_at(m, i), NULL);
+        struct gh_entity_ref r;
+        char ref[GH_ENTITY_REF_MAX];
+        if (g == NULL || gh_catalog_parse_ref((struct gh_str){g, strlen(g)}, "Group", NULL, &r, NULL) != 0)
+            continue;
+        gh_catalog_ref_string(&r, ref, sizeof(ref));
+        gh_actor_add_group(out, ref);
+        for (size_t k = 0; k < id->nrole_map; k++)
+            if (strcasecmp(id->role_map[k].from, r.name) == 0 || strcmp(id->role_map[k].from, ref) == 0) {
+                enum gh_role x = gh_role_parse(id->role_map[k].to);
+                if (x > role)
+                    role = x;
+            }
+    }
+    out->role = role;
 }

@@ -71,4 +71,9 @@ int gh_oidc_safe_return(const char *return_to);
 int gh_identity_map(const struct gh_config_identity *id, const struct gh_oidc_login *l, struct gh_actor *out,
                     struct gh_err *err);
 
+/* A User entity of the catalog as a person: their teams (spec.memberOf, as canonical Group refs) and
+ * the role role_map gives those teams' names or refs (the highest; default_role otherwise). */
+void gh_identity_person(const struct gh_config_identity *id, const struct gh_json *user_entity,
+                        struct gh_actor *out);
+
 #endif

@@ -333,40 +333,6 @@ static void callback(struct gh_api *a, const struct gh_preq *req, const struct p
 
 /* ---- development sign-in (identity.dev_login, loopback only) ---- */
 
-/* A catalog User as a person: their teams (memberOf) and the role role_map gives those teams' names or
- * refs (the highest; default_role otherwise). */
-static void person(const struct gh_config_identity *id, const struct gh_json *e, struct gh_actor *out)
-{
-    gh_actor_clear(out);
-    const struct gh_json *md = gh_json_get(e, "metadata");
-    snprintf(out->user, sizeof(out->user), "user:%s/%s",
-             gh_json_str(gh_json_get(md, "namespace"), NULL) ? gh_json_str(gh_json_get(md, "namespace"), NULL)
-                                                             : "default",
-             gh_json_str(gh_json_get(md, "name"), NULL));
-    for (char *p = out->user; *p; p++)
-        if (*p >= 'A' && *p <= 'Z')
-            *p = (char)(*p - 'A' + 'a');
-    snprintf(out->id, sizeof(out->id), "%s", out->user);
-    enum gh_role role = gh_role_parse(id->default_role);
-    const struct gh_json *m = gh_json_get(gh_json_get(e, "spec"), "memberOf");
-    for (size_t i = 0; i < gh_json_size(m); i++) {
-        const char *g = gh_json_str(gh_json_at(m, i), NULL);
-        struct gh_entity_ref r;
-        char ref[GH_ENTITY_REF_MAX];
-        if (g == NULL || gh_catalog_parse_ref((struct gh_str){g, strlen(g)}, "Group", NULL, &r, NULL) != 0)
-            continue;
-        gh_catalog_ref_string(&r, ref, sizeof(ref));
-        gh_actor_add_group(out, ref);
-        for (size_t k = 0; k < id->nrole_map; k++)
-            if (strcasecmp(id->role_map[k].from, r.name) == 0 || strcmp(id->role_map[k].from, ref) == 0) {
-                enum gh_role x = gh_role_parse(id->role_map[k].to);
-                if (x > role)
-                    role = x;
-            }
-    }
-    out->role = role;
-}
-
 static struct gh_json *person_json(const struct gh_actor *p, const struct gh_json *e)
 {
     struct gh_json *j = gh_json_object(), *g = gh_json_array();
@@ -449,7 +415,7 @@ static void dev_login(struct gh_api *a, const struct gh_preq *req, const struct 
         struct gh_json *users = gh_json_array();
         struct gh_actor p = {0};
         for (size_t i = 0; i < gh_json_size(items); i++) {
-            person(id, gh_json_at(items, i), &p);
+            gh_identity_person(id, gh_json_at(items, i), &p);
             gh_json_append(users, person_json(&p, gh_json_at(items, i)));
         }
         gh_actor_clear(&p);
@@ -504,7 +470,7 @@ static void dev_login(struct gh_api *a, const struct gh_preq *req, const struct 
         gh__api_error(r, 404, "no such User in the catalog");
     } else {
         struct gh_actor p = {0};
-        person(id, e, &p);
+        gh_identity_person(id, e, &p);
         const struct gh_json *profile = gh_json_get(gh_json_get(e, "spec"), "profile");
         struct gh_session_new n = {.user = p.user,
                                    .name = gh_json_str(gh_json_get(profile, "displayName"), NULL),

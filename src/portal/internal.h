@@ -55,6 +55,10 @@ int gh__api_allow(struct gh_api *a, struct gh_presp *r, enum gh_action act,
 int gh__api_identify(struct gh_api *a, const struct gh_preq *req, struct gh_presp *r);
 int gh__api_csrf_ok(struct gh_api *a, const struct gh_preq *req, struct gh_presp *r);
 
+/* GET /api/access/explain?api=&plan=[&user=]: which access rule would decide, and why not the others
+ * (manage.c). Someone else's (user=) is for admins. */
+void gh__api_explain(struct gh_api *a, const struct params *ps, struct gh_presp *r);
+
 /* /auth/login, /auth/callback, /auth/logout and /api/me (auth.c). */
 void gh__api_auth(struct gh_api *a, const struct gh_preq *req, const char *route, const struct params *ps,
                   struct gh_presp *r);

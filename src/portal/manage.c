@@ -12,6 +12,10 @@
  */
 #include "internal.h"
 
+#include "../access/rules.h"
+#include "../catalog/db.h"
+#include "../identity/oidc.h"
+
 #include "../access/access.h"
 #include "../http/http.h"
 #include "../catalog/service.h"
@@ -261,4 +265,31 @@ void gh__api_manage(struct gh_api *a, const struct gh_preq *req, char **seg, int
 answered:
     gh_json_unref(body);
     gh_json_unref(res);
+}
+
+void gh__api_explain(struct gh_api *a, const struct params *ps, struct gh_presp *r)
+{
+    const char *api = gh__param(ps, "api"), *plan = gh__param(ps, "plan"), *user = gh__param(ps, "user");
+    if (api == NULL || plan == NULL)
+        return gh__api_error(r, 400, "api and plan are required (api=orders&plan=starter)");
+    struct gh_store *s = gh_catalog_service_store(a->catalog);
+    struct gh_err err = {{0}};
+    struct gh_actor who = {0};
+    const struct gh_actor *asking = &a->me;
+    if (user) { /* someone else's: admins only, with that person as the catalog knows them */
+        if (!gh__api_allow(a, r, GH_ACT_GRANTS_MANAGE, NULL))
+            return;
+        int rc = gh_access_person(s, a->cfg, user, &who, &err);
+        if (rc)
+            return gh__api_error(r, rc == GH_ENOTFOUND ? 404 : 400, err.msg);
+        asking = &who;
+    } else if (a->me.user[0] == '\0') {
+        return gh__api_error(r, 400, "this caller is not a person: name one (user=ana)");
+    }
+    struct gh_json *out = NULL;
+    int rc = gh_access_explain(s, a->cfg, asking, api, plan, &out, &err);
+    gh_actor_clear(&who);
+    if (rc)
+        return gh__api_error(r, rc == GH_ENOTFOUND ? 404 : 409, err.msg);
+    gh__api_json(r, 200, out);
 }

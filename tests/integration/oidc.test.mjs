@@ -278,6 +278,7 @@ const routes = [
   ['GET', '/api/audit', 'UDD++'],
   ['GET', '/api/search?q=x', 'U++++'],
   ['GET', '/api/plans', 'U++++'],
+  ['GET', '/api/access/explain?api=x&plan=y', 'U++D+'],
   ['GET', '/api/apps', 'UDD++'],
   ['POST', '/api/apps', 'UDDD+'],
   ['POST', '/api/apps/x/keys', 'UDDD+'],
