@@ -7,11 +7,14 @@
 #include "../base/json.h"
 #include "../catalog/catalog.h"
 #include "../identity/jwt.h"
+#include "../identity/perm.h"
+#include "rules.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static void new_id(const char *prefix, char out[GH_ACCESS_ID_MAX])
 {
@@ -532,4 +535,242 @@ int gh_grant_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_e
         "SELECT g.id, a.name, g.api, g.plan, g.state, COALESCE(g.expires_at, '') FROM grants g "
         "JOIN applications a ON a.id = g.app_id ORDER BY a.name, g.api",
         NULL, 0, fn, ctx, err);
+}
+
+/* ---- requests for access ---- */
+
+#define DEFAULT_DURATION_MS (90ull * 86400 * 1000)
+
+struct request_change {
+    const struct gh_request_new *n;
+    const struct gh_config_rule *rule;
+    uint64_t duration_ms, now_ms;
+    const char *actor;
+    struct gh_request_result *out;
+};
+
+/* Another event in the same transaction (the steps an automatic approval takes). */
+static int record(struct gh_store *s, const char *actor, const char *action, struct gh_json *d,
+                  struct gh_err *err)
+{
+    const char *target = gh_json_str(gh_json_get(d, "target"), NULL);
+    struct gh_audit_event e = {actor, action, target ? target : "", "success", d, NULL};
+    int rc = gh_audit_record(s, &e, NULL, err);
+    gh_json_unref(d);
+    return rc;
+}
+
+static int do_request(void *ctx, struct gh_store *s, struct gh_json *d, struct gh_err *err)
+{
+    struct request_change *c = ctx;
+    const struct gh_request_new *n = c->n;
+    struct gh_request_result *out = c->out;
+    char app[GH_ACCESS_ID_MAX];
+    int rc = app_id(s, n->app, app, err);
+    if (rc)
+        return rc;
+    struct gh_store_val q[] = {GH_VTEXT(app), GH_VTEXT(n->api)};
+    rc = gh_store_first_text(
+        s, "SELECT id FROM access_requests WHERE app_id = $1 AND api = $2 AND state = 'pending'", q, 2,
+        out->existing, sizeof(out->existing), err);
+    if (rc < 0)
+        return rc;
+    if (rc)
+        return gh_err_set(err, GH_EEXIST, "application '%s' already has a pending request for '%s': %s",
+                          n->app, n->api, out->existing);
+    const char *decide = gh_rule_decision_name(c->rule->decide);
+    const char *state = c->rule->decide == GH_DECIDE_APPROVE ? "approved"
+                        : c->rule->decide == GH_DECIDE_DENY  ? "denied"
+                                                             : "pending";
+    char when[40], by[96] = "";
+    now_text(when, sizeof(when));
+    new_id("req", out->id);
+    if (strcmp(state, "pending") != 0)
+        snprintf(by, sizeof(by), "rule:%s", c->rule->name);
+    struct gh_store_val p[] = {GH_VTEXT(out->id),
+                               GH_VTEXT(n->requester->user),
+                               GH_VTEXT(app),
+                               GH_VTEXT(n->api),
+                               GH_VTEXT(n->plan),
+                               GH_VTEXT(n->justification ? n->justification : ""),
+                               GH_VINT((int64_t)c->duration_ms),
+                               GH_VTEXT(c->rule->name),
+                               GH_VTEXT(decide),
+                               GH_VTEXT(state),
+                               by[0] ? GH_VTEXT(by) : GH_VNULL,
+                               by[0] ? GH_VTEXT(when) : GH_VNULL,
+                               GH_VTEXT(when)};
+    rc = gh_store_exec(
+        s,
+        "INSERT INTO access_requests (id, requester, app_id, api, plan, justification, duration_ms, "
+        "rule, decide, state, decided_by, decided_at, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        p, GH_ARRAY_SIZE(p), NULL, NULL, err);
+    snprintf(out->state, sizeof(out->state), "%s", state);
+    gh_json_set(d, "target", str(out->id));
+    gh_json_set(d, "application", str(n->app));
+    gh_json_set(d, "api", str(n->api));
+    gh_json_set(d, "plan", str(n->plan));
+    gh_json_set(d, "rule", str(c->rule->name));
+    gh_json_set(d, "decide", str(decide));
+    if (rc || c->rule->decide != GH_DECIDE_APPROVE)
+        return rc;
+    /* approved by the rule: the grant, and a key when the application has none, in this transaction */
+    struct grant_change g = {n->app, n->api, n->plan, c->now_ms + c->duration_ms, ""};
+    struct gh_json *gd = gh_json_object();
+    if ((rc = do_grant_create(&g, s, gd, err)) != 0) {
+        gh_json_unref(gd);
+        return rc;
+    }
+    gh_json_set(gd, "request", str(out->id));
+    if ((rc = record(s, c->actor, "grant.create", gd, err)) != 0)
+        return rc;
+    snprintf(out->grant_id, sizeof(out->grant_id), "%s", g.id);
+    out->expires_ms = g.expires_ms;
+    struct gh_store_val a[] = {GH_VTEXT(out->grant_id), GH_VTEXT(out->id)};
+    if ((rc = gh_store_exec(s, "UPDATE access_requests SET grant_id = $1 WHERE id = $2", a, 2, NULL, NULL,
+                            err)) != 0)
+        return rc;
+    char held[GH_ACCESS_ID_MAX];
+    struct gh_store_val k[] = {GH_VTEXT(app)};
+    rc = gh_store_first_text(
+        s, "SELECT id FROM credentials WHERE app_id = $1 AND kind = 'key' AND state = 'active'", k, 1, held,
+        sizeof(held), err);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        struct key_change kc = {n->app, "primary", 0, "", ""};
+        struct gh_json *kd = gh_json_object();
+        if ((rc = do_key_issue(&kc, s, kd, err)) != 0) {
+            gh_json_unref(kd);
+            return rc;
+        }
+        gh_json_set(kd, "request", str(out->id));
+        if ((rc = record(s, c->actor, "key.issue", kd, err)) != 0)
+            return rc;
+        memcpy(out->key, kc.key, sizeof(kc.key));
+        memcpy(out->key_id, kc.id, sizeof(kc.id));
+        OPENSSL_cleanse(kc.key, sizeof(kc.key));
+    }
+    return 0;
+}
+
+/* The requester may use the application: it is theirs, or one of their teams'. */
+static int owns(const struct gh_actor *who, const char *owner)
+{
+    return strcmp(owner, who->user) == 0 || gh_actor_in_group(who, owner);
+}
+
+int gh_request_create(struct gh_store *s, const struct gh_config *cfg, const struct gh_request_new *n,
+                      const struct gh_config_rule *rule, uint64_t now_ms, struct gh_request_result *out,
+                      struct gh_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (n->requester->user[0] == '\0')
+        return gh_err_set(err, GH_EINVAL, "only a person can ask for access");
+    const struct gh_config_api *api = NULL;
+    for (size_t i = 0; i < cfg->napis && api == NULL; i++)
+        if (strcmp(cfg->apis[i].name, n->api) == 0)
+            api = &cfg->apis[i];
+    if (api == NULL)
+        return gh_err_set(err, GH_ENOTFOUND, "no API '%s' behind the gateway", n->api);
+    int offered = 0;
+    for (size_t i = 0; i < api->nplans && !offered; i++)
+        offered = strcmp(api->plans[i], n->plan) == 0;
+    if (!offered)
+        return gh_err_set(err, GH_EINVAL, "API '%s' does not offer plan '%s'", n->api, n->plan);
+    if (n->justification && strlen(n->justification) > 2000)
+        return gh_err_set(err, GH_EINVAL, "justification: at most 2000 characters");
+    /* the application: the requester's or a team's; created on the spot when appOwner says whose */
+    char owner[GH_ENTITY_REF_MAX] = "";
+    struct gh_store_val q[] = {GH_VTEXT(n->app)};
+    int rc = gh_store_first_text(s, "SELECT owner FROM applications WHERE name = $1", q, 1, owner,
+                                 sizeof(owner), err);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        if (n->app_owner == NULL)
+            return gh_err_set(err, GH_ENOTFOUND, "no application '%s' (give appOwner to create it)", n->app);
+        /* a bare name is the requester (when it is theirs) or a team */
+        struct gh_entity_ref r;
+        struct gh_str o = {n->app_owner, strlen(n->app_owner)};
+        if (gh_catalog_parse_ref(o, "User", NULL, &r, NULL) == 0 && strcasecmp(r.kind, "user") == 0)
+            gh_catalog_ref_string(&r, owner, sizeof(owner));
+        if (strcmp(owner, n->requester->user) != 0) {
+            if (gh_catalog_parse_ref(o, "Group", NULL, &r, err) != 0)
+                return GH_EINVAL;
+            gh_catalog_ref_string(&r, owner, sizeof(owner));
+        }
+        if (!owns(n->requester, owner))
+            return gh_err_set(err, GH_EPERM, "appOwner must be you or one of your teams");
+        if ((rc = gh_app_create(s, n->requester->user, n->app, owner, NULL, err)) != 0)
+            return rc;
+    } else if (!owns(n->requester, owner)) {
+        return gh_err_set(err, GH_EPERM, "application '%s' belongs to %s, not to you or your teams", n->app,
+                          owner);
+    }
+    uint64_t d = n->duration_ms          ? n->duration_ms
+                 : rule->max_duration_ms ? rule->max_duration_ms
+                                         : DEFAULT_DURATION_MS;
+    if (rule->max_duration_ms && d > rule->max_duration_ms)
+        d = rule->max_duration_ms; /* capped by the rule */
+    struct request_change c = {n, rule, d, now_ms, n->requester->user, out};
+    rc = gh_audit_change(s, n->requester->user, "access.request", NULL, do_request, &c, err);
+    if (rc) {
+        OPENSSL_cleanse(out->key, sizeof(out->key));
+        out->key[0] = '\0';
+    }
+    snprintf(out->rule, sizeof(out->rule), "%s", rule->name);
+    snprintf(out->decide, sizeof(out->decide), "%s", gh_rule_decision_name(rule->decide));
+    out->duration_ms = d;
+    return rc;
+}
+
+struct withdraw {
+    const char *id, *who;
+};
+
+static int do_withdraw(void *ctx, struct gh_store *s, struct gh_json *d, struct gh_err *err)
+{
+    struct withdraw *w = ctx;
+    char requester[128] = "", state[16] = "";
+    struct gh_store_val p[] = {GH_VTEXT(w->id)};
+    int rc = gh_store_first_text(s, "SELECT requester FROM access_requests WHERE id = $1", p, 1, requester,
+                                 sizeof(requester), err);
+    if (rc <= 0)
+        return rc < 0 ? rc : gh_err_set(err, GH_ENOTFOUND, "no request %s", w->id);
+    if (strcmp(requester, w->who) != 0) /* not theirs: as if it did not exist */
+        return gh_err_set(err, GH_ENOTFOUND, "no request %s", w->id);
+    rc = gh_store_first_text(s, "SELECT state FROM access_requests WHERE id = $1", p, 1, state, sizeof(state),
+                             err);
+    if (rc < 0)
+        return rc;
+    if (strcmp(state, "pending") != 0)
+        return gh_err_set(err, GH_EEXIST, "request %s is %s, not pending", w->id, state);
+    char when[40];
+    now_text(when, sizeof(when));
+    struct gh_store_val u[] = {GH_VTEXT(w->id), GH_VTEXT(w->who), GH_VTEXT(when)};
+    rc = gh_store_exec(s,
+                       "UPDATE access_requests SET state = 'withdrawn', decided_by = $2, decided_at = $3 "
+                       "WHERE id = $1",
+                       u, 3, NULL, NULL, err);
+    gh_json_set(d, "target", str(w->id));
+    return rc;
+}
+
+int gh_request_withdraw(struct gh_store *s, const char *user, const char *id, struct gh_err *err)
+{
+    struct withdraw w = {id, user};
+    return gh_audit_change(s, user, "access.withdraw", id, do_withdraw, &w, err);
+}
+
+int gh_request_list(struct gh_store *s, const char *user, gh_store_row_fn fn, void *ctx, struct gh_err *err)
+{
+    struct gh_store_val p[] = {GH_VTEXT(user)};
+    return gh_store_exec(
+        s,
+        "SELECT r.id, a.name, r.api, r.plan, r.state, r.rule, r.decide, r.created_at, "
+        "COALESCE(r.grant_id, ''), COALESCE(r.decided_by, '') FROM access_requests r "
+        "JOIN applications a ON a.id = r.app_id WHERE r.requester = $1 ORDER BY r.created_at",
+        p, 1, fn, ctx, err);
 }

@@ -57,4 +57,41 @@ int gh_app_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err
 int gh_key_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err);
 int gh_grant_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err);
 
+/* ---- requests for access ---- */
+
+struct gh_actor;
+struct gh_config_rule;
+
+struct gh_request_new {
+    const struct gh_actor *requester; /* a person (user set), with their teams */
+    const char *api, *plan;
+    const char *app;       /* an application of theirs or of one of their teams */
+    const char *app_owner; /* when app does not exist: create it for this owner (them, or a team) */
+    const char *justification;
+    uint64_t duration_ms; /* wished (0: the rule's maximum); capped by the rule */
+};
+
+struct gh_request_result {
+    char id[GH_ACCESS_ID_MAX];
+    char state[16]; /* approved, pending, denied */
+    char rule[64], decide[20];
+    char existing[GH_ACCESS_ID_MAX]; /* GH_EEXIST: the pending request already there */
+    uint64_t duration_ms, expires_ms;
+    char grant_id[GH_ACCESS_ID_MAX];
+    char key[GH_KEY_LEN + 1]; /* a new key when approval issued one ("" otherwise): shown once */
+    char key_id[GH_KEY_ID_LEN + 1];
+};
+
+/* A request, decided by `rule` (gh_rules_decide): recorded, and when the rule approves, the grant
+ * (expiring after the duration) and a primary key if the application has no active one -- the request,
+ * the grant and the key each with their audit event, in one transaction. GH_EEXIST when the
+ * application has a pending request for the API; GH_EPERM when the application is not theirs. */
+int gh_request_create(struct gh_store *s, const struct gh_config *cfg, const struct gh_request_new *n,
+                      const struct gh_config_rule *rule, uint64_t now_ms, struct gh_request_result *out,
+                      struct gh_err *err);
+/* The requester takes back a pending request of theirs (GH_ENOTFOUND for anyone else's). */
+int gh_request_withdraw(struct gh_store *s, const char *user, const char *id, struct gh_err *err);
+/* A person's requests: id, app, api, plan, state, rule, decide, created_at, grant_id, decided_by. */
+int gh_request_list(struct gh_store *s, const char *user, gh_store_row_fn fn, void *ctx, struct gh_err *err);
+
 #endif

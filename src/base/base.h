@@ -19,6 +19,8 @@ enum {
     GH_ETOOBIG = -5,
     GH_ENOTFOUND = -6,
     GH_EIO = -7,
+    GH_EEXIST = -8, /* in the way of something already there (a conflict) */
+    GH_EPERM = -9,  /* not allowed */
 };
 
 /* A record of why something failed, for a person to read: message plus where (file:line). */

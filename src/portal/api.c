@@ -994,6 +994,9 @@ static const struct gh_api_route routes[] = {
     {M_GET, {"api", "search"}, GH_ACT_CATALOG_READ},
     {M_GET, {"api", "plans"}, GH_ACT_PLANS_READ},
     {M_GET, {"api", "access", "explain"}, GH_ACT_ACCESS_REQUEST},
+    {M_GET, {"api", "access", "requests"}, GH_ACT_SESSION},
+    {M_POST, {"api", "access", "requests"}, GH_ACT_ACCESS_REQUEST},
+    {M_POST, {"api", "access", "requests", "*", "withdraw"}, GH_ACT_ACCESS_REQUEST},
     {M_GET, {"api", "apps"}, GH_ACT_APPS_READ},
     {M_POST, {"api", "apps"}, GH_ACT_APPS_MANAGE},
     {M_POST, {"api", "apps", "*", "keys"}, GH_ACT_APPS_MANAGE},
@@ -1113,8 +1116,13 @@ void gh_api_handle(void *ctx, const struct gh_preq *req, struct gh_presp *r)
         gh__api_manage(a, req, seg, n, r);
         goto out;
     }
-    if (n == 3 && strcmp(seg[0], "api") == 0 && strcmp(seg[1], "access") == 0) {
+    if (n == 3 && strcmp(seg[0], "api") == 0 && strcmp(seg[1], "access") == 0 &&
+        strcmp(seg[2], "explain") == 0) {
         gh__api_explain(a, ps, r);
+        goto out;
+    }
+    if (n >= 3 && strcmp(seg[0], "api") == 0 && strcmp(seg[1], "access") == 0) {
+        gh__api_requests(a, req, seg, n, r);
         goto out;
     }
     if (n == 2 && strcmp(seg[0], "api") == 0 && strcmp(seg[1], "audit") == 0) {

@@ -59,6 +59,9 @@ int gh__api_csrf_ok(struct gh_api *a, const struct gh_preq *req, struct gh_presp
  * (manage.c). Someone else's (user=) is for admins. */
 void gh__api_explain(struct gh_api *a, const struct params *ps, struct gh_presp *r);
 
+/* /api/access/requests (GET mine, POST a new one) and /api/access/requests/ID/withdraw (manage.c). */
+void gh__api_requests(struct gh_api *a, const struct gh_preq *req, char **seg, int n, struct gh_presp *r);
+
 /* /auth/login, /auth/callback, /auth/logout and /api/me (auth.c). */
 void gh__api_auth(struct gh_api *a, const struct gh_preq *req, const char *route, const struct params *ps,
                   struct gh_presp *r);

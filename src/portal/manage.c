@@ -293,3 +293,142 @@ void gh__api_explain(struct gh_api *a, const struct params *ps, struct gh_presp 
         return gh__api_error(r, rc == GH_ENOTFOUND ? 404 : 409, err.msg);
     gh__api_json(r, 200, out);
 }
+
+/* ---- requests for access ---- */
+
+static void request_create(struct gh_api *a, const struct gh_preq *req, struct gh_presp *r)
+{
+    if (a->me.user[0] == '\0')
+        return gh__api_error(r, 400, "only a person can ask for access (sign in, or use a personal token)");
+    struct gh_json *body = gh__api_body(req, r);
+    if (body == NULL)
+        return;
+    const char *api = member(body, "api", 1, r);
+    const char *plan = api ? member(body, "plan", 1, r) : NULL;
+    const char *app = plan ? member(body, "app", 1, r) : NULL;
+    struct gh_json *days = gh_json_get(body, "durationDays");
+    const char *owner = gh_json_get(body, "appOwner") && app ? member(body, "appOwner", 1, r) : NULL;
+    if (app == NULL || (gh_json_get(body, "appOwner") && owner == NULL)) {
+        gh_json_unref(body);
+        return;
+    }
+    if (days && (gh_json_type(days) != GH_JSON_INT || gh_json_int_value(days) < 1 ||
+                 gh_json_int_value(days) > 3650)) {
+        gh_json_unref(body);
+        return gh__api_error(r, 400, "durationDays: a whole number of days from 1 to 3650");
+    }
+    /* only these members: anything else (state, grantId, requester...) is refused, not ignored */
+    void *it = NULL;
+    const char *k;
+    struct gh_json *v;
+    while (gh_json_next(body, &it, &k, &v)) {
+        static const char *const known[] = {"api",      "plan",          "app",
+                                            "appOwner", "justification", "durationDays"};
+        int ok = 0;
+        for (size_t i = 0; i < GH_ARRAY_SIZE(known); i++)
+            ok |= strcmp(k, known[i]) == 0;
+        if (!ok) {
+            char why[160];
+            snprintf(why, sizeof(why),
+                     "unknown member '%.60s' (expected api, plan, app, appOwner, justification, "
+                     "durationDays)",
+                     k);
+            gh_json_unref(body);
+            return gh__api_error(r, 400, why);
+        }
+    }
+    struct gh_store *s = gh_catalog_service_store(a->catalog);
+    struct gh_err err = {{0}};
+    struct gh_json *x = NULL;
+    int rc = gh_access_explain(s, a->cfg, &a->me, api, plan, &x, &err);
+    const struct gh_config_rule *rule = NULL;
+    const char *rname = rc == 0 ? gh_json_str(gh_json_get(x, "rule"), NULL) : NULL;
+    for (size_t i = 0; rname && i < a->cfg->nrules && !rule; i++)
+        if (strcmp(a->cfg->rules[i].name, rname) == 0)
+            rule = &a->cfg->rules[i];
+    gh_json_unref(x);
+    if (rule == NULL) {
+        gh_json_unref(body);
+        return gh__api_error(r, rc == GH_ENOTFOUND ? 404 : 409,
+                             err.msg[0] ? err.msg : "no access rule decides");
+    }
+    struct gh_request_new n = {.requester = &a->me,
+                               .api = api,
+                               .plan = plan,
+                               .app = app,
+                               .app_owner = owner,
+                               .justification = gh_json_str(gh_json_get(body, "justification"), NULL),
+                               .duration_ms = days ? (uint64_t)gh_json_int_value(days) * 86400000ull : 0};
+    struct gh_request_result res;
+    rc = gh_request_create(s, a->cfg, &n, rule, gh_time_wall_ms(), &res, &err);
+    gh_json_unref(body);
+    if (rc == GH_EEXIST) {
+        struct gh_json *j = gh_json_object(), *e = gh_json_object();
+        gh_json_set(e, "name", js("ConflictError"));
+        gh_json_set(e, "message", js(err.msg));
+        gh_json_set(j, "error", e);
+        gh_json_set(j, "existing", js(res.existing));
+        return gh__api_json(r, 409, j);
+    }
+    if (rc == GH_EPERM)
+        return gh__api_error(r, 403, err.msg);
+    if (rc)
+        return access_error(r, rc, &err);
+    if (res.grant_id[0] && a->access_changed)
+        a->access_changed(a->access_ctx); /* the key works before this response leaves */
+    struct gh_json *j = gh_json_object();
+    gh_json_set(j, "id", js(res.id));
+    gh_json_set(j, "state", js(res.state));
+    gh_json_set(j, "rule", js(res.rule));
+    gh_json_set(j, "decide", js(res.decide));
+    gh_json_set(j, "durationDays", gh_json_int((int64_t)(res.duration_ms / 86400000ull)));
+    if (res.grant_id[0]) {
+        char until[40];
+        gh_time_rfc3339(res.expires_ms, until, sizeof(until));
+        gh_json_set(j, "grantId", js(res.grant_id));
+        gh_json_set(j, "expiresAt", js(until));
+    }
+    if (res.key[0]) {
+        gh_json_set(j, "key", js(res.key)); /* the only time it is ever shown */
+        gh_json_set(j, "keyId", js(res.key_id));
+        OPENSSL_cleanse(res.key, sizeof(res.key));
+    }
+    gh__api_json(r,
+                 strcmp(res.state, "approved") == 0  ? 201
+                 : strcmp(res.state, "pending") == 0 ? 202
+                                                     : 403,
+                 j);
+}
+
+void gh__api_requests(struct gh_api *a, const struct gh_preq *req, char **seg, int n, struct gh_presp *r)
+{
+    if (n == 3 && req->method == GH_METHOD_POST)
+        return request_create(a, req, r);
+    if (n == 3) { /* GET: mine */
+        if (a->me.user[0] == '\0')
+            return gh__api_error(r, 400, "only a person has requests (sign in, or use a personal token)");
+        static const char *const cols[] = {"id",   "app",    "api",       "plan",    "state",
+                                           "rule", "decide", "createdAt", "grantId", "decidedBy"};
+        struct rows x = {cols, GH_ARRAY_SIZE(cols), gh_json_array()};
+        struct gh_err err = {{0}};
+        int rc = gh_request_list(gh_catalog_service_store(a->catalog), a->me.user, on_row, &x, &err);
+        if (rc) {
+            gh_json_unref(x.items);
+            return access_error(r, rc, &err);
+        }
+        struct gh_json *res = gh_json_object();
+        gh_json_set(res, "items", x.items);
+        return gh__api_json(r, 200, res);
+    }
+    /* POST /api/access/requests/ID/withdraw */
+    struct gh_err err = {{0}};
+    int rc = gh_request_withdraw(gh_catalog_service_store(a->catalog), a->me.user, seg[3], &err);
+    if (rc == GH_EEXIST)
+        return gh__api_error(r, 409, err.msg);
+    if (rc)
+        return access_error(r, rc, &err);
+    struct gh_json *j = gh_json_object();
+    gh_json_set(j, "id", js(seg[3]));
+    gh_json_set(j, "state", js("withdrawn"));
+    gh__api_json(r, 200, j);
+}

@@ -202,6 +202,28 @@ static const struct migration {
      NULL},
     /* Personal API tokens: a token may act for a person (their User ref; '' for a service token). */
     {10, "personal-tokens", "ALTER TABLE api_tokens ADD COLUMN user_ref TEXT NOT NULL DEFAULT '';\n", NULL},
+    /* Requests for access and how they were decided. */
+    {11, "access-requests",
+     "CREATE TABLE access_requests (\n"
+     "  id            TEXT PRIMARY KEY,\n"
+     "  requester     TEXT NOT NULL,\n"
+     "  app_id        TEXT NOT NULL REFERENCES applications (id),\n"
+     "  api           TEXT NOT NULL,\n"
+     "  plan          TEXT NOT NULL,\n"
+     "  justification TEXT NOT NULL,\n"
+     "  duration_ms   INTEGER NOT NULL,\n"
+     "  rule          TEXT NOT NULL,\n"
+     "  decide        TEXT NOT NULL,\n"
+     "  state         TEXT NOT NULL,\n"
+     "  decided_by    TEXT,\n"
+     "  decided_at    TEXT,\n"
+     "  comment       TEXT,\n"
+     "  grant_id      TEXT,\n"
+     "  created_at    TEXT NOT NULL\n"
+     ");\n"
+     "CREATE INDEX access_requests_requester ON access_requests (requester);\n"
+     "CREATE INDEX access_requests_pending ON access_requests (app_id, api) WHERE state = 'pending';\n",
+     NULL},
 };
 
 int gh_store_schema_latest(void)

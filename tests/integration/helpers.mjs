@@ -313,3 +313,24 @@ export function apiYaml(name, pathPrefix, targets, extra = '') {
     upstream: { targets: [${targets.map((t) => `"${t}"`).join(', ')}], connect_timeout: 1s, timeout: 2s }
 ${extra}`;
 }
+
+// A config for the access workflow's tests: the catalog from one file (teams, people, APIs), dev
+// sign-in, plans starter and gold, and one gateway API `orders` owned by engineering; `extra` is
+// appended to the API (indented four spaces), `rest` after it (access_rules...).
+export function accessYaml({ catalogFile, upstream = 'http://127.0.0.1:1', extra = '', rest = '' }) {
+  return `log: { access: off }
+catalog:
+  locations: [{ type: file, target: "${catalogFile}" }]
+identity: { dev_login: true }
+plans:
+  - name: starter
+  - name: gold
+apis:
+  - name: orders
+    route: { path: /orders }
+    upstream: { targets: ["${upstream}"] }
+    lifecycle: production
+    owner: engineering
+    plans: [starter, gold]
+${extra}${rest}`;
+}

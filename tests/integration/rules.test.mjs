@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, startGatehouse, sleep } from './helpers.mjs';
+import { BIN, startGatehouse, sleep, accessYaml } from './helpers.mjs';
 
 const catalog = `apiVersion: backstage.io/v1alpha1
 kind: Group
@@ -32,21 +32,7 @@ spec: { type: openapi, lifecycle: production, owner: engineering, definition: "o
 test('access explain: CLI and REST, for oneself and (admins) for others', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gh-rules-'));
   writeFileSync(path.join(dir, 'catalog.yaml'), catalog);
-  const gh = await startGatehouse(`log: { access: off }
-catalog:
-  locations: [{ type: file, target: "${dir}/catalog.yaml" }]
-identity: { dev_login: true }
-plans:
-  - name: starter
-  - name: gold
-apis:
-  - name: orders
-    route: { path: /orders }
-    upstream: { targets: ["http://127.0.0.1:1"] }
-    lifecycle: production
-    owner: engineering
-    plans: [starter, gold]
-access_rules:
+  const gh = await startGatehouse(accessYaml({ catalogFile: `${dir}/catalog.yaml`, rest: `access_rules:
   - name: engineering-internal
     when: { requester_groups_any: [engineering], api_lifecycle: [production], api_tags_none: [partner], plans: [starter] }
     decide: approve
@@ -57,7 +43,7 @@ access_rules:
     max_duration: 30d
   - name: default
     decide: owner_approval
-`);
+` }));
   const portal = `http://127.0.0.1:${gh.portalPort}`;
   const cli = (...args) => spawnSync(BIN, [...args, '-c', gh.file], { encoding: 'utf8' });
   try {

@@ -165,7 +165,7 @@ test('a full disk is a clear error and leaves the store consistent', (t) => {
   }
   const { dir, cfg } = setup();
   const script = `set -e
-mount -t tmpfs -o size=600k tmpfs "${dir}"
+mount -t tmpfs -o size=1500k tmpfs "${dir}"
 mkdir "${dir}/keys"
 cd "${dir}"
 printf 'store: { path: ./s.db }\\nsecrets: { master_key_file: ./keys/master.key }\\n' > gatehouse.yaml

@@ -1,0 +1,130 @@
+// Requests for access: a rule that approves gives a working key at once; one that asks the owners
+// leaves the request pending; duplicates, other people's applications and requests, and members a
+// client may not set are refused.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BIN, startGatehouse, startUpstream, sleep, accessYaml } from './helpers.mjs';
+
+const org = ['engineering'].map((g) => `apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: { name: ${g} }
+spec: { type: team, children: [] }
+`).concat([['ana', '[engineering]'], ['bo', '[]'], ['carol', '[engineering]']].map(([u, m]) => `apiVersion: backstage.io/v1alpha1
+kind: User
+metadata: { name: ${u} }
+spec: { memberOf: ${m} }
+`)).join('---\n');
+
+test('request access: auto-approved to a working key in one call, owner approval left pending, BOLA refused', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gh-req-'));
+  writeFileSync(path.join(dir, 'org.yaml'), org);
+  const up = await startUpstream(() => ({ status: 200, body: 'orders' }));
+  const gh = await startGatehouse(accessYaml({ catalogFile: `${dir}/org.yaml`, upstream: up.url, extra: '    auth: key\n',
+    rest: `access_rules:
+  - name: engineering-internal
+    when: { requester_groups_any: [engineering], plans: [starter] }
+    decide: approve
+    max_duration: 90d
+  - name: default
+    decide: owner_approval
+    max_duration: 30d
+` }), { workers: 2 });
+  const portal = `http://127.0.0.1:${gh.portalPort}`;
+  const signIn = async (user) => {
+    const r = await fetch(`${portal}/auth/dev-login`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user }) });
+    assert.equal(r.status, 200, await r.clone().text());
+    const cookie = r.headers.getSetCookie()[0].split(';')[0];
+    const me = await (await fetch(`${portal}/api/me`, { headers: { cookie } })).json();
+    return { cookie, csrf: me.csrfToken };
+  };
+  const post = (who, p, body) => fetch(`${portal}${p}`, { method: 'POST',
+    headers: { cookie: who.cookie, 'x-csrf-token': who.csrf, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const get = (who, p) => fetch(`${portal}${p}`, { headers: { cookie: who.cookie } });
+  const call = (key) => fetch(`http://127.0.0.1:${gh.port}/orders/1`, { headers: key ? { 'x-api-key': key } : {} });
+  try {
+    for (let i = 0; i < 100 && (await (await fetch(`${portal}/auth/dev-login`)).json()).users.length < 3; i++) await sleep(20);
+    const ana = await signIn('ana');
+
+    // one click: the rule approves; the key works on the very next call
+    const t0 = performance.now();
+    let r = await post(ana, '/api/access/requests', { api: 'orders', plan: 'starter', app: 'ana-app',
+      appOwner: 'ana', justification: 'building the checkout' });
+    const body = await r.json();
+    assert.equal(r.status, 201, JSON.stringify(body));
+    assert.equal(body.state, 'approved');
+    assert.equal(body.rule, 'engineering-internal');
+    assert.equal(body.durationDays, 90);
+    assert.match(body.key, /^ghk_/);
+    const first = await call(body.key);
+    const ms = performance.now() - t0;
+    assert.equal(first.status, 200);
+    console.log(`# click to first successful gateway call: ${ms.toFixed(1)} ms`);
+    // the grant ends when the rule says at the latest
+    assert.ok(Math.abs(Date.parse(body.expiresAt) - Date.now() - 90 * 86400000) < 60000);
+    r = await get(ana, '/api/access/requests');
+    const mine = (await r.json()).items;
+    assert.equal(mine.length, 1);
+    assert.equal(mine[0].state, 'approved');
+    assert.equal(mine[0].grantId, body.grantId);
+    assert.equal(mine[0].decidedBy, 'rule:engineering-internal');
+
+    // a longer wish is capped by the rule
+    const carol = await signIn('carol');
+    r = await post(carol, '/api/access/requests', { api: 'orders', plan: 'starter', app: 'team-app', appOwner: 'engineering', durationDays: 365 });
+    assert.equal((await r.json()).durationDays, 90);
+    // a team's application can be used by another member of the team (it has a key already: none issued)
+    r = await post(ana, '/api/access/requests', { api: 'orders', plan: 'gold', app: 'team-app' });
+    assert.equal(r.status, 202);
+
+    // the default rule: the owners decide; nothing works yet
+    const bo = await signIn('bo');
+    r = await post(bo, '/api/access/requests', { api: 'orders', plan: 'starter', app: 'bo-app', appOwner: 'bo', durationDays: 7 });
+    const pending = await r.json();
+    assert.equal(r.status, 202);
+    assert.equal(pending.state, 'pending');
+    assert.equal(pending.decide, 'owner_approval');
+    assert.equal(pending.key, undefined);
+    r = await post(bo, '/api/access/requests', { api: 'orders', plan: 'starter', app: 'bo-app' });
+    assert.equal(r.status, 409);
+    assert.equal((await r.json()).existing, pending.id);
+
+    // nobody reaches someone else's application or request
+    r = await post(ana, '/api/access/requests', { api: 'orders', plan: 'starter', app: 'bo-app' });
+    assert.equal(r.status, 403);
+    r = await post(bo, '/api/access/requests', { api: 'orders', plan: 'starter', app: 'x-app', appOwner: 'engineering' });
+    assert.equal(r.status, 403);
+    assert.match((await r.json()).error.message, /you or one of your teams/);
+    r = await post(ana, `/api/access/requests/${pending.id}/withdraw`, {});
+    assert.equal(r.status, 404);
+    assert.equal((await (await get(ana, '/api/access/requests')).json()).items.some((q) => q.id === pending.id), false);
+    // members a client may not set
+    r = await post(bo, '/api/access/requests', { api: 'orders', plan: 'gold', app: 'bo-app', state: 'approved' });
+    assert.equal(r.status, 400);
+    assert.match((await r.json()).error.message, /unknown member 'state'/);
+    // no CSRF token, no request
+    r = await fetch(`${portal}/api/access/requests`, { method: 'POST', headers: { cookie: bo.cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ api: 'orders', plan: 'gold', app: 'bo-app' }) });
+    assert.equal(r.status, 403);
+
+    // withdrawn by its requester, once
+    r = await post(bo, `/api/access/requests/${pending.id}/withdraw`, {});
+    assert.equal(r.status, 200);
+    assert.equal((await post(bo, `/api/access/requests/${pending.id}/withdraw`, {})).status, 409);
+
+    // every step is on the record; the key never is
+    const tok = spawnSync(BIN, ['token', 'create', '--role', 'auditor', '-c', gh.file], { encoding: 'utf8' }).stdout.trim();
+    const audit = await (await fetch(`${portal}/api/audit?limit=1000`, { headers: { authorization: `Bearer ${tok}` } })).json();
+    const steps = audit.items.filter((e) => e.target === body.id || e.details?.request === body.id).map((e) => e.action);
+    assert.deepEqual(steps.sort(), ['access.request', 'grant.create', 'key.issue']); // one transaction
+    assert.ok(!JSON.stringify(audit).includes(body.key));
+    assert.ok(audit.items.some((e) => e.action === 'access.withdraw' && e.target === pending.id && e.actor === 'user:default/bo'));
+  } finally {
+    await gh.stop();
+    await up.close();
+  }
+});
