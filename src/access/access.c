@@ -774,3 +774,147 @@ int gh_request_list(struct gh_store *s, const char *user, gh_store_row_fn fn, vo
         "JOIN applications a ON a.id = r.app_id WHERE r.requester = $1 ORDER BY r.created_at",
         p, 1, fn, ctx, err);
 }
+
+/* ---- deciding ---- */
+
+struct pending_row {
+    int found;
+    char requester[128], app[GH_ACCESS_ID_MAX], api[64], plan[64], decide[20], state[16];
+    int64_t duration_ms;
+};
+
+static void col(char *dst, size_t cap, const struct gh_store_val *v)
+{
+    size_t n = v->type == GH_VAL_TEXT ? (v->len < cap ? v->len : cap - 1) : 0;
+    if (n)
+        memcpy(dst, v->p, n);
+    dst[n] = '\0';
+}
+
+static int on_pending(void *ctx, const struct gh_store_val *c, size_t n)
+{
+    struct pending_row *p = ctx;
+    if (n != 7)
+        return 0;
+    p->found = 1;
+    col(p->requester, sizeof(p->requester), &c[0]);
+    col(p->app, sizeof(p->app), &c[1]);
+    col(p->api, sizeof(p->api), &c[2]);
+    col(p->plan, sizeof(p->plan), &c[3]);
+    col(p->decide, sizeof(p->decide), &c[4]);
+    col(p->state, sizeof(p->state), &c[5]);
+    p->duration_ms = c[6].i;
+    return 0;
+}
+
+int gh_request_get(struct gh_store *s, const char *id, struct gh_request_info *out, struct gh_err *err)
+{
+    struct pending_row p = {0};
+    struct gh_store_val q[] = {GH_VTEXT(id)};
+    int rc = gh_store_exec(s,
+                           "SELECT r.requester, a.name, r.api, r.plan, r.decide, r.state, r.duration_ms "
+                           "FROM access_requests r JOIN applications a ON a.id = r.app_id WHERE r.id = $1",
+                           q, 1, on_pending, &p, err);
+    if (rc)
+        return rc;
+    if (!p.found)
+        return gh_err_set(err, GH_ENOTFOUND, "no request %s", id);
+    memset(out, 0, sizeof(*out));
+    snprintf(out->id, sizeof(out->id), "%s", id);
+    memcpy(out->requester, p.requester, sizeof(out->requester));
+    memcpy(out->app, p.app, sizeof(out->app));
+    memcpy(out->api, p.api, sizeof(out->api));
+    memcpy(out->plan, p.plan, sizeof(out->plan));
+    memcpy(out->decide, p.decide, sizeof(out->decide));
+    memcpy(out->state, p.state, sizeof(out->state));
+    out->duration_ms = (uint64_t)p.duration_ms;
+    return 0;
+}
+
+struct decision {
+    const struct gh_request_info *r;
+    const char *by, *comment;
+    int approve;
+    uint64_t now_ms;
+    char grant_id[GH_ACCESS_ID_MAX];
+};
+
+static int do_decide(void *ctx, struct gh_store *s, struct gh_json *d, struct gh_err *err)
+{
+    struct decision *x = ctx;
+    /* the state again, inside the transaction: two deciders at once, one wins */
+    char state[16] = "";
+    struct gh_store_val q[] = {GH_VTEXT(x->r->id)};
+    int rc = gh_store_first_text(s, "SELECT state FROM access_requests WHERE id = $1", q, 1, state,
+                                 sizeof(state), err);
+    if (rc < 0)
+        return rc;
+    if (strcmp(state, "pending") != 0)
+        return gh_err_set(err, GH_EEXIST, "request %s is %s, not pending", x->r->id, state);
+    char when[40];
+    now_text(when, sizeof(when));
+    if (x->approve) {
+        struct grant_change g = {x->r->app, x->r->api, x->r->plan, x->now_ms + x->r->duration_ms, ""};
+        struct gh_json *gd = gh_json_object();
+        if ((rc = do_grant_create(&g, s, gd, err)) != 0) {
+            gh_json_unref(gd);
+            return rc;
+        }
+        gh_json_set(gd, "request", str(x->r->id));
+        if ((rc = record(s, x->by, "grant.create", gd, err)) != 0)
+            return rc;
+        snprintf(x->grant_id, sizeof(x->grant_id), "%s", g.id);
+    }
+    struct gh_store_val u[] = {GH_VTEXT(x->r->id),
+                               GH_VTEXT(x->approve ? "approved" : "denied"),
+                               GH_VTEXT(x->by),
+                               GH_VTEXT(when),
+                               GH_VTEXT(x->comment ? x->comment : ""),
+                               x->grant_id[0] ? GH_VTEXT(x->grant_id) : GH_VNULL};
+    rc = gh_store_exec(
+        s,
+        "UPDATE access_requests SET state = $2, decided_by = $3, decided_at = $4, comment = $5, "
+        "grant_id = $6 WHERE id = $1",
+        u, 6, NULL, NULL, err);
+    gh_json_set(d, "target", str(x->r->id));
+    gh_json_set(d, "requester", str(x->r->requester));
+    gh_json_set(d, "api", str(x->r->api));
+    if (x->comment)
+        gh_json_set(d, "comment", str(x->comment));
+    return rc;
+}
+
+int gh_request_decide(struct gh_store *s, const struct gh_request_info *r, const char *by, int approve,
+                      const char *comment, uint64_t now_ms, char grant_id[GH_ACCESS_ID_MAX],
+                      struct gh_err *err)
+{
+    if (strcmp(by, r->requester) == 0)
+        return gh_err_set(err, GH_EPERM, "nobody decides their own request");
+    if (comment && strlen(comment) > 2000)
+        return gh_err_set(err, GH_EINVAL, "comment: at most 2000 characters");
+    struct decision x = {r, by, comment, approve, now_ms, ""};
+    int rc = gh_audit_change(s, by, approve ? "access.approve" : "access.deny", r->id, do_decide, &x, err);
+    if (rc == 0 && grant_id)
+        snprintf(grant_id, GH_ACCESS_ID_MAX, "%s", x.grant_id);
+    return rc;
+}
+
+int gh_request_pending(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err)
+{
+    return gh_store_exec(
+        s,
+        "SELECT r.id, r.requester, a.name, r.api, r.plan, r.decide, r.justification, r.created_at "
+        "FROM access_requests r JOIN applications a ON a.id = r.app_id WHERE r.state = 'pending' "
+        "ORDER BY r.created_at",
+        NULL, 0, fn, ctx, err);
+}
+
+int gh_app_owner(struct gh_store *s, const char *name, char owner[GH_ENTITY_REF_MAX], struct gh_err *err)
+{
+    struct gh_store_val q[] = {GH_VTEXT(name)};
+    int rc = gh_store_first_text(s, "SELECT owner FROM applications WHERE name = $1", q, 1, owner,
+                                 GH_ENTITY_REF_MAX, err);
+    if (rc < 0)
+        return rc;
+    return rc ? 0 : gh_err_set(err, GH_ENOTFOUND, "no application '%s'", name);
+}

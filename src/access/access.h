@@ -11,12 +11,15 @@
 
 #include "../config/config.h"
 #include "../store/store.h"
+#include "../catalog/catalog.h"
 #include "keys.h"
 
 #define GH_ACCESS_ID_MAX 40
 
 int gh_app_create(struct gh_store *s, const char *actor, const char *name, const char *owner,
                   char id[GH_ACCESS_ID_MAX], struct gh_err *err);
+/* Who owns an application (a User or Group ref, canonical), or GH_ENOTFOUND. */
+int gh_app_owner(struct gh_store *s, const char *name, char owner[GH_ENTITY_REF_MAX], struct gh_err *err);
 
 /* Issues a key in slot "primary" or "secondary" of an application (by name); the key that held the
  * slot is revoked in the same transaction, so a caller switches slots without downtime. The key stops
@@ -93,5 +96,23 @@ int gh_request_create(struct gh_store *s, const struct gh_config *cfg, const str
 int gh_request_withdraw(struct gh_store *s, const char *user, const char *id, struct gh_err *err);
 /* A person's requests: id, app, api, plan, state, rule, decide, created_at, grant_id, decided_by. */
 int gh_request_list(struct gh_store *s, const char *user, gh_store_row_fn fn, void *ctx, struct gh_err *err);
+
+/* One request as stored (for deciding it). */
+struct gh_request_info {
+    char id[GH_ACCESS_ID_MAX], requester[128], app[GH_ACCESS_ID_MAX], api[64], plan[64], decide[20],
+        state[16];
+    uint64_t duration_ms;
+};
+int gh_request_get(struct gh_store *s, const char *id, struct gh_request_info *out, struct gh_err *err);
+
+/* Approves (the grant, ending after the request's duration, in the same transaction) or denies a
+ * pending request, as `by` -- whose right to is the caller's check (owners, admins). GH_EPERM for the
+ * requester themselves; GH_EEXIST when it is no longer pending. */
+int gh_request_decide(struct gh_store *s, const struct gh_request_info *r, const char *by, int approve,
+                      const char *comment, uint64_t now_ms, char grant_id[GH_ACCESS_ID_MAX],
+                      struct gh_err *err);
+
+/* Every pending request: id, requester, app, api, plan, decide, justification, created_at. */
+int gh_request_pending(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err);
 
 #endif

@@ -997,6 +997,8 @@ static const struct gh_api_route routes[] = {
     {M_GET, {"api", "access", "requests"}, GH_ACT_SESSION},
     {M_POST, {"api", "access", "requests"}, GH_ACT_ACCESS_REQUEST},
     {M_POST, {"api", "access", "requests", "*", "withdraw"}, GH_ACT_ACCESS_REQUEST},
+    {M_POST, {"api", "access", "requests", "*", "decide"}, GH_ACT_ACCESS_APPROVE},
+    {M_GET, {"api", "access", "approvals"}, GH_ACT_ACCESS_APPROVE},
     {M_GET, {"api", "apps"}, GH_ACT_APPS_READ},
     {M_POST, {"api", "apps"}, GH_ACT_APPS_MANAGE},
     {M_POST, {"api", "apps", "*", "keys"}, GH_ACT_APPS_MANAGE},

@@ -63,6 +63,18 @@ static int on_row(void *ctx, const struct gh_store_val *c, size_t n)
     return 0;
 }
 
+/* {items} when the listing worked (rc 0), else the error; takes items. */
+static void items_answer(struct gh_presp *r, int rc, struct gh_json *items, const struct gh_err *err)
+{
+    if (rc) {
+        gh_json_unref(items);
+        return access_error(r, rc, err);
+    }
+    struct gh_json *res = gh_json_object();
+    gh_json_set(res, "items", items);
+    gh__api_json(r, 200, res);
+}
+
 static void list(struct gh_api *a, struct gh_presp *r,
                  int (*fn)(struct gh_store *, gh_store_row_fn, void *, struct gh_err *),
                  const char *const *names, size_t n)
@@ -70,13 +82,7 @@ static void list(struct gh_api *a, struct gh_presp *r,
     struct rows x = {names, n, gh_json_array()};
     struct gh_err err = {{0}};
     int rc = fn(gh_catalog_service_store(a->catalog), on_row, &x, &err);
-    if (rc) {
-        gh_json_unref(x.items);
-        return access_error(r, rc, &err);
-    }
-    struct gh_json *res = gh_json_object();
-    gh_json_set(res, "items", x.items);
-    gh__api_json(r, 200, res);
+    items_answer(r, rc, x.items, &err);
 }
 
 /* ---- plans ---- */
@@ -169,11 +175,31 @@ void gh__api_manage(struct gh_api *a, const struct gh_preq *req, char **seg, int
         (get && strstr(allow, "GET")) || (post && strstr(allow, "POST")) || (del && strstr(allow, "DELETE"));
     if (!ok)
         return gh__api_not_allowed(r, allow);
-    /* until the access workflow: lists are everyone's (auditors, admins), changes are admins' */
-    struct gh_perm_resource all = {0};
+    /* lists of everything: auditors and admins; an application's keys and bindings: its owners (the
+     * person, or members of the team) and admins; grants outside the request workflow: admins */
+    struct gh_perm_resource whose = {0};
+    char app_owner[GH_ENTITY_REF_MAX] = "";
     enum gh_action act = get ? GH_ACT_APPS_READ : grants ? GH_ACT_GRANTS_MANAGE : GH_ACT_APPS_MANAGE;
-    if (!gh__api_allow(a, r, act, &all))
+    if (apps && n == 4) {
+        struct gh_err oerr = {{0}};
+        int orc = gh_app_owner(gh_catalog_service_store(a->catalog), seg[2], app_owner, &oerr);
+        if (orc == GH_ENOTFOUND && a->me.role != GH_ROLE_ADMIN)
+            return gh__api_error(r, 404, oerr.msg);
+        if (strncmp(app_owner, "user:", 5) == 0)
+            whose.owner_user = app_owner;
+        else if (app_owner[0])
+            whose.owner_group = app_owner;
+    }
+    if (!gh__api_allow(a, r, act, &whose)) {
+        if (apps && n == 4 && r->status == 403) { /* someone else's application: as if it did not exist */
+            gh_buf_free(&r->body);
+            gh_buf_free(&r->headers);
+            char why[160];
+            snprintf(why, sizeof(why), "no application '%.100s'", seg[2]);
+            gh__api_error(r, 404, why);
+        }
         return;
+    }
     const char *actor = a->me.id;
     struct gh_store *s = gh_catalog_service_store(a->catalog);
     struct gh_err err = {{0}};
@@ -400,8 +426,113 @@ static void request_create(struct gh_api *a, const struct gh_preq *req, struct g
                  j);
 }
 
+/* Whose decision a request is: the API's owning team for owner_approval; admins only otherwise. */
+static void decider(struct gh_api *a, const struct gh_request_info *q, char owner[GH_ENTITY_REF_MAX],
+                    struct gh_perm_resource *res)
+{
+    owner[0] = '\0';
+    *res = (struct gh_perm_resource){0};
+    if (strcmp(q->decide, "owner_approval") != 0)
+        return;
+    char ref[GH_ENTITY_REF_MAX];
+    snprintf(ref, sizeof(ref), "api:default/%s", q->api);
+    struct gh_json *e = gh_catalog_get_by_ref(gh_catalog_service_store(a->catalog), ref, NULL);
+    struct gh_rule_api facts;
+    char system[GH_ENTITY_REF_MAX];
+    if (e) {
+        gh_rule_api_from_entity(e, &facts, owner, system);
+        res->owner_group = owner[0] ? owner : NULL;
+    }
+    gh_json_unref(e);
+}
+
+struct inbox {
+    struct gh_api *a;
+    struct gh_json *items;
+};
+
+static int on_pending_row(void *ctx, const struct gh_store_val *c, size_t n)
+{
+    struct inbox *x = ctx;
+    if (n != 8)
+        return 0;
+    struct gh_request_info q = {0};
+    snprintf(q.api, sizeof(q.api), "%.*s", (int)c[3].len, c[3].p);
+    snprintf(q.decide, sizeof(q.decide), "%.*s", (int)c[5].len, c[5].p);
+    snprintf(q.requester, sizeof(q.requester), "%.*s", (int)c[1].len, c[1].p);
+    char owner[GH_ENTITY_REF_MAX];
+    struct gh_perm_resource res;
+    decider(x->a, &q, owner, &res);
+    if (strcmp(q.requester, x->a->me.user) == 0 ||
+        gh_perm_check(&x->a->me, GH_ACT_ACCESS_APPROVE, &res, NULL, 0) != GH_PERM_ALLOW)
+        return 0; /* not theirs to decide */
+    static const char *const names[] = {"id",   "requester", "app",           "api",
+                                        "plan", "decide",    "justification", "createdAt"};
+    struct gh_json *o = gh_json_object();
+    for (size_t i = 0; i < n; i++)
+        gh_json_set(o, names[i],
+                    c[i].type == GH_VAL_TEXT ? gh_json_string(c[i].p, c[i].len) : gh_json_null());
+    gh_json_append(x->items, o);
+    return 0;
+}
+
+static void request_decide(struct gh_api *a, const struct gh_preq *req, const char *id, struct gh_presp *r)
+{
+    struct gh_store *s = gh_catalog_service_store(a->catalog);
+    struct gh_err err = {{0}};
+    struct gh_request_info q;
+    if (gh_request_get(s, id, &q, &err) != 0)
+        return gh__api_error(r, 404, err.msg);
+    char owner[GH_ENTITY_REF_MAX];
+    struct gh_perm_resource res;
+    decider(a, &q, owner, &res);
+    if (strcmp(q.requester, a->me.id) == 0)
+        return gh__api_error(r, 403, "nobody decides their own request");
+    if (!gh__api_allow(a, r, GH_ACT_ACCESS_APPROVE, &res))
+        return;
+    struct gh_json *body = gh__api_body(req, r);
+    if (body == NULL)
+        return;
+    const char *decision = member(body, "decision", 1, r);
+    const char *comment = gh_json_str(gh_json_get(body, "comment"), NULL);
+    if (decision && strcmp(decision, "approve") != 0 && strcmp(decision, "deny") != 0) {
+        gh_json_unref(body);
+        return gh__api_error(r, 400, "decision: approve or deny");
+    }
+    if (decision == NULL) {
+        gh_json_unref(body);
+        return;
+    }
+    int approve = strcmp(decision, "approve") == 0;
+    char grant[GH_ACCESS_ID_MAX] = "";
+    int rc = gh_request_decide(s, &q, a->me.id, approve, comment, gh_time_wall_ms(), grant, &err);
+    gh_json_unref(body);
+    if (rc == GH_EPERM)
+        return gh__api_error(r, 403, err.msg);
+    if (rc == GH_EEXIST)
+        return gh__api_error(r, 409, err.msg);
+    if (rc)
+        return access_error(r, rc, &err);
+    if (grant[0] && a->access_changed)
+        a->access_changed(a->access_ctx);
+    struct gh_json *j = gh_json_object();
+    gh_json_set(j, "id", js(id));
+    gh_json_set(j, "state", js(approve ? "approved" : "denied"));
+    if (grant[0])
+        gh_json_set(j, "grantId", js(grant));
+    gh__api_json(r, 200, j);
+}
+
 void gh__api_requests(struct gh_api *a, const struct gh_preq *req, char **seg, int n, struct gh_presp *r)
 {
+    if (n == 3 && strcmp(seg[2], "approvals") == 0) { /* what this caller may decide */
+        struct inbox x = {a, gh_json_array()};
+        struct gh_err err = {{0}};
+        int rc = gh_request_pending(gh_catalog_service_store(a->catalog), on_pending_row, &x, &err);
+        return items_answer(r, rc, x.items, &err);
+    }
+    if (n == 5 && strcmp(seg[4], "decide") == 0)
+        return request_decide(a, req, seg[3], r);
     if (n == 3 && req->method == GH_METHOD_POST)
         return request_create(a, req, r);
     if (n == 3) { /* GET: mine */
@@ -412,13 +543,7 @@ void gh__api_requests(struct gh_api *a, const struct gh_preq *req, char **seg, i
         struct rows x = {cols, GH_ARRAY_SIZE(cols), gh_json_array()};
         struct gh_err err = {{0}};
         int rc = gh_request_list(gh_catalog_service_store(a->catalog), a->me.user, on_row, &x, &err);
-        if (rc) {
-            gh_json_unref(x.items);
-            return access_error(r, rc, &err);
-        }
-        struct gh_json *res = gh_json_object();
-        gh_json_set(res, "items", x.items);
-        return gh__api_json(r, 200, res);
+        return items_answer(r, rc, x.items, &err);
     }
     /* POST /api/access/requests/ID/withdraw */
     struct gh_err err = {{0}};

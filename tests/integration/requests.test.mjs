@@ -13,7 +13,7 @@ const org = ['engineering'].map((g) => `apiVersion: backstage.io/v1alpha1
 kind: Group
 metadata: { name: ${g} }
 spec: { type: team, children: [] }
-`).concat([['ana', '[engineering]'], ['bo', '[]'], ['carol', '[engineering]']].map(([u, m]) => `apiVersion: backstage.io/v1alpha1
+`).concat([['ana', '[engineering]'], ['bo', '[]'], ['carol', '[engineering]'], ['dan', '[]']].map(([u, m]) => `apiVersion: backstage.io/v1alpha1
 kind: User
 metadata: { name: ${u} }
 spec: { memberOf: ${m} }
@@ -47,7 +47,7 @@ test('request access: auto-approved to a working key in one call, owner approval
   const get = (who, p) => fetch(`${portal}${p}`, { headers: { cookie: who.cookie } });
   const call = (key) => fetch(`http://127.0.0.1:${gh.port}/orders/1`, { headers: key ? { 'x-api-key': key } : {} });
   try {
-    for (let i = 0; i < 100 && (await (await fetch(`${portal}/auth/dev-login`)).json()).users.length < 3; i++) await sleep(20);
+    for (let i = 0; i < 100 && (await (await fetch(`${portal}/auth/dev-login`)).json()).users.length < 4; i++) await sleep(20);
     const ana = await signIn('ana');
 
     // one click: the rule approves; the key works on the very next call
@@ -111,10 +111,40 @@ test('request access: auto-approved to a working key in one call, owner approval
       body: JSON.stringify({ api: 'orders', plan: 'gold', app: 'bo-app' }) });
     assert.equal(r.status, 403);
 
-    // withdrawn by its requester, once
-    r = await post(bo, `/api/access/requests/${pending.id}/withdraw`, {});
+    // the owners decide: not the requester, not someone outside the owning team
+    const dan = await signIn('dan');
+    assert.equal((await post(bo, `/api/access/requests/${pending.id}/decide`, { decision: 'approve' })).status, 403);
+    r = await post(dan, `/api/access/requests/${pending.id}/decide`, { decision: 'approve' });
+    assert.equal(r.status, 403);
+    assert.match((await r.json()).error.message, /access\.approve is for the API's owners and admins/);
+    assert.deepEqual((await (await get(dan, '/api/access/approvals')).json()).items, []);
+    const inbox = (await (await get(ana, '/api/access/approvals')).json()).items;
+    assert.deepEqual(inbox.map((q) => [q.id, q.requester, q.app]), [[pending.id, 'user:default/bo', 'bo-app']]);
+    const carolInbox = (await (await get(carol, '/api/access/approvals')).json()).items;
+    assert.equal(carolInbox.length, 2); // bo's, and ana's request for gold
+    r = await post(ana, `/api/access/requests/${pending.id}/decide`, { decision: 'approve', comment: 'welcome' });
     assert.equal(r.status, 200);
-    assert.equal((await post(bo, `/api/access/requests/${pending.id}/withdraw`, {})).status, 409);
+    assert.equal((await r.json()).state, 'approved');
+    assert.equal((await post(carol, `/api/access/requests/${pending.id}/decide`, { decision: 'deny' })).status, 409);
+    // the requester takes a key for the application, and it works at once; nobody else can
+    assert.equal((await post(ana, '/api/apps/bo-app/keys', {})).status, 404);
+    r = await post(bo, '/api/apps/bo-app/keys', {});
+    assert.equal(r.status, 201);
+    const boKey = (await r.json()).key;
+    assert.equal((await call(boKey)).status, 200);
+    // a denial, with its reason on the request
+    const gold = carolInbox.find((q) => q.requester === 'user:default/ana');
+    r = await post(carol, `/api/access/requests/${gold.id}/decide`, { decision: 'deny', comment: 'starter is enough' });
+    assert.equal((await r.json()).state, 'denied');
+    assert.equal((await (await get(ana, '/api/access/requests')).json()).items.find((q) => q.id === gold.id).state, 'denied');
+
+    // withdrawn by its requester, once
+    r = await post(dan, '/api/access/requests', { api: 'orders', plan: 'gold', app: 'dan-app', appOwner: 'dan' });
+    const dans = await r.json();
+    assert.equal(r.status, 202);
+    assert.equal((await post(ana, `/api/access/requests/${dans.id}/withdraw`, {})).status, 404);
+    assert.equal((await post(dan, `/api/access/requests/${dans.id}/withdraw`, {})).status, 200);
+    assert.equal((await post(dan, `/api/access/requests/${dans.id}/withdraw`, {})).status, 409);
 
     // every step is on the record; the key never is
     const tok = spawnSync(BIN, ['token', 'create', '--role', 'auditor', '-c', gh.file], { encoding: 'utf8' }).stdout.trim();
@@ -122,7 +152,9 @@ test('request access: auto-approved to a working key in one call, owner approval
     const steps = audit.items.filter((e) => e.target === body.id || e.details?.request === body.id).map((e) => e.action);
     assert.deepEqual(steps.sort(), ['access.request', 'grant.create', 'key.issue']); // one transaction
     assert.ok(!JSON.stringify(audit).includes(body.key));
-    assert.ok(audit.items.some((e) => e.action === 'access.withdraw' && e.target === pending.id && e.actor === 'user:default/bo'));
+    assert.ok(audit.items.some((e) => e.action === 'access.withdraw' && e.target === dans.id && e.actor === 'user:default/dan'));
+    assert.ok(audit.items.some((e) => e.action === 'access.approve' && e.target === pending.id && e.actor === 'user:default/ana'));
+    assert.ok(audit.items.some((e) => e.action === 'access.deny' && e.target === gold.id && e.details.comment === 'starter is enough'));
   } finally {
     await gh.stop();
     await up.close();
