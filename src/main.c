@@ -1188,7 +1188,7 @@ static int cmd_access(int argc, char **argv)
         if (rc == 0)
             printf("%s: revoked\n", last);
     } else if (!strcmp(what, "keys") && !strcmp(sub, "list")) {
-        printf("ID  APPLICATION  SLOT  STATE  CREATED  EXPIRES\n");
+        printf("ID  APPLICATION  SLOT  STATE  CREATED  EXPIRES  OWNER\n");
         rc = gh_key_list(store, on_row_print, NULL, &err);
     } else if (!strcmp(what, "grants") && !strcmp(sub, "create") && opt(argc, argv, "--app") &&
                opt(argc, argv, "--api") && opt(argc, argv, "--plan")) {
@@ -1205,7 +1205,7 @@ static int cmd_access(int argc, char **argv)
                 printf("%s\n", id);
         }
     } else if (!strcmp(what, "grants") && !strcmp(sub, "list")) {
-        printf("ID  APPLICATION  API  PLAN  STATE  EXPIRES\n");
+        printf("ID  APPLICATION  API  PLAN  STATE  EXPIRES  OWNER\n");
         rc = gh_grant_list(store, on_row_print, NULL, &err);
     } else if (!strcmp(what, "access") && !strcmp(sub, "explain") && opt(argc, argv, "--user") &&
                opt(argc, argv, "--api") && opt(argc, argv, "--plan")) {

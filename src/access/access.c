@@ -523,7 +523,7 @@ int gh_key_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err
     return gh_store_exec(
         s,
         "SELECT c.id, a.name, CASE WHEN c.kind = 'jwt' THEN c.issuer || ' ' || c.client_id "
-        "ELSE c.slot END, c.state, c.created_at, COALESCE(c.expires_at, '') FROM credentials c "
+        "ELSE c.slot END, c.state, c.created_at, COALESCE(c.expires_at, ''), a.owner FROM credentials c "
         "JOIN applications a ON a.id = c.app_id ORDER BY a.name, c.created_at",
         NULL, 0, fn, ctx, err);
 }
@@ -532,7 +532,7 @@ int gh_grant_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_e
 {
     return gh_store_exec(
         s,
-        "SELECT g.id, a.name, g.api, g.plan, g.state, COALESCE(g.expires_at, '') FROM grants g "
+        "SELECT g.id, a.name, g.api, g.plan, g.state, COALESCE(g.expires_at, ''), a.owner FROM grants g "
         "JOIN applications a ON a.id = g.app_id ORDER BY a.name, g.api",
         NULL, 0, fn, ctx, err);
 }

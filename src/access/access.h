@@ -54,8 +54,8 @@ int gh_token_role(struct gh_store *s, struct gh_str token, char role[32], char i
 int gh_token_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err);
 
 /* Rows for listings. apps: name, owner, created_at, keys (active), grants (active).
- * keys: id, app, slot (for JWT bindings: issuer and client id), state, created_at, expires_at ("" none).
- * grants: id, app, api, plan, state, expires_at. */
+ * keys: id, app, slot (for JWT bindings: issuer and client id), state, created_at, expires_at ("" none),
+ * the application's owner. grants: id, app, api, plan, state, expires_at, the application's owner. */
 int gh_app_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err);
 int gh_key_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err);
 int gh_grant_list(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err);

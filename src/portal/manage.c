@@ -48,11 +48,23 @@ struct rows {
     const char *const *names;
     size_t n;
     struct gh_json *items;
+    const struct gh_actor *only; /* non-NULL: only rows this person or their teams own... */
+    size_t owner_col;            /* ...by the owner in this column */
 };
 
 static int on_row(void *ctx, const struct gh_store_val *c, size_t n)
 {
     struct rows *x = ctx;
+    if (x->only) {
+        char owner[GH_ENTITY_REF_MAX];
+        const struct gh_store_val *v = x->owner_col < n ? &c[x->owner_col] : NULL;
+        if (v == NULL || v->type != GH_VAL_TEXT || v->len >= sizeof(owner))
+            return 0;
+        memcpy(owner, v->p, v->len);
+        owner[v->len] = '\0';
+        if (strcmp(owner, x->only->user) != 0 && !gh_actor_in_group(x->only, owner))
+            return 0;
+    }
     struct gh_json *o = gh_json_object();
     for (size_t i = 0; i < n && i < x->n; i++)
         gh_json_set(o, x->names[i],
@@ -77,9 +89,9 @@ static void items_answer(struct gh_presp *r, int rc, struct gh_json *items, cons
 
 static void list(struct gh_api *a, struct gh_presp *r,
                  int (*fn)(struct gh_store *, gh_store_row_fn, void *, struct gh_err *),
-                 const char *const *names, size_t n)
+                 const char *const *names, size_t n, const struct gh_actor *only, size_t owner_col)
 {
-    struct rows x = {names, n, gh_json_array()};
+    struct rows x = {names, n, gh_json_array(), only, owner_col};
     struct gh_err err = {{0}};
     int rc = fn(gh_catalog_service_store(a->catalog), on_row, &x, &err);
     items_answer(r, rc, x.items, &err);
@@ -190,7 +202,10 @@ void gh__api_manage(struct gh_api *a, const struct gh_preq *req, char **seg, int
         else if (app_owner[0])
             whose.owner_group = app_owner;
     }
-    if (!gh__api_allow(a, r, act, &whose)) {
+    /* a person who may not read everything reads what they and their teams own */
+    int mine =
+        get && a->me.user[0] && gh_perm_check(&a->me, GH_ACT_APPS_READ, &whose, NULL, 0) != GH_PERM_ALLOW;
+    if (!mine && !gh__api_allow(a, r, act, &whose)) {
         if (apps && n == 4 && r->status == 403) { /* someone else's application: as if it did not exist */
             gh_buf_free(&r->body);
             gh_buf_free(&r->headers);
@@ -209,11 +224,12 @@ void gh__api_manage(struct gh_api *a, const struct gh_preq *req, char **seg, int
                                                "activeGrants"};
         static const char *const key_cols[] = {"id", "app", "slot", "state", "createdAt", "expiresAt"};
         static const char *const grant_cols[] = {"id", "app", "api", "plan", "state", "expiresAt"};
+        const struct gh_actor *only = mine ? &a->me : NULL;
         if (apps)
-            return list(a, r, gh_app_list, app_cols, 5);
+            return list(a, r, gh_app_list, app_cols, 5, only, 1);
         if (keys)
-            return list(a, r, gh_key_list, key_cols, 6);
-        return list(a, r, gh_grant_list, grant_cols, 6);
+            return list(a, r, gh_key_list, key_cols, 6, only, 6);
+        return list(a, r, gh_grant_list, grant_cols, 6, only, 6);
     }
     if (del) {
         rc = keys ? gh_key_revoke(s, actor, seg[2], &err) : gh_grant_revoke(s, actor, seg[2], &err);

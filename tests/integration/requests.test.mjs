@@ -138,6 +138,14 @@ test('request access: auto-approved to a working key in one call, owner approval
     assert.equal((await r.json()).state, 'denied');
     assert.equal((await (await get(ana, '/api/access/requests')).json()).items.find((q) => q.id === gold.id).state, 'denied');
 
+    // people see their own and their teams' applications, keys and grants, nobody else's
+    const names = async (who, what) => (await (await get(who, `/api/${what}`)).json()).items.map((i) => i.app ?? i.name).sort();
+    assert.deepEqual(await names(bo, 'apps'), ['bo-app']);
+    assert.deepEqual(await names(ana, 'apps'), ['ana-app', 'team-app']);
+    assert.deepEqual(await names(carol, 'grants'), ['team-app']);
+    assert.deepEqual(await names(bo, 'keys'), ['bo-app']);
+    assert.deepEqual(await names(dan, 'keys'), []);
+
     // withdrawn by its requester, once
     r = await post(dan, '/api/access/requests', { api: 'orders', plan: 'gold', app: 'dan-app', appOwner: 'dan' });
     const dans = await r.json();
