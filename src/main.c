@@ -1161,10 +1161,6 @@ static int cmd_access(int argc, char **argv)
                     user ? ", for " : "", user ? user : "");
             OPENSSL_cleanse(token, sizeof(token));
         }
-    } else if (!strcmp(what, "token") && !strcmp(sub, "revoke") && last) {
-        rc = gh_token_revoke(store, actor, last, &err);
-        if (rc == 0)
-            printf("%s: revoked\n", last);
     } else if (!strcmp(what, "token") && !strcmp(sub, "list")) {
         printf("ID  NAME  ROLE  USER  STATE  CREATED_BY  CREATED\n");
         rc = gh_token_list(store, on_row_print, NULL, &err);
@@ -1182,9 +1178,11 @@ static int cmd_access(int argc, char **argv)
                               config);
         if (rc == 0)
             printf("%s\n", id);
-    } else if ((!strcmp(what, "keys") || !strcmp(what, "grants")) && !strcmp(sub, "revoke") && last) {
-        rc = what[0] == 'k' ? gh_key_revoke(store, actor, last, &err)
-                            : gh_grant_revoke(store, actor, last, &err);
+    } else if ((!strcmp(what, "keys") || !strcmp(what, "grants") || !strcmp(what, "token")) &&
+               !strcmp(sub, "revoke") && last) {
+        rc = what[0] == 'k'   ? gh_key_revoke(store, actor, last, &err)
+             : what[0] == 'g' ? gh_grant_revoke(store, actor, last, &err)
+                              : gh_token_revoke(store, actor, last, &err);
         if (rc == 0)
             printf("%s: revoked\n", last);
     } else if (!strcmp(what, "keys") && !strcmp(sub, "list")) {
