@@ -783,26 +783,18 @@ struct pending_row {
     int64_t duration_ms;
 };
 
-static void col(char *dst, size_t cap, const struct gh_store_val *v)
-{
-    size_t n = v->type == GH_VAL_TEXT ? (v->len < cap ? v->len : cap - 1) : 0;
-    if (n)
-        memcpy(dst, v->p, n);
-    dst[n] = '\0';
-}
-
 static int on_pending(void *ctx, const struct gh_store_val *c, size_t n)
 {
     struct pending_row *p = ctx;
     if (n != 7)
         return 0;
     p->found = 1;
-    col(p->requester, sizeof(p->requester), &c[0]);
-    col(p->app, sizeof(p->app), &c[1]);
-    col(p->api, sizeof(p->api), &c[2]);
-    col(p->plan, sizeof(p->plan), &c[3]);
-    col(p->decide, sizeof(p->decide), &c[4]);
-    col(p->state, sizeof(p->state), &c[5]);
+    gh_store_val_text(&c[0], p->requester, sizeof(p->requester));
+    gh_store_val_text(&c[1], p->app, sizeof(p->app));
+    gh_store_val_text(&c[2], p->api, sizeof(p->api));
+    gh_store_val_text(&c[3], p->plan, sizeof(p->plan));
+    gh_store_val_text(&c[4], p->decide, sizeof(p->decide));
+    gh_store_val_text(&c[5], p->state, sizeof(p->state));
     p->duration_ms = c[6].i;
     return 0;
 }

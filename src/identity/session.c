@@ -84,27 +84,17 @@ struct row {
     int64_t created, seen;
 };
 
-static void copy(char *dst, size_t cap, const struct gh_store_val *v)
-{
-    size_t n = v->type == GH_VAL_TEXT ? v->len : 0;
-    if (n >= cap)
-        n = cap - 1;
-    if (n)
-        memcpy(dst, v->p, n);
-    dst[n] = '\0';
-}
-
 static int on_row(void *ctx, const struct gh_store_val *c, size_t n)
 {
     struct row *r = ctx;
     if (n != 7)
         return 0;
     r->found = 1;
-    copy(r->user, sizeof(r->user), &c[0]);
-    copy(r->role, sizeof(r->role), &c[1]);
+    gh_store_val_text(&c[0], r->user, sizeof(r->user));
+    gh_store_val_text(&c[1], r->role, sizeof(r->role));
     r->groups = c[2].type == GH_VAL_TEXT ? gh_strndup(c[2].p, c[2].len) : NULL;
-    copy(r->csrf, sizeof(r->csrf), &c[3]);
-    copy(r->logout, sizeof(r->logout), &c[4]);
+    gh_store_val_text(&c[3], r->csrf, sizeof(r->csrf));
+    gh_store_val_text(&c[4], r->logout, sizeof(r->logout));
     r->created = c[5].i;
     r->seen = c[6].i;
     return 0;

@@ -85,3 +85,11 @@ int gh_store_in_transaction(struct gh_store *s)
 {
     return s->ops->in_transaction(s);
 }
+
+void gh_store_val_text(const struct gh_store_val *v, char *dst, size_t cap)
+{
+    size_t n = v->type == GH_VAL_TEXT ? (v->len < cap ? v->len : cap - 1) : 0;
+    if (n)
+        memcpy(dst, v->p, n);
+    dst[n] = '\0';
+}

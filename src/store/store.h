@@ -105,6 +105,9 @@ int gh_store_in_transaction(struct gh_store *s);
 int gh_store_first_text(struct gh_store *s, const char *sql, const struct gh_store_val *params,
                         size_t nparams, char *buf, size_t cap, struct gh_err *err);
 
+/* A column's text into dst (cap bytes, truncated, NUL-terminated; "" when not text). */
+void gh_store_val_text(const struct gh_store_val *v, char *dst, size_t cap);
+
 /* The newest schema version this binary knows. */
 int gh_store_schema_latest(void);
 
