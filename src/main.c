@@ -14,6 +14,7 @@
 #include "access/usage.h"
 #include "access/access.h"
 #include "access/table.h"
+#include "access/webhook.h"
 #include "audit/audit.h"
 #include "base/json.h"
 #include "secrets/secrets.h"
@@ -58,6 +59,9 @@ struct control {
     uv_timer_t checkpoints;
     uv_timer_t access_poll;
     uv_timer_t usage;
+    uv_timer_t workflow; /* each second: the test clock, webhooks, and the access sweep when due */
+    uint64_t next_sweep_ms;
+    struct gh_webhooks *webhooks;
     struct gh_access_table *access;
     struct gh_jwks_registry *jwks;
     struct gh_oidc *oidc;
@@ -194,6 +198,70 @@ static int configure_oidc(struct control *ctl, const struct gh_config *cfg, stru
         gh_secret_wipe((unsigned char *)s, n);
     gh_secret_wipe(sec, n);
     return 0;
+}
+
+static void on_api_access_change(void *ctx);
+
+/* The webhooks of a config, with their secrets' values. */
+static int configure_webhooks(struct control *ctl, const struct gh_config *cfg, struct gh_err *err)
+{
+    char **secrets = gh_calloc(cfg->nwebhooks ? cfg->nwebhooks : 1, sizeof(char *));
+    int rc = 0;
+    for (size_t i = 0; i < cfg->nwebhooks && rc == 0; i++) {
+        unsigned char *v = NULL;
+        size_t n = 0;
+        if ((rc = read_secret(cfg, ctl->store, cfg->webhooks[i].secret, &v, &n, err)) == 0 && v) {
+            secrets[i] = gh_strndup((const char *)v, n);
+            gh_secret_wipe(v, n);
+        }
+    }
+    if (rc == 0)
+        gh_webhooks_configure(ctl->webhooks, cfg, secrets);
+    for (size_t i = 0; i < cfg->nwebhooks; i++)
+        if (secrets[i])
+            gh_secret_wipe((unsigned char *)secrets[i], strlen(secrets[i])); /* and frees */
+    free(secrets);
+    return rc;
+}
+
+/* Black-box tests move the clock: GATEHOUSE_TEST_CLOCK_FILE names a file holding an offset in
+ * seconds (like +7776000), read each second. */
+static void read_test_clock(void)
+{
+    const char *f = getenv("GATEHOUSE_TEST_CLOCK_FILE");
+    char *text = NULL;
+    size_t len = 0;
+    struct gh_err err = {{0}};
+    if (f == NULL || gh_read_file(f, 64, &text, &len, &err) != 0)
+        return;
+    char *end = NULL;
+    long long secs = strtoll(text, &end, 10);
+    if (end != text)
+        gh_time_set_offset_ms((int64_t)secs * 1000);
+    free(text);
+}
+
+/* The access workflow's clock: grants and requests that end, reminders, and webhook deliveries. */
+static void on_workflow_timer(uv_timer_t *t)
+{
+    struct control *ctl = t->data;
+    read_test_clock();
+    uint64_t now = gh_time_wall_ms();
+    if (now >= ctl->next_sweep_ms) {
+        ctl->next_sweep_ms = now + ctl->snap->cfg->sweep_interval_ms;
+        struct gh_sweep_result r;
+        struct gh_err err = {{0}};
+        if (gh_access_sweep(ctl->store, ctl->snap->cfg, now, &r, &err) != 0)
+            gh_log(GH_LOG_ERROR, "access sweep: %s", err.msg);
+        else if (r.grants_expired || r.requests_expired || r.reminders)
+            gh_log(GH_LOG_INFO, "access: %d grant%s expired, %d request%s expired, %d reminder%s",
+                   r.grants_expired, r.grants_expired == 1 ? "" : "s", r.requests_expired,
+                   r.requests_expired == 1 ? "" : "s", r.reminders, r.reminders == 1 ? "" : "s");
+        if (r.grants_expired) /* the gateway stops them now, not at the next poll */
+            on_api_access_change(ctl);
+    }
+    if (!ctl->draining)
+        gh_webhooks_tick(ctl->webhooks, now);
 }
 
 static int on_newer(void *ctx, struct gh_json *e)
@@ -338,6 +406,9 @@ static void on_sighup(uv_signal_t *s, int signum)
     gh_api_set_config(ctl->api, snap->cfg);
     if (configure_oidc(ctl, snap->cfg, &err) != 0)
         gh_log(GH_LOG_ERROR, "identity.oidc.client_secret: %s", err.msg);
+    if (configure_webhooks(ctl, snap->cfg, &err) != 0)
+        gh_log(GH_LOG_ERROR, "webhooks: %s", err.msg);
+    ctl->next_sweep_ms = 0;
     gh_snapshot_unref(ctl->snap);
     ctl->snap = snap;
     arm_checkpoints(ctl);
@@ -363,6 +434,7 @@ static void on_sigterm(uv_signal_t *s, int signum)
     uv_close((uv_handle_t *)&ctl->checkpoints, NULL);
     uv_close((uv_handle_t *)&ctl->access_poll, NULL);
     uv_close((uv_handle_t *)&ctl->usage, NULL);
+    uv_close((uv_handle_t *)&ctl->workflow, NULL);
     gh_jwks_registry_stop(ctl->jwks);
     uv_close((uv_handle_t *)&ctl->sighup, NULL);
     uv_close((uv_handle_t *)&ctl->sigterm, NULL);
@@ -500,6 +572,13 @@ static int cmd_serve(const char *path)
     uv_timer_init(ctl.loop, &ctl.usage);
     ctl.usage.data = &ctl;
     arm_usage(&ctl);
+    ctl.webhooks = gh_webhooks_new(ctl.loop, ctl.store);
+    if (configure_webhooks(&ctl, ctl.snap->cfg, &err) != 0)
+        gh_log(GH_LOG_ERROR, "webhooks: %s", err.msg);
+    read_test_clock();
+    uv_timer_init(ctl.loop, &ctl.workflow);
+    ctl.workflow.data = &ctl;
+    uv_timer_start(&ctl.workflow, on_workflow_timer, 1000, 1000);
     gh_log(GH_LOG_INFO, "gatehouse %s ready (config %s, %zu API%s)", GH_VERSION, path, ctl.snap->napis,
            ctl.snap->napis == 1 ? "" : "s");
     uv_run(ctl.loop, UV_RUN_DEFAULT);
@@ -512,6 +591,7 @@ static int cmd_serve(const char *path)
     gh_access_table_free(ctl.access); /* the workers are gone */
     gh_jwks_registry_free(ctl.jwks);
     gh_oidc_free(ctl.oidc);
+    gh_webhooks_free(ctl.webhooks);
     gh_access_thread_offline();
     gh_api_free(ctl.api);
     gh_store_close(ctl.store);

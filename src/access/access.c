@@ -8,6 +8,7 @@
 #include "../catalog/catalog.h"
 #include "../identity/jwt.h"
 #include "../identity/perm.h"
+#include "events.h"
 #include "rules.h"
 
 #include <openssl/crypto.h>
@@ -203,6 +204,84 @@ int gh_key_issue(struct gh_store *s, const char *actor, const char *app, const c
     return rc;
 }
 
+struct rotate_change {
+    const char *app, *actor;
+    struct gh_key_rotation *out;
+};
+
+static int do_key_rotate(void *ctx, struct gh_store *s, struct gh_json *d, struct gh_err *err)
+{
+    struct rotate_change *c = ctx;
+    struct gh_key_rotation *o = c->out;
+    char app[GH_ACCESS_ID_MAX];
+    int rc = app_id(s, c->app, app, err);
+    if (rc)
+        return rc;
+    static const char *const find =
+        "SELECT id FROM credentials WHERE app_id = $1 AND kind = 'key' AND slot = $2 AND state = 'active'";
+    struct gh_store_val p[] = {GH_VTEXT(app), GH_VTEXT("primary")},
+                        q[] = {GH_VTEXT(app), GH_VTEXT("secondary")};
+    if ((rc = gh_store_first_text(s, find, p, 2, o->revoked_id, sizeof(o->revoked_id), err)) < 0 ||
+        (rc = gh_store_first_text(s, find, q, 2, o->promoted_id, sizeof(o->promoted_id), err)) < 0)
+        return rc;
+    if ((rc = bump(s, err)) != 0)
+        return rc;
+    char when[40];
+    now_text(when, sizeof(when));
+    if (o->promoted_id[0]) { /* the secondary becomes primary; the old primary stops */
+        if (o->revoked_id[0]) {
+            struct gh_store_val r[] = {GH_VTEXT(o->revoked_id), GH_VTEXT(when)};
+            if ((rc =
+                     gh_store_exec(s,
+                                   "UPDATE credentials SET state = 'revoked', revoked_at = $2, changed = " GEN
+                                   " WHERE id = $1",
+                                   r, 2, NULL, NULL, err)) != 0)
+                return rc;
+        }
+        struct gh_store_val u[] = {GH_VTEXT(o->promoted_id)};
+        if ((rc = gh_store_exec(s, "UPDATE credentials SET slot = 'primary', changed = " GEN " WHERE id = $1",
+                                u, 1, NULL, NULL, err)) != 0)
+            return rc;
+    } else {
+        o->revoked_id[0] = '\0'; /* no secondary yet: the primary stays until the next rotation */
+    }
+    struct key_change kc = {c->app, "secondary", 0, "", ""};
+    struct gh_json *kd = gh_json_object();
+    rc = do_key_issue(&kc, s, kd, err);
+    gh_json_unref(kd);
+    if (rc == 0) {
+        memcpy(o->key, kc.key, sizeof(kc.key));
+        memcpy(o->id, kc.id, sizeof(kc.id));
+    }
+    OPENSSL_cleanse(kc.key, sizeof(kc.key));
+    if (rc)
+        return rc;
+    gh_json_set(d, "target", str(c->app));
+    gh_json_set(d, "issued", str(o->id));
+    gh_json_set(d, "promoted", o->promoted_id[0] ? str(o->promoted_id) : gh_json_null());
+    gh_json_set(d, "revoked", o->revoked_id[0] ? str(o->revoked_id) : gh_json_null());
+    struct gh_json *e = gh_json_object();
+    gh_json_set(e, "application", str(c->app));
+    gh_json_set(e, "issued", str(o->id));
+    gh_json_set(e, "promoted", o->promoted_id[0] ? str(o->promoted_id) : gh_json_null());
+    gh_json_set(e, "revoked", o->revoked_id[0] ? str(o->revoked_id) : gh_json_null());
+    gh_json_set(e, "by", str(c->actor));
+    return gh_event_add(s, "key.rotated", e, gh_time_wall_ms(), err);
+}
+
+int gh_key_rotate(struct gh_store *s, const char *actor, const char *app, struct gh_key_rotation *out,
+                  struct gh_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    struct rotate_change c = {app, actor, out};
+    int rc = gh_audit_change(s, actor, "key.rotate", NULL, do_key_rotate, &c, err);
+    if (rc) {
+        OPENSSL_cleanse(out->key, sizeof(out->key));
+        out->key[0] = '\0';
+    }
+    return rc;
+}
+
 /* ---- JWT client bindings ---- */
 
 struct bind_change {
@@ -270,8 +349,65 @@ int gh_jwt_bind(struct gh_store *s, const char *actor, const char *app, const ch
 
 struct revoke_change {
     const char *sql_check, *sql_update, *id, *what;
-    int plain; /* not enforced by the gateway: no access generation bump */
+    int plain;         /* not enforced by the gateway: no access generation bump */
+    const char *event; /* for a grant: "grant.revoked" */
+    const char *actor;
 };
+
+/* A grant as its events tell it. */
+struct grant_row {
+    int found;
+    char app[GH_ACCESS_ID_MAX], api[64], plan[64], owner[GH_ENTITY_REF_MAX], expires[40];
+};
+
+static int on_grant_row(void *ctx, const struct gh_store_val *c, size_t n)
+{
+    struct grant_row *g = ctx;
+    if (n != 5)
+        return 0;
+    g->found = 1;
+    gh_store_val_text(&c[0], g->app, sizeof(g->app));
+    gh_store_val_text(&c[1], g->api, sizeof(g->api));
+    gh_store_val_text(&c[2], g->plan, sizeof(g->plan));
+    gh_store_val_text(&c[3], g->owner, sizeof(g->owner));
+    gh_store_val_text(&c[4], g->expires, sizeof(g->expires));
+    return 0;
+}
+
+static int grant_row(struct gh_store *s, const char *id, struct grant_row *g, struct gh_err *err)
+{
+    memset(g, 0, sizeof(*g));
+    struct gh_store_val p[] = {GH_VTEXT(id)};
+    int rc = gh_store_exec(s,
+                           "SELECT a.name, g.api, g.plan, a.owner, COALESCE(g.expires_at, '') FROM grants g "
+                           "JOIN applications a ON a.id = g.app_id WHERE g.id = $1",
+                           p, 1, on_grant_row, g, err);
+    if (rc == 0 && !g->found)
+        rc = gh_err_set(err, GH_ENOTFOUND, "no grant '%s'", id);
+    return rc;
+}
+
+/* A grant's event (grant.revoked, grant.expired, grant.expiring): the grant, its application and API. */
+static int grant_event(struct gh_store *s, const char *type, const char *id, const char *by, uint64_t left_ms,
+                       uint64_t now_ms, struct gh_err *err)
+{
+    struct grant_row g;
+    int rc = grant_row(s, id, &g, err);
+    if (rc)
+        return rc;
+    struct gh_json *e = gh_json_object();
+    gh_json_set(e, "grant", str(id));
+    gh_json_set(e, "application", str(g.app));
+    gh_json_set(e, "applicationOwner", str(g.owner));
+    gh_json_set(e, "api", str(g.api));
+    gh_json_set(e, "plan", str(g.plan));
+    gh_json_set(e, "expiresAt", g.expires[0] ? str(g.expires) : gh_json_null());
+    if (by)
+        gh_json_set(e, "by", str(by));
+    if (left_ms)
+        gh_json_set(e, "daysLeft", gh_json_int((int64_t)((left_ms + 86399999) / 86400000)));
+    return gh_event_add(s, type, e, now_ms, err);
+}
 
 static int do_revoke(void *ctx, struct gh_store *s, struct gh_json *d, struct gh_err *err)
 {
@@ -283,15 +419,18 @@ static int do_revoke(void *ctx, struct gh_store *s, struct gh_json *d, struct gh
         return rc;
     if (rc == 0)
         return gh_err_set(err, GH_ENOTFOUND, "no %s '%s'", c->what, c->id);
-    if (strcmp(state, "revoked") == 0)
-        return gh_err_set(err, GH_EINVAL, "%s '%s' is already revoked", c->what, c->id);
+    if (strcmp(state, "active") != 0)
+        return gh_err_set(err, GH_EINVAL, "%s '%s' is already %s", c->what, c->id, state);
     char when[40];
     now_text(when, sizeof(when));
     struct gh_store_val u[] = {GH_VTEXT(c->id), GH_VTEXT(when)};
     gh_json_set(d, "previous_state", str(state));
     if (!c->plain && (rc = bump(s, err)) != 0)
         return rc;
-    return gh_store_exec(s, c->sql_update, u, 2, NULL, NULL, err);
+    rc = gh_store_exec(s, c->sql_update, u, 2, NULL, NULL, err);
+    if (rc == 0 && c->event)
+        rc = grant_event(s, c->event, c->id, c->actor, 0, gh_time_wall_ms(), err);
+    return rc;
 }
 
 int gh_key_revoke(struct gh_store *s, const char *actor, const char *key_id, struct gh_err *err)
@@ -309,6 +448,8 @@ struct grant_change {
     const char *app, *api, *plan;
     uint64_t expires_ms;
     char id[GH_ACCESS_ID_MAX];
+    int renew; /* an active grant of the pair takes the new plan and end (a renewal) instead of 409 */
+    int renewed;
 };
 
 static int do_grant_create(void *ctx, struct gh_store *s, struct gh_json *d, struct gh_err *err)
@@ -318,25 +459,41 @@ static int do_grant_create(void *ctx, struct gh_store *s, struct gh_json *d, str
     int rc = app_id(s, c->app, app, err);
     if (rc)
         return rc;
-    char held[GH_ACCESS_ID_MAX];
+    char held[GH_ACCESS_ID_MAX] = "";
     struct gh_store_val q[] = {GH_VTEXT(app), GH_VTEXT(c->api)};
-    rc = gh_store_first_text(s, "SELECT id FROM grants WHERE app_id = $1 AND api = $2 AND state <> 'revoked'",
+    rc = gh_store_first_text(s, "SELECT id FROM grants WHERE app_id = $1 AND api = $2 AND state = 'active'",
                              q, 2, held, sizeof(held), err);
     if (rc < 0)
         return rc;
-    if (rc)
-        return gh_err_set(err, GH_EINVAL, "application '%s' already has grant %s on API '%s'", c->app, held,
+    if (rc && !c->renew)
+        return gh_err_set(err, GH_EEXIST, "application '%s' already has grant %s on API '%s'", c->app, held,
                           c->api);
     if ((rc = bump(s, err)) != 0)
-        return rc;
-    /* a revoked grant of the same pair makes way (one row per pair) */
-    if ((rc = gh_store_exec(s, "DELETE FROM grants WHERE app_id = $1 AND api = $2", q, 2, NULL, NULL, err)) !=
-        0)
         return rc;
     char when[40], until[40] = "";
     now_text(when, sizeof(when));
     if (c->expires_ms)
         gh_time_rfc3339(c->expires_ms, until, sizeof(until));
+    gh_json_set(d, "application", str(c->app));
+    gh_json_set(d, "api", str(c->api));
+    gh_json_set(d, "plan", str(c->plan));
+    gh_json_set(d, "expires_at", until[0] ? str(until) : gh_json_null());
+    if (held[0] && c->renew) { /* renewed: the same grant, a new end (and plan); reminders start over */
+        snprintf(c->id, sizeof(c->id), "%s", held);
+        c->renewed = 1;
+        struct gh_store_val u[] = {GH_VTEXT(held), GH_VTEXT(c->plan), until[0] ? GH_VTEXT(until) : GH_VNULL};
+        gh_json_set(d, "target", str(c->id));
+        gh_json_set(d, "renewed", gh_json_bool(1));
+        return gh_store_exec(
+            s,
+            "UPDATE grants SET plan = $2, expires_at = $3, reminded_ms = NULL, changed = " GEN
+            " WHERE id = $1",
+            u, 3, NULL, NULL, err);
+    }
+    /* an ended grant of the same pair makes way (one row per pair; its story stays in the audit log) */
+    if ((rc = gh_store_exec(s, "DELETE FROM grants WHERE app_id = $1 AND api = $2", q, 2, NULL, NULL, err)) !=
+        0)
+        return rc;
     new_id("grant", c->id);
     struct gh_store_val p[] = {GH_VTEXT(c->id),   GH_VTEXT(app),  GH_VTEXT(c->api),
                                GH_VTEXT(c->plan), GH_VTEXT(when), until[0] ? GH_VTEXT(until) : GH_VNULL};
@@ -345,10 +502,6 @@ static int do_grant_create(void *ctx, struct gh_store *s, struct gh_json *d, str
                        "VALUES ($1, $2, $3, $4, 'active', $5, $6, " GEN ")",
                        p, 6, NULL, NULL, err);
     gh_json_set(d, "target", str(c->id));
-    gh_json_set(d, "application", str(c->app));
-    gh_json_set(d, "api", str(c->api));
-    gh_json_set(d, "plan", str(c->plan));
-    gh_json_set(d, "expires_at", until[0] ? str(until) : gh_json_null());
     return rc;
 }
 
@@ -382,7 +535,11 @@ int gh_grant_revoke(struct gh_store *s, const char *actor, const char *grant_id,
     struct revoke_change c = {"SELECT state FROM grants WHERE id = $1",
                               "UPDATE grants SET state = 'revoked', revoked_at = $2, changed = " GEN
                               " WHERE id = $1",
-                              grant_id, "grant"};
+                              grant_id,
+                              "grant",
+                              0,
+                              "grant.revoked",
+                              actor};
     return gh_audit_change(s, actor, "grant.revoke", grant_id, do_revoke, &c, err);
 }
 
@@ -560,6 +717,23 @@ static int record(struct gh_store *s, const char *actor, const char *action, str
     return rc;
 }
 
+/* The event of a request's step, for webhooks. */
+static int request_event(struct gh_store *s, const char *type, const char *id, const char *requester,
+                         const char *app, const char *api, const char *plan, const char *state,
+                         const char *by, uint64_t now_ms, struct gh_err *err)
+{
+    struct gh_json *e = gh_json_object();
+    gh_json_set(e, "request", str(id));
+    gh_json_set(e, "requester", str(requester));
+    gh_json_set(e, "application", str(app));
+    gh_json_set(e, "api", str(api));
+    gh_json_set(e, "plan", str(plan));
+    gh_json_set(e, "state", str(state));
+    if (by && by[0])
+        gh_json_set(e, "decidedBy", str(by));
+    return gh_event_add(s, type, e, now_ms, err);
+}
+
 static int do_request(void *ctx, struct gh_store *s, struct gh_json *d, struct gh_err *err)
 {
     struct request_change *c = ctx;
@@ -613,17 +787,23 @@ static int do_request(void *ctx, struct gh_store *s, struct gh_json *d, struct g
     gh_json_set(d, "plan", str(n->plan));
     gh_json_set(d, "rule", str(c->rule->name));
     gh_json_set(d, "decide", str(decide));
+    if (rc == 0)
+        rc = request_event(s, "request.created", out->id, n->requester->user, n->app, n->api, n->plan, state,
+                           by, c->now_ms, err);
+    if (rc == 0 && by[0])
+        rc = request_event(s, "request.decided", out->id, n->requester->user, n->app, n->api, n->plan, state,
+                           by, c->now_ms, err);
     if (rc || c->rule->decide != GH_DECIDE_APPROVE)
         return rc;
     /* approved by the rule: the grant, and a key when the application has none, in this transaction */
-    struct grant_change g = {n->app, n->api, n->plan, c->now_ms + c->duration_ms, ""};
+    struct grant_change g = {n->app, n->api, n->plan, c->now_ms + c->duration_ms, "", 1, 0};
     struct gh_json *gd = gh_json_object();
     if ((rc = do_grant_create(&g, s, gd, err)) != 0) {
         gh_json_unref(gd);
         return rc;
     }
     gh_json_set(gd, "request", str(out->id));
-    if ((rc = record(s, c->actor, "grant.create", gd, err)) != 0)
+    if ((rc = record(s, c->actor, g.renewed ? "grant.renew" : "grant.create", gd, err)) != 0)
         return rc;
     snprintf(out->grant_id, sizeof(out->grant_id), "%s", g.id);
     out->expires_ms = g.expires_ms;
@@ -846,14 +1026,14 @@ static int do_decide(void *ctx, struct gh_store *s, struct gh_json *d, struct gh
     char when[40];
     now_text(when, sizeof(when));
     if (x->approve) {
-        struct grant_change g = {x->r->app, x->r->api, x->r->plan, x->now_ms + x->r->duration_ms, ""};
+        struct grant_change g = {x->r->app, x->r->api, x->r->plan, x->now_ms + x->r->duration_ms, "", 1, 0};
         struct gh_json *gd = gh_json_object();
         if ((rc = do_grant_create(&g, s, gd, err)) != 0) {
             gh_json_unref(gd);
             return rc;
         }
         gh_json_set(gd, "request", str(x->r->id));
-        if ((rc = record(s, x->by, "grant.create", gd, err)) != 0)
+        if ((rc = record(s, x->by, g.renewed ? "grant.renew" : "grant.create", gd, err)) != 0)
             return rc;
         snprintf(x->grant_id, sizeof(x->grant_id), "%s", g.id);
     }
@@ -868,6 +1048,9 @@ static int do_decide(void *ctx, struct gh_store *s, struct gh_json *d, struct gh
         "UPDATE access_requests SET state = $2, decided_by = $3, decided_at = $4, comment = $5, "
         "grant_id = $6 WHERE id = $1",
         u, 6, NULL, NULL, err);
+    if (rc == 0)
+        rc = request_event(s, "request.decided", x->r->id, x->r->requester, x->r->app, x->r->api, x->r->plan,
+                           x->approve ? "approved" : "denied", x->by, x->now_ms, err);
     gh_json_set(d, "target", str(x->r->id));
     gh_json_set(d, "requester", str(x->r->requester));
     gh_json_set(d, "api", str(x->r->api));
@@ -909,4 +1092,203 @@ int gh_app_owner(struct gh_store *s, const char *name, char owner[GH_ENTITY_REF_
     if (rc < 0)
         return rc;
     return rc ? 0 : gh_err_set(err, GH_ENOTFOUND, "no application '%s'", name);
+}
+
+/* ---- the workflow's clock: expiry and reminders ---- */
+
+#define SWEEP_BATCH 256
+#define SYSTEM_ACTOR "system:access"
+
+struct id_batch {
+    char (*ids)[GH_ACCESS_ID_MAX];
+    uint64_t *when; /* the second column as a time, when asked */
+    int64_t *num;   /* the third column, when asked */
+    size_t n;
+};
+
+static int on_batch(void *ctx, const struct gh_store_val *c, size_t n)
+{
+    struct id_batch *b = ctx;
+    if (n < 1 || b->n >= SWEEP_BATCH)
+        return 0;
+    gh_store_val_text(&c[0], b->ids[b->n], GH_ACCESS_ID_MAX);
+    if (b->when && n > 1 && c[1].type == GH_VAL_TEXT)
+        b->when[b->n] = gh_time_parse_rfc3339(c[1].p, c[1].len);
+    if (b->num && n > 2)
+        b->num[b->n] = c[2].type == GH_VAL_INT ? c[2].i : -1;
+    b->n++;
+    return 0;
+}
+
+struct expiry {
+    const char *id;
+    uint64_t now_ms;
+    int grant; /* a grant; else a request */
+};
+
+static int do_expire(void *ctx, struct gh_store *s, struct gh_json *d, struct gh_err *err)
+{
+    struct expiry *x = ctx;
+    char state[16] = "", when[40];
+    struct gh_store_val q[] = {GH_VTEXT(x->id)};
+    int rc = gh_store_first_text(s,
+                                 x->grant ? "SELECT state FROM grants WHERE id = $1"
+                                          : "SELECT state FROM access_requests WHERE id = $1",
+                                 q, 1, state, sizeof(state), err);
+    if (rc < 0)
+        return rc;
+    if (strcmp(state, x->grant ? "active" : "pending") != 0) /* changed meanwhile: nothing to do */
+        return gh_err_set(err, GH_EEXIST, "%s is %s", x->id, state);
+    gh_time_rfc3339(x->now_ms, when, sizeof(when));
+    struct gh_store_val u[] = {GH_VTEXT(x->id), GH_VTEXT(when)};
+    gh_json_set(d, "target", str(x->id));
+    if (x->grant) {
+        if ((rc = bump(s, err)) != 0 ||
+            (rc = gh_store_exec(s, "UPDATE grants SET state = 'expired', changed = " GEN " WHERE id = $1", u,
+                                1, NULL, NULL, err)) != 0)
+            return rc;
+        return grant_event(s, "grant.expired", x->id, NULL, 0, x->now_ms, err);
+    }
+    struct gh_request_info r;
+    if ((rc = gh_request_get(s, x->id, &r, err)) != 0 ||
+        (rc = gh_store_exec(s,
+                            "UPDATE access_requests SET state = 'expired', decided_by = '" SYSTEM_ACTOR "', "
+                            "decided_at = $2 WHERE id = $1",
+                            u, 2, NULL, NULL, err)) != 0)
+        return rc;
+    gh_json_set(d, "requester", str(r.requester));
+    gh_json_set(d, "api", str(r.api));
+    return request_event(s, "request.expired", x->id, r.requester, r.app, r.api, r.plan, "expired",
+                         SYSTEM_ACTOR, x->now_ms, err);
+}
+
+/* A reminder: the event, and the lead time it answered (so each is sent once), in one transaction. */
+static int remind(struct gh_store *s, const char *id, uint64_t lead_ms, uint64_t left_ms, uint64_t now_ms,
+                  struct gh_err *err)
+{
+    int rc = gh_store_begin(s, err);
+    if (rc)
+        return rc;
+    struct gh_store_val u[] = {GH_VTEXT(id), GH_VINT((int64_t)lead_ms)};
+    if ((rc = gh_store_exec(s, "UPDATE grants SET reminded_ms = $2 WHERE id = $1", u, 2, NULL, NULL, err)) !=
+            0 ||
+        (rc = grant_event(s, "grant.expiring", id, NULL, left_ms, now_ms, err)) != 0 ||
+        (rc = gh_store_commit(s, err)) != 0) {
+        gh_store_rollback(s);
+        return rc;
+    }
+    return 0;
+}
+
+int gh_access_sweep(struct gh_store *s, const struct gh_config *cfg, uint64_t now_ms,
+                    struct gh_sweep_result *out, struct gh_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    char(*ids)[GH_ACCESS_ID_MAX] = gh_calloc(SWEEP_BATCH, GH_ACCESS_ID_MAX);
+    uint64_t when[SWEEP_BATCH];
+    int64_t num[SWEEP_BATCH];
+    char now[40], cut[40];
+    gh_time_rfc3339(now_ms, now, sizeof(now));
+    int rc = 0;
+    /* grants past their end */
+    struct id_batch b = {ids, NULL, NULL, 0};
+    struct gh_store_val p[] = {GH_VTEXT(now)};
+    rc = gh_store_exec(s,
+                       "SELECT id FROM grants WHERE state = 'active' AND expires_at IS NOT NULL AND "
+                       "expires_at <= $1 ORDER BY expires_at",
+                       p, 1, on_batch, &b, err);
+    for (size_t i = 0; rc == 0 && i < b.n; i++) {
+        struct expiry x = {ids[i], now_ms, 1};
+        rc = gh_audit_change(s, SYSTEM_ACTOR, "grant.expire", ids[i], do_expire, &x, err);
+        if (rc == GH_EEXIST)
+            rc = 0;
+        else if (rc == 0)
+            out->grants_expired++;
+    }
+    /* requests nobody decided in time */
+    if (rc == 0 && cfg->pending_timeout_ms && now_ms > cfg->pending_timeout_ms) {
+        gh_time_rfc3339(now_ms - cfg->pending_timeout_ms, cut, sizeof(cut));
+        struct gh_store_val q[] = {GH_VTEXT(cut)};
+        b = (struct id_batch){ids, NULL, NULL, 0};
+        rc = gh_store_exec(s,
+                           "SELECT id FROM access_requests WHERE state = 'pending' AND created_at <= $1 "
+                           "ORDER BY created_at",
+                           q, 1, on_batch, &b, err);
+        for (size_t i = 0; rc == 0 && i < b.n; i++) {
+            struct expiry x = {ids[i], now_ms, 0};
+            rc = gh_audit_change(s, SYSTEM_ACTOR, "access.expire", ids[i], do_expire, &x, err);
+            if (rc == GH_EEXIST)
+                rc = 0;
+            else if (rc == 0)
+                out->requests_expired++;
+        }
+    }
+    /* reminders: the shortest lead time the grant's end is within, once each */
+    if (rc == 0 && cfg->nreminders) {
+        gh_time_rfc3339(now_ms + cfg->reminders_ms[0], cut, sizeof(cut));
+        struct gh_store_val q[] = {GH_VTEXT(now), GH_VTEXT(cut)};
+        b = (struct id_batch){ids, when, num, 0};
+        rc = gh_store_exec(
+            s,
+            "SELECT id, expires_at, reminded_ms FROM grants WHERE state = 'active' AND "
+            "expires_at IS NOT NULL AND expires_at > $1 AND expires_at <= $2 ORDER BY expires_at",
+            q, 2, on_batch, &b, err);
+        for (size_t i = 0; rc == 0 && i < b.n; i++) {
+            if (when[i] <= now_ms)
+                continue;
+            uint64_t left = when[i] - now_ms, lead = 0;
+            for (size_t k = 0; k < cfg->nreminders; k++)
+                if (left <= cfg->reminders_ms[k])
+                    lead = cfg->reminders_ms[k];
+            if (lead == 0 || (num[i] >= 0 && (uint64_t)num[i] <= lead))
+                continue; /* not yet, or this one (or a later one) was sent */
+            if ((rc = remind(s, ids[i], lead, left, now_ms, err)) == 0)
+                out->reminders++;
+        }
+    }
+    free(ids);
+    return rc;
+}
+
+/* ---- whose is it ---- */
+
+int gh_key_owner(struct gh_store *s, const char *key_id, char owner[GH_ENTITY_REF_MAX], struct gh_err *err)
+{
+    struct gh_store_val q[] = {GH_VTEXT(key_id)};
+    int rc = gh_store_first_text(s,
+                                 "SELECT a.owner FROM credentials c JOIN applications a ON a.id = c.app_id "
+                                 "WHERE c.id = $1",
+                                 q, 1, owner, GH_ENTITY_REF_MAX, err);
+    if (rc < 0)
+        return rc;
+    return rc ? 0 : gh_err_set(err, GH_ENOTFOUND, "no key '%s'", key_id);
+}
+
+int gh_grant_owner(struct gh_store *s, const char *grant_id, char owner[GH_ENTITY_REF_MAX], char api[64],
+                   struct gh_err *err)
+{
+    struct grant_row g;
+    int rc = grant_row(s, grant_id, &g, err);
+    if (rc)
+        return rc;
+    memcpy(owner, g.owner, GH_ENTITY_REF_MAX);
+    memcpy(api, g.api, 64);
+    return 0;
+}
+
+int gh_api_consumers(struct gh_store *s, const char *api, uint64_t since_ms, gh_store_row_fn fn, void *ctx,
+                     struct gh_err *err)
+{
+    char since[40];
+    gh_time_rfc3339(since_ms, since, sizeof(since));
+    struct gh_store_val p[] = {GH_VTEXT(api), GH_VTEXT(since)};
+    return gh_store_exec(
+        s,
+        "SELECT g.id, a.name, a.owner, g.plan, g.state, COALESCE(g.expires_at, ''), g.created_at, "
+        "COALESCE((SELECT SUM(u.requests) FROM usage u WHERE u.app_id = g.app_id AND u.api = g.api AND "
+        "u.minute >= $2), 0), "
+        "COALESCE((SELECT SUM(u.throttled) FROM usage u WHERE u.app_id = g.app_id AND u.api = g.api AND "
+        "u.minute >= $2), 0) "
+        "FROM grants g JOIN applications a ON a.id = g.app_id WHERE g.api = $1 ORDER BY a.name",
+        p, 2, fn, ctx, err);
 }

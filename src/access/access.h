@@ -27,6 +27,16 @@ int gh_app_owner(struct gh_store *s, const char *name, char owner[GH_ENTITY_REF_
 int gh_key_issue(struct gh_store *s, const char *actor, const char *app, const char *slot,
                  uint64_t expires_ms, char key[GH_KEY_LEN + 1], char id[GH_KEY_ID_LEN + 1],
                  struct gh_err *err);
+/* Rotates an application's keys without downtime: the secondary key becomes primary (the old primary
+ * is revoked) and a new secondary is issued, shown once. With no secondary yet, only the new secondary
+ * is issued (the primary stays: move clients to the new key, then rotate again). key.rotated event. */
+struct gh_key_rotation {
+    char key[GH_KEY_LEN + 1], id[GH_KEY_ID_LEN + 1]; /* the new secondary */
+    char promoted_id[GH_KEY_ID_LEN + 1];             /* "" when there was no secondary */
+    char revoked_id[GH_KEY_ID_LEN + 1];              /* the old primary, "" when none was revoked */
+};
+int gh_key_rotate(struct gh_store *s, const char *actor, const char *app, struct gh_key_rotation *out,
+                  struct gh_err *err);
 /* Binds an issuer's client (the `iss` and the client claim's value of its tokens) to an application
  * (by name): tokens naming it act for the application. Revoked like a key (gh_key_revoke, by id). */
 int gh_jwt_bind(struct gh_store *s, const char *actor, const char *app, const char *issuer,
@@ -114,5 +124,25 @@ int gh_request_decide(struct gh_store *s, const struct gh_request_info *r, const
 
 /* Every pending request: id, requester, app, api, plan, decide, justification, created_at. */
 int gh_request_pending(struct gh_store *s, gh_store_row_fn fn, void *ctx, struct gh_err *err);
+
+/* Whose a key is (its application's owner), and a grant (its application's owner, and the API). */
+int gh_key_owner(struct gh_store *s, const char *key_id, char owner[GH_ENTITY_REF_MAX], struct gh_err *err);
+int gh_grant_owner(struct gh_store *s, const char *grant_id, char owner[GH_ENTITY_REF_MAX], char api[64],
+                   struct gh_err *err);
+/* An API's consumers: grant id, application, its owner, plan, state, expires_at ("" none), created_at,
+ * requests and throttled requests since since_ms. */
+int gh_api_consumers(struct gh_store *s, const char *api, uint64_t since_ms, gh_store_row_fn fn, void *ctx,
+                     struct gh_err *err);
+
+/* The workflow's clock, run by the control thread (and by tests with any now_ms): grants past their
+ * end become expired (the gateway drops them), requests pending longer than access.pending_timeout
+ * become expired, and grants ending within one of access.reminders get a grant.expiring event, once per
+ * lead time (the shortest that applies). Each step is one transaction with its audit and webhook
+ * events; at most 256 of each kind per call. */
+struct gh_sweep_result {
+    int grants_expired, requests_expired, reminders;
+};
+int gh_access_sweep(struct gh_store *s, const struct gh_config *cfg, uint64_t now_ms,
+                    struct gh_sweep_result *out, struct gh_err *err);
 
 #endif

@@ -250,29 +250,6 @@ static int hexval(char c)
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* Our own RFC 3339 form (YYYY-MM-DDTHH:MM:SS.fffZ) back to milliseconds; 0 when it is not that. */
-static uint64_t parse_time_ms(const char *s, size_t len)
-{
-    static const struct {
-        size_t at, n;
-    } f[] = {{0, 4}, {5, 2}, {8, 2}, {11, 2}, {14, 2}, {17, 2}, {20, 3}};
-    uint64_t v[7];
-    if (len < 24)
-        return 0;
-    for (size_t i = 0; i < 7; i++)
-        if (gh_parse_u64(s + f[i].at, f[i].n, 9999, &v[i]) != 0)
-            return 0;
-    struct tm tm = {0};
-    tm.tm_year = (int)v[0] - 1900;
-    tm.tm_mon = (int)v[1] - 1;
-    tm.tm_mday = (int)v[2];
-    tm.tm_hour = (int)v[3];
-    tm.tm_min = (int)v[4];
-    tm.tm_sec = (int)v[5];
-    time_t secs = timegm(&tm);
-    return secs < 0 ? 0 : (uint64_t)secs * 1000 + v[6];
-}
-
 static int on_key_row(void *ctx, const struct gh_store_val *c, size_t n)
 {
     struct gh_access_table *t = ctx;
@@ -289,7 +266,7 @@ static int on_key_row(void *ctx, const struct gh_store_val *c, size_t n)
     struct cds_lfht_iter it;
     cds_lfht_lookup(t->keys, h, match_key, hash, &it);
     struct cds_lfht_node *found = cds_lfht_iter_get_node(&it);
-    uint64_t expires = n > 3 && c[3].type == GH_VAL_TEXT ? parse_time_ms(c[3].p, c[3].len) : 0;
+    uint64_t expires = n > 3 && c[3].type == GH_VAL_TEXT ? gh_time_parse_rfc3339(c[3].p, c[3].len) : 0;
     struct key_node *old = found ? caa_container_of(found, struct key_node, node) : NULL;
     if (n > 4 && !gh_str_eq((struct gh_str){c[4].p, c[4].len}, "active")) {
         if (old && cds_lfht_del(t->keys, found) == 0) /* revoked: gone from now on */
@@ -346,7 +323,7 @@ static int on_grant_row(void *ctx, const struct gh_store_val *c, size_t n)
     snprintf(g->app, sizeof(g->app), "%.*s", (int)c[0].len, c[0].p);
     g->api = intern(t, c[1].p, c[1].len);
     g->limits = plan_limits(t, x->cfg, c[2].p, c[2].len);
-    g->expires_ms = c[3].type == GH_VAL_TEXT ? parse_time_ms(c[3].p, c[3].len) : 0;
+    g->expires_ms = c[3].type == GH_VAL_TEXT ? gh_time_parse_rfc3339(c[3].p, c[3].len) : 0;
     g->seen = t->syncs;
     struct grant_key gk = {g->app, g->api};
     unsigned long h = grant_hash(g->app, g->api);

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,11 +115,19 @@ int gh_parse_size(const char *s, uint64_t *out)
     return 0;
 }
 
+static _Atomic int64_t clock_offset_ms;
+
+void gh_time_set_offset_ms(int64_t offset_ms)
+{
+    atomic_store_explicit(&clock_offset_ms, offset_ms, memory_order_relaxed);
+}
+
 uint64_t gh_time_wall_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 +
+           (uint64_t)atomic_load_explicit(&clock_offset_ms, memory_order_relaxed);
 }
 
 uint64_t gh_time_mono_ns(void)
@@ -126,6 +135,28 @@ uint64_t gh_time_mono_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t gh_time_parse_rfc3339(const char *s, size_t len)
+{
+    static const struct {
+        size_t at, n;
+    } f[] = {{0, 4}, {5, 2}, {8, 2}, {11, 2}, {14, 2}, {17, 2}, {20, 3}};
+    uint64_t v[7];
+    if (len < 24)
+        return 0;
+    for (size_t i = 0; i < 7; i++)
+        if (gh_parse_u64(s + f[i].at, f[i].n, 9999, &v[i]) != 0)
+            return 0;
+    struct tm tm = {0};
+    tm.tm_year = (int)v[0] - 1900;
+    tm.tm_mon = (int)v[1] - 1;
+    tm.tm_mday = (int)v[2];
+    tm.tm_hour = (int)v[3];
+    tm.tm_min = (int)v[4];
+    tm.tm_sec = (int)v[5];
+    time_t secs = timegm(&tm);
+    return secs < 0 ? 0 : (uint64_t)secs * 1000 + v[6];
 }
 
 size_t gh_time_rfc3339(uint64_t wall_ms, char *buf, size_t cap)

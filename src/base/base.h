@@ -61,9 +61,14 @@ int gh_parse_size(const char *s, uint64_t *out);
 /* Wall-clock milliseconds since the epoch, and a monotonic clock in nanoseconds. */
 uint64_t gh_time_wall_ms(void);
 uint64_t gh_time_mono_ns(void);
+/* Moves the wall clock every thread reads by offset_ms (0: the real time). For black-box tests only:
+ * `serve` sets it from the file GATEHOUSE_TEST_CLOCK_FILE names, when that variable is set. */
+void gh_time_set_offset_ms(int64_t offset_ms);
 
 /* Formats wall-clock ms as RFC 3339 UTC with milliseconds into buf (>= 25 bytes). Returns length. */
 size_t gh_time_rfc3339(uint64_t wall_ms, char *buf, size_t cap);
+/* That form (YYYY-MM-DDTHH:MM:SS.fffZ) back to milliseconds; 0 when it is not that. */
+uint64_t gh_time_parse_rfc3339(const char *s, size_t len);
 
 /* Logging: levels, and a macro that tests the level before evaluating the arguments (Redis). */
 enum gh_log_level { GH_LOG_ERROR = 0, GH_LOG_WARN = 1, GH_LOG_INFO = 2, GH_LOG_DEBUG = 3 };

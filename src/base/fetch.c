@@ -5,7 +5,9 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -53,6 +55,24 @@ int gh_fetch(const char *url, uint64_t timeout_ms, size_t max_bytes, struct gh_f
     return gh_fetch_req(&r, out, err);
 }
 
+struct guard {
+    const struct gh_fetch_req *r;
+    const char *denied; /* why the last address was refused */
+};
+
+/* Every address curl is about to connect to (after DNS): refused unless netguard allows it. */
+static curl_socket_t open_guarded(void *ctx, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct guard *g = ctx;
+    (void)purpose;
+    const char *why = gh_net_denied(&a->addr, g->r->allow, g->r->nallow);
+    if (why) {
+        g->denied = why;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
+}
+
 int gh_fetch_req(const struct gh_fetch_req *r, struct gh_fetch_result *out, struct gh_err *err)
 {
     const char *url = r->url;
@@ -96,6 +116,22 @@ int gh_fetch_req(const struct gh_fetch_req *r, struct gh_fetch_result *out, stru
         curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
         curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, r->bearer);
     }
+    if (r->body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(r->body));
+        char ct[128];
+        snprintf(ct, sizeof(ct), "Content-Type: %s", r->content_type ? r->content_type : "application/json");
+        hdrs = curl_slist_append(hdrs, ct);
+        hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
+    }
+    for (size_t i = 0; r->headers && r->headers[i]; i++)
+        hdrs = curl_slist_append(hdrs, r->headers[i]);
+    struct guard g = {r, NULL};
+    if (r->guard) {
+        curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_guarded);
+        curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &g);
+        curl_easy_setopt(h, CURLOPT_PROXY, ""); /* the check is on the address actually connected to */
+    }
     hdrs = curl_slist_append(hdrs, "Accept: application/json");
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     CURLcode rc = curl_easy_perform(h);
@@ -111,6 +147,8 @@ int gh_fetch_req(const struct gh_fetch_req *r, struct gh_fetch_result *out, stru
     }
     if (rc != CURLE_OK) {
         gh_buf_free(&out->body);
+        if (g.denied)
+            return gh_err_set(err, GH_EIO, "%s: refused to connect to %s", url, g.denied);
         return gh_err_set(err, GH_EIO, "%s: %s", url, why[0] ? why : curl_easy_strerror(rc));
     }
     if (out->body.p == NULL)

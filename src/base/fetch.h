@@ -7,6 +7,7 @@
 #define GH_FETCH_H
 
 #include "base.h"
+#include "netguard.h"
 
 struct gh_fetch_result {
     long status; /* HTTP status */
@@ -28,6 +29,14 @@ struct gh_fetch_req {
     const char *bearer;
     uint64_t timeout_ms;
     size_t max_bytes;
+    /* POST this body instead (with its Content-Type), and more header lines ("Name: value", NULL-ended) */
+    const char *body, *content_type;
+    const char *const *headers;
+    /* connect only to addresses netguard allows (with these blocks allowed too); proxies are not used.
+     * A denied address fails the transfer with why in err. */
+    int guard;
+    const struct gh_cidr *allow;
+    size_t nallow;
 };
 int gh_fetch_req(const struct gh_fetch_req *r, struct gh_fetch_result *out, struct gh_err *err);
 

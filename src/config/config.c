@@ -1424,6 +1424,141 @@ static int check_rule_plans(struct ld *ld, struct gh_config *cfg)
     return 0;
 }
 
+/* ---- the access workflow's clock, and webhooks ---- */
+
+const char *const gh_config_event_types[] = {
+    "request.created", "request.decided", "request.expired", "grant.expiring",
+    "grant.expired",   "grant.revoked",   "key.rotated",     NULL};
+
+static int access_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v,
+                      void *ctx)
+{
+    struct gh_config *cfg = ctx;
+    if (strcmp(k, "pending_timeout") == 0)
+        return get_duration(ld, v, kl, key, &cfg->pending_timeout_ms);
+    if (strcmp(k, "sweep_interval") == 0)
+        return get_duration(ld, v, kl, key, &cfg->sweep_interval_ms);
+    if (strcmp(k, "reminders") != 0)
+        return errf(ld, kl, key, "unknown key (expected reminders, pending_timeout, sweep_interval)");
+    char **list = NULL;
+    size_t n = 0;
+    int rc = get_string_list(ld, v, kl, key, &list, &n);
+    free(cfg->reminders_ms);
+    cfg->reminders_ms = gh_calloc(n ? n : 1, sizeof(uint64_t));
+    cfg->nreminders = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        uint64_t ms = 0;
+        if (gh_parse_duration_ms(list[i], &ms) != 0 || ms == 0)
+            rc = errf(ld, kl, key, "'%s' is not a duration (like 14d, 3d, 12h)", list[i]);
+        else if (i > 0 && ms >= cfg->reminders_ms[i - 1])
+            rc = errf(ld, kl, key, "'%s': list the reminders longest first, each once", list[i]);
+        else
+            cfg->reminders_ms[cfg->nreminders++] = ms;
+    }
+    for (size_t i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+    return rc;
+}
+
+struct webhook_ld {
+    struct gh_config *cfg;
+    struct gh_config_webhook *w;
+    int seen; /* a key was read: the item's line is the first key's */
+};
+
+static int webhook_key(struct ld *ld, const char *k, const char *key, int kl, struct gh_yaml_node *v,
+                       void *ctx)
+{
+    struct webhook_ld *x = ctx;
+    struct gh_config_webhook *w = x->w;
+    if (!x->seen++)
+        w->line = kl;
+    if (strcmp(k, "name") == 0) {
+        int rc = get_string(ld, v, kl, key, &w->name);
+        if (rc == 0 && !gh_catalog_valid_name((struct gh_str){w->name, strlen(w->name)}))
+            rc = errf(ld, kl, key, "'%s' is not a name (1-63 letters or digits, - _ . between)", w->name);
+        return rc;
+    }
+    if (strcmp(k, "url") == 0)
+        return get_string(ld, v, kl, key, &w->url);
+    if (strcmp(k, "secret") == 0)
+        return get_secret_ref(ld, v, kl, key, x->cfg, &w->secret);
+    if (strcmp(k, "backoff") == 0)
+        return get_duration(ld, v, kl, key, &w->backoff_ms);
+    if (strcmp(k, "timeout") == 0)
+        return get_duration(ld, v, kl, key, &w->timeout_ms);
+    if (strcmp(k, "max_attempts") == 0)
+        return get_count(ld, v, kl, key, 1, 100, &w->max_attempts);
+    if (strcmp(k, "events") == 0) {
+        int rc = get_string_list(ld, v, kl, key, &w->events, &w->nevents);
+        for (size_t i = 0; rc == 0 && i < w->nevents; i++) {
+            int known = strcmp(w->events[i], "*") == 0;
+            for (size_t j = 0; gh_config_event_types[j] && !known; j++)
+                known = strcmp(w->events[i], gh_config_event_types[j]) == 0;
+            if (!known)
+                rc = errf(ld, kl, key,
+                          "'%s' is not an event (request.created, request.decided, request.expired, "
+                          "grant.expiring, grant.expired, grant.revoked, key.rotated, or *)",
+                          w->events[i]);
+        }
+        return rc;
+    }
+    if (strcmp(k, "allow") == 0) {
+        char **list = NULL;
+        size_t n = 0;
+        int rc = get_string_list(ld, v, kl, key, &list, &n);
+        w->allow = gh_calloc(n ? n : 1, sizeof(*w->allow));
+        for (size_t i = 0; i < n; i++) {
+            if (rc == 0 && gh_cidr_parse(list[i], &w->allow[w->nallow]) != 0)
+                rc = errf(ld, kl, key, "'%s' is not an address block (like 127.0.0.1/32 or fd00::/8)",
+                          list[i]);
+            else if (rc == 0)
+                w->nallow++;
+            free(list[i]);
+        }
+        free(list);
+        return rc;
+    }
+    return errf(ld, kl, key,
+                "unknown key (expected name, url, events, secret, allow, backoff, timeout, max_attempts)");
+}
+
+static int load_webhooks(struct ld *ld, struct gh_yaml_node *n, int line, struct gh_config *cfg)
+{
+    if (want_type(ld, n, GH_YAML_SEQUENCE, line, "webhooks"))
+        return GH_EINVAL;
+    void *it = NULL;
+    struct gh_yaml_node *item;
+    while ((item = gh_yaml_seq_next(n, &it)) != NULL) {
+        int il = line;
+        char key[48];
+        snprintf(key, sizeof(key), "webhooks[%zu]", cfg->nwebhooks);
+        cfg->webhooks = gh_realloc(cfg->webhooks, (cfg->nwebhooks + 1) * sizeof(*cfg->webhooks));
+        struct gh_config_webhook *w = &cfg->webhooks[cfg->nwebhooks++];
+        *w = (struct gh_config_webhook){
+            .line = il, .backoff_ms = 30000, .timeout_ms = 10000, .max_attempts = 12};
+        struct webhook_ld x = {cfg, w, 0};
+        int rc = each_key(ld, item, il, key, webhook_key, &x);
+        if (rc)
+            return rc;
+        il = w->line;
+        if (w->name == NULL || w->url == NULL || w->nevents == 0 || w->secret == NULL)
+            return errf(ld, il, key, "name, url, events and secret are required");
+        const char *why = gh_url_denied(w->url, w->allow, w->nallow);
+        if (why)
+            return errf(ld, il, key,
+                        "url %s: %s (webhooks may not reach this machine, link-local neighbours or cloud "
+                        "metadata; list the block under allow: to permit it)",
+                        w->url, why);
+        for (size_t i = 0; i + 1 < cfg->nwebhooks; i++)
+            if (strcmp(cfg->webhooks[i].name, w->name) == 0)
+                return errf(ld, il, key, "duplicate webhook name '%s' (also at line %d)", w->name,
+                            cfg->webhooks[i].line);
+    }
+    return 0;
+}
+
 static int load_root(struct ld *ld, struct gh_config *cfg)
 {
     struct gh_yaml_node *root = gh_yaml_root(ld->doc);
@@ -1466,6 +1601,10 @@ static int load_root(struct ld *ld, struct gh_config *cfg)
             rc = load_issuers(ld, v, kl, cfg);
         } else if (strcmp(k, "access_rules") == 0) {
             rc = load_rules(ld, v, kl, cfg);
+        } else if (strcmp(k, "access") == 0) {
+            rc = each_key(ld, v, kl, "access", access_key, cfg);
+        } else if (strcmp(k, "webhooks") == 0) {
+            rc = load_webhooks(ld, v, kl, cfg);
         } else if (strcmp(k, "identity") == 0) {
             cfg->identity.line = kl;
             rc = each_key(ld, v, kl, "identity", identity_key, cfg);
@@ -1473,7 +1612,7 @@ static int load_root(struct ld *ld, struct gh_config *cfg)
             rc = errf(ld, kl, k,
                       "unknown key (expected listen, workers, limits, upstreams, log, store, apis, catalog, "
                       "secrets, "
-                      "admin, audit, plans, issuers, usage, identity, access_rules)");
+                      "admin, audit, plans, issuers, usage, identity, access_rules, access, webhooks)");
         }
         if (rc)
             return rc;
@@ -1503,6 +1642,13 @@ static struct gh_config *defaults(const char *name)
     cfg->catalog_poll_ms = 5000;
     cfg->audit_checkpoint_ms = (uint64_t)3600 * 1000;
     cfg->usage_flush_ms = 60000;
+    cfg->pending_timeout_ms = (uint64_t)14 * 86400 * 1000;
+    cfg->sweep_interval_ms = 60000;
+    cfg->reminders_ms = gh_calloc(3, sizeof(uint64_t));
+    cfg->reminders_ms[0] = (uint64_t)14 * 86400 * 1000;
+    cfg->reminders_ms[1] = (uint64_t)3 * 86400 * 1000;
+    cfg->reminders_ms[2] = (uint64_t)86400 * 1000;
+    cfg->nreminders = 3;
     cfg->identity.clock_skew_ms = 60000;
     cfg->identity.session_idle_ms = (uint64_t)8 * 3600 * 1000;
     cfg->identity.session_absolute_ms = (uint64_t)24 * 3600 * 1000;
@@ -1609,6 +1755,14 @@ void gh_config_free(struct gh_config *cfg)
         return;
     free_identity(&cfg->identity);
     free_rules(cfg->rules, cfg->nrules);
+    free(cfg->reminders_ms);
+    for (size_t i = 0; i < cfg->nwebhooks; i++) {
+        free(cfg->webhooks[i].name);
+        free(cfg->webhooks[i].url);
+        free_list(cfg->webhooks[i].events, cfg->webhooks[i].nevents);
+        free(cfg->webhooks[i].allow);
+    }
+    free(cfg->webhooks);
     for (size_t i = 0; i < cfg->napis; i++) {
         struct gh_config_api *a = &cfg->apis[i];
         free(a->name);

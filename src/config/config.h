@@ -7,6 +7,7 @@
 #define GH_CONFIG_H
 
 #include "../base/base.h"
+#include "../base/netguard.h"
 
 struct gh_config_plan;
 
@@ -124,6 +125,20 @@ struct gh_config_rule {
     uint64_t max_duration_ms; /* 0: as long as asked */
 };
 
+/* webhooks[]: where events go (see access/webhook.h) */
+struct gh_config_webhook {
+    char *name, *url;
+    int line;
+    char **events; /* event types, or "*" for every one */
+    size_t nevents;
+    const char *secret;    /* a name in secret_refs (borrowed): the HMAC key */
+    struct gh_cidr *allow; /* address blocks allowed although denied by default (loopback, ...) */
+    size_t nallow;
+    uint64_t backoff_ms; /* the first retry's delay, doubled each time up to 1h (default 30s) */
+    uint64_t timeout_ms; /* per attempt (default 10s) */
+    int max_attempts;    /* then the delivery is failed (default 12) */
+};
+
 struct gh_config {
     char *file;
     char *gateway_listen; /* "host:port" */
@@ -161,12 +176,22 @@ struct gh_config {
     struct gh_config_identity identity;
     struct gh_config_rule *rules;
     size_t nrules;
+    /* access: the workflow's clock -- reminders before a grant ends (longest first; default 14d, 3d,
+     * 1d), how long a request may wait for a decision (default 14d), how often the job looks (1m) */
+    uint64_t *reminders_ms;
+    size_t nreminders;
+    uint64_t pending_timeout_ms, sweep_interval_ms;
+    struct gh_config_webhook *webhooks;
+    size_t nwebhooks;
     uint64_t audit_checkpoint_ms;
     uint64_t usage_flush_ms;
     /* usage.flush_interval: how often usage counts are written (default 1m) */ /* audit.checkpoint_interval;
                                                                                    0: only on export and
                                                                                    by hand */
 };
+
+/* The events webhooks may subscribe to, NULL-terminated. */
+extern const char *const gh_config_event_types[];
 
 /* Loads and validates a config file. Returns 0 and a new config, or GH_EINVAL with "file:line: key: why". */
 int gh_config_load(const char *path, struct gh_config **out, struct gh_err *err);

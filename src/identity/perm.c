@@ -40,6 +40,8 @@ static const struct rule {
     [GH_ACT_APPS_MANAGE] = {"apps.manage", R(GH_ROLE_ADMIN), OWNER_USER | OWNER_GROUP,
                             "their owners and admins", MAKERS, 0},
     [GH_ACT_GRANTS_MANAGE] = {"grants.manage", R(GH_ROLE_ADMIN), 0, "admins", 0, 0},
+    [GH_ACT_GRANTS_REVOKE] = {"grants.revoke", R(GH_ROLE_ADMIN), OWNER_GROUP | OWNER_USER,
+                              "the API's owners, the application's owners and admins", MAKERS, 0},
     [GH_ACT_ACCESS_REQUEST] = {"access.request", MAKERS, 0, "developers, api-publishers and admins", 0, 0},
     [GH_ACT_ACCESS_APPROVE] = {"access.approve", R(GH_ROLE_ADMIN), OWNER_GROUP, "the API's owners and admins",
                                MAKERS, 0},
@@ -52,6 +54,7 @@ static const struct rule {
                              LOCAL},
     [GH_ACT_TOKENS_MANAGE] = {"tokens.manage", R(GH_ROLE_ADMIN), 0, "admins", 0, 0},
     [GH_ACT_SECRETS_MANAGE] = {"secrets.manage", R(GH_ROLE_ADMIN), 0, "admins", 0, 0},
+    [GH_ACT_WEBHOOKS_VIEW] = {"webhooks.view", R(GH_ROLE_ADMIN), 0, "admins", 0, 0},
 };
 
 static const char *const role_names[] = {NULL, "developer", "api-publisher", "auditor", "admin"};

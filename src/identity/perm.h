@@ -47,7 +47,8 @@ enum gh_action {
     GH_ACT_PLANS_READ,     /* plans with their limits */
     GH_ACT_APPS_READ,      /* applications, keys and grants (own ones; all for admin/auditor) */
     GH_ACT_APPS_MANAGE,    /* create applications, issue and revoke keys, bind clients */
-    GH_ACT_GRANTS_MANAGE,  /* grant or revoke access directly (outside the request workflow) */
+    GH_ACT_GRANTS_MANAGE,  /* grant access directly (outside the request workflow) */
+    GH_ACT_GRANTS_REVOKE,  /* end a grant (the API's owners, the application's owners, admins) */
     GH_ACT_ACCESS_REQUEST, /* ask for access to an API */
     GH_ACT_ACCESS_APPROVE, /* decide a request (owners of the API, admins) */
     GH_ACT_CONSUMERS_VIEW, /* who uses an API, and how much (owners, admins, auditors) */
@@ -56,6 +57,7 @@ enum gh_action {
     GH_ACT_METRICS_VIEW,   /* Prometheus metrics (also any client on this machine, as scrapers are) */
     GH_ACT_TOKENS_MANAGE,  /* API tokens of others; one's own personal tokens need only SESSION */
     GH_ACT_SECRETS_MANAGE, /* the secret store */
+    GH_ACT_WEBHOOKS_VIEW,  /* webhooks and the state of their deliveries */
     GH_ACT_COUNT
 };
 

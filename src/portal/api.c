@@ -1003,11 +1003,15 @@ static const struct gh_api_route routes[] = {
     {M_POST, {"api", "apps"}, GH_ACT_APPS_MANAGE},
     {M_POST, {"api", "apps", "*", "keys"}, GH_ACT_APPS_MANAGE},
     {M_POST, {"api", "apps", "*", "bindings"}, GH_ACT_APPS_MANAGE},
+    {M_POST, {"api", "apps", "*", "keys", "rotate"}, GH_ACT_APPS_MANAGE},
+    {M_GET, {"api", "apis", "*", "consumers"}, GH_ACT_CONSUMERS_VIEW},
+    {M_GET, {"api", "webhooks"}, GH_ACT_WEBHOOKS_VIEW},
+    {M_GET, {"api", "webhooks", "deliveries"}, GH_ACT_WEBHOOKS_VIEW},
     {M_GET, {"api", "keys"}, GH_ACT_APPS_READ},
     {M_DELETE, {"api", "keys", "*"}, GH_ACT_APPS_MANAGE},
     {M_GET, {"api", "grants"}, GH_ACT_APPS_READ},
     {M_POST, {"api", "grants"}, GH_ACT_GRANTS_MANAGE},
-    {M_DELETE, {"api", "grants", "*"}, GH_ACT_GRANTS_MANAGE},
+    {M_DELETE, {"api", "grants", "*"}, GH_ACT_GRANTS_REVOKE},
     {M_GET, {"api", "catalog", "entities"}, GH_ACT_CATALOG_READ},
     {M_GET, {"api", "catalog", "entities", "by-query"}, GH_ACT_CATALOG_READ},
     {M_POST, {"api", "catalog", "entities", "by-refs"}, GH_ACT_CATALOG_READ},
@@ -1116,6 +1120,14 @@ void gh_api_handle(void *ctx, const struct gh_preq *req, struct gh_presp *r)
         (strcmp(seg[1], "apps") == 0 || strcmp(seg[1], "keys") == 0 || strcmp(seg[1], "grants") == 0 ||
          strcmp(seg[1], "plans") == 0)) {
         gh__api_manage(a, req, seg, n, r);
+        goto out;
+    }
+    if (n == 4 && strcmp(seg[0], "api") == 0 && strcmp(seg[1], "apis") == 0) {
+        gh__api_consumers(a, seg[2], r);
+        goto out;
+    }
+    if (n >= 2 && strcmp(seg[0], "api") == 0 && strcmp(seg[1], "webhooks") == 0) {
+        gh__api_webhooks(a, seg, n, ps, r);
         goto out;
     }
     if (n == 3 && strcmp(seg[0], "api") == 0 && strcmp(seg[1], "access") == 0 &&

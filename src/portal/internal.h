@@ -6,6 +6,7 @@
 #define GH_PORTAL_INTERNAL_H
 
 #include "../base/json.h"
+#include "../catalog/catalog.h"
 #include "../config/config.h"
 #include "../identity/perm.h"
 #include "api.h"
@@ -67,6 +68,11 @@ void gh__api_auth(struct gh_api *a, const struct gh_preq *req, const char *route
                   struct gh_presp *r);
 
 /* /api/apps..., /api/keys..., /api/grants..., /api/plans (manage.c); seg[0] is "api". */
+/* The owning Group ref of an API (its catalog entity's spec.owner): 1, or 0 when unknown. */
+int gh__api_owner(struct gh_api *a, const char *api, char owner[GH_ENTITY_REF_MAX]);
+/* GET /api/apis/NAME/consumers; GET /api/webhooks and /api/webhooks/deliveries */
+void gh__api_consumers(struct gh_api *a, const char *api, struct gh_presp *r);
+void gh__api_webhooks(struct gh_api *a, char **seg, int n, const struct params *ps, struct gh_presp *r);
 void gh__api_manage(struct gh_api *a, const struct gh_preq *req, char **seg, int n, struct gh_presp *r);
 
 #endif

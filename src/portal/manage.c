@@ -17,6 +17,7 @@
 #include "../identity/oidc.h"
 
 #include "../access/access.h"
+#include "../access/webhook.h"
 #include "../http/http.h"
 #include "../catalog/service.h"
 
@@ -34,6 +35,10 @@ static void access_error(struct gh_presp *r, int rc, const struct gh_err *err)
 {
     if (rc == GH_ENOTFOUND)
         gh__api_error(r, 404, err->msg);
+    else if (rc == GH_EEXIST)
+        gh__api_error(r, 409, err->msg);
+    else if (rc == GH_EPERM)
+        gh__api_error(r, 403, err->msg);
     else if (rc == GH_EINVAL)
         gh__api_error(r, strstr(err->msg, "already") || strstr(err->msg, " exists") ? 409 : 400, err->msg);
     else {
@@ -181,6 +186,8 @@ void gh__api_manage(struct gh_api *a, const struct gh_preq *req, char **seg, int
         allow = "DELETE";
     else if (apps && n == 4 && (strcmp(seg[3], "keys") == 0 || strcmp(seg[3], "bindings") == 0))
         allow = "POST";
+    else if (apps && n == 5 && strcmp(seg[3], "keys") == 0 && strcmp(seg[4], "rotate") == 0)
+        allow = "POST";
     if (allow == NULL)
         return gh__api_error(r, 404, "no such route");
     int ok =
@@ -189,28 +196,40 @@ void gh__api_manage(struct gh_api *a, const struct gh_preq *req, char **seg, int
         return gh__api_not_allowed(r, allow);
     /* lists of everything: auditors and admins; an application's keys and bindings: its owners (the
      * person, or members of the team) and admins; grants outside the request workflow: admins */
-    struct gh_perm_resource whose = {0};
-    char app_owner[GH_ENTITY_REF_MAX] = "";
+    struct gh_perm_resource whose = {0}, api_res = {0};
+    char app_owner[GH_ENTITY_REF_MAX] = "", api_owner_ref[GH_ENTITY_REF_MAX] = "", grant_api[64] = "";
     enum gh_action act = get ? GH_ACT_APPS_READ : grants ? GH_ACT_GRANTS_MANAGE : GH_ACT_APPS_MANAGE;
-    if (apps && n == 4) {
+    if (del) /* a key: its application's owners; a grant: those and the API's owners */
+        act = keys ? GH_ACT_APPS_MANAGE : GH_ACT_GRANTS_REVOKE;
+    if ((apps && n >= 4) || del) {
         struct gh_err oerr = {{0}};
-        int orc = gh_app_owner(gh_catalog_service_store(a->catalog), seg[2], app_owner, &oerr);
-        if (orc == GH_ENOTFOUND && a->me.role != GH_ROLE_ADMIN)
+        struct gh_store *st = gh_catalog_service_store(a->catalog);
+        int orc = apps   ? gh_app_owner(st, seg[2], app_owner, &oerr)
+                  : keys ? gh_key_owner(st, seg[2], app_owner, &oerr)
+                         : gh_grant_owner(st, seg[2], app_owner, grant_api, &oerr);
+        if (orc == GH_ENOTFOUND && (del || a->me.role != GH_ROLE_ADMIN))
             return gh__api_error(r, 404, oerr.msg);
         if (strncmp(app_owner, "user:", 5) == 0)
             whose.owner_user = app_owner;
         else if (app_owner[0])
             whose.owner_group = app_owner;
+        if (grant_api[0] && gh__api_owner(a, grant_api, api_owner_ref))
+            api_res.owner_group = api_owner_ref;
     }
     /* a person who may not read everything reads what they and their teams own */
     int mine =
         get && a->me.user[0] && gh_perm_check(&a->me, GH_ACT_APPS_READ, &whose, NULL, 0) != GH_PERM_ALLOW;
-    if (!mine && !gh__api_allow(a, r, act, &whose)) {
-        if (apps && n == 4 && r->status == 403) { /* someone else's application: as if it did not exist */
+    int api_owner = api_res.owner_group && gh_perm_check(&a->me, act, &api_res, NULL, 0) == GH_PERM_ALLOW;
+    if (!mine && !api_owner && !gh__api_allow(a, r, act, &whose)) {
+        if (((apps && n >= 4) || del) && r->status == 403) { /* someone else's: as if it did not exist */
             gh_buf_free(&r->body);
             gh_buf_free(&r->headers);
             char why[160];
-            snprintf(why, sizeof(why), "no application '%.100s'", seg[2]);
+            snprintf(why, sizeof(why), "no %s '%.100s'",
+                     apps   ? "application"
+                     : keys ? "key"
+                            : "grant",
+                     seg[2]);
             gh__api_error(r, 404, why);
         }
         return;
@@ -241,6 +260,21 @@ void gh__api_manage(struct gh_api *a, const struct gh_preq *req, char **seg, int
         gh_json_set(res, "id", js(seg[2]));
         gh_json_set(res, "state", js("revoked"));
         return gh__api_json(r, 200, res);
+    }
+    if (apps && n == 5) { /* rotate: no body */
+        struct gh_key_rotation k;
+        if ((rc = gh_key_rotate(s, actor, seg[2], &k, &err)) != 0)
+            return access_error(r, rc, &err);
+        if (a->access_changed)
+            a->access_changed(a->access_ctx);
+        struct gh_json *res = gh_json_object();
+        gh_json_set(res, "id", js(k.id));
+        gh_json_set(res, "slot", js("secondary"));
+        gh_json_set(res, "key", js(k.key)); /* the only time it is ever shown */
+        gh_json_set(res, "promoted", k.promoted_id[0] ? js(k.promoted_id) : gh_json_null());
+        gh_json_set(res, "revoked", k.revoked_id[0] ? js(k.revoked_id) : gh_json_null());
+        OPENSSL_cleanse(&k, sizeof(k));
+        return gh__api_json(r, 201, res);
     }
     struct gh_json *body = gh__api_body(req, r);
     if (body == NULL)
@@ -450,16 +484,22 @@ static void decider(struct gh_api *a, const struct gh_request_info *q, char owne
     *res = (struct gh_perm_resource){0};
     if (strcmp(q->decide, "owner_approval") != 0)
         return;
+    if (gh__api_owner(a, q->api, owner))
+        res->owner_group = owner;
+}
+
+int gh__api_owner(struct gh_api *a, const char *api, char owner[GH_ENTITY_REF_MAX])
+{
     char ref[GH_ENTITY_REF_MAX];
-    snprintf(ref, sizeof(ref), "api:default/%s", q->api);
+    snprintf(ref, sizeof(ref), "api:default/%s", api);
+    owner[0] = '\0';
     struct gh_json *e = gh_catalog_get_by_ref(gh_catalog_service_store(a->catalog), ref, NULL);
     struct gh_rule_api facts;
     char system[GH_ENTITY_REF_MAX];
-    if (e) {
+    if (e)
         gh_rule_api_from_entity(e, &facts, owner, system);
-        res->owner_group = owner[0] ? owner : NULL;
-    }
     gh_json_unref(e);
+    return owner[0] != '\0';
 }
 
 struct inbox {
@@ -572,4 +612,93 @@ void gh__api_requests(struct gh_api *a, const struct gh_preq *req, char **seg, i
     gh_json_set(j, "id", js(seg[3]));
     gh_json_set(j, "state", js("withdrawn"));
     gh__api_json(r, 200, j);
+}
+
+/* ---- an API's consumers ---- */
+
+void gh__api_consumers(struct gh_api *a, const char *api, struct gh_presp *r)
+{
+    int known = 0;
+    for (size_t i = 0; a->cfg && i < a->cfg->napis && !known; i++)
+        known = strcmp(a->cfg->apis[i].name, api) == 0;
+    char owner[GH_ENTITY_REF_MAX];
+    struct gh_perm_resource res = {0};
+    if (gh__api_owner(a, api, owner))
+        res.owner_group = owner;
+    if (!known)
+        return gh__api_error(r, 404, "no such API behind the gateway");
+    if (!gh__api_allow(a, r, GH_ACT_CONSUMERS_VIEW, &res))
+        return;
+    static const char *const cols[] = {"grant",     "app",       "appOwner",    "plan",        "state",
+                                       "expiresAt", "createdAt", "requests30d", "throttled30d"};
+    struct rows x = {cols, GH_ARRAY_SIZE(cols), gh_json_array(), NULL, 0};
+    struct gh_err err = {{0}};
+    int rc = gh_api_consumers(gh_catalog_service_store(a->catalog), api,
+                              gh_time_wall_ms() - 30ull * 86400 * 1000, on_row, &x, &err);
+    items_answer(r, rc, x.items, &err);
+}
+
+/* ---- webhooks and their deliveries (admins) ---- */
+
+struct hook_counts {
+    struct gh_json *hooks; /* name -> object */
+};
+
+static int on_hook_count(void *ctx, const struct gh_store_val *c, size_t n)
+{
+    struct hook_counts *h = ctx;
+    if (n != 3)
+        return 0;
+    char name[80], state[16];
+    gh_store_val_text(&c[0], name, sizeof(name));
+    gh_store_val_text(&c[1], state, sizeof(state));
+    struct gh_json *o = gh_json_get(h->hooks, name);
+    if (o)
+        gh_json_set(gh_json_get(o, "deliveries"), state, gh_json_int(c[2].i));
+    return 0;
+}
+
+void gh__api_webhooks(struct gh_api *a, char **seg, int n, const struct params *ps, struct gh_presp *r)
+{
+    struct gh_store *s = gh_catalog_service_store(a->catalog);
+    struct gh_err err = {{0}};
+    if (n == 3) { /* deliveries */
+        static const char *const cols[] = {"webhook",   "event",         "type",
+                                           "state",     "attempts",      "lastStatus",
+                                           "lastError", "nextAttemptMs", "deliveredAt"};
+        const char *state = gh__param(ps, "state"), *limit = gh__param(ps, "limit");
+        uint64_t lim = 100;
+        if (limit && (gh_parse_u64(limit, strlen(limit), 1000, &lim) != 0 || lim == 0))
+            return gh__api_error(r, 400, "limit: a whole number from 1 to 1000");
+        if (state && strcmp(state, "pending") != 0 && strcmp(state, "delivered") != 0 &&
+            strcmp(state, "failed") != 0)
+            return gh__api_error(r, 400, "state: pending, delivered or failed");
+        struct rows x = {cols, GH_ARRAY_SIZE(cols), gh_json_array(), NULL, 0};
+        int rc = gh_webhook_deliveries(s, gh__param(ps, "webhook"), state, (int)lim, on_row, &x, &err);
+        return items_answer(r, rc, x.items, &err);
+    }
+    (void)seg;
+    struct hook_counts h = {gh_json_object()};
+    struct gh_json *items = gh_json_array();
+    for (size_t i = 0; a->cfg && i < a->cfg->nwebhooks; i++) {
+        const struct gh_config_webhook *w = &a->cfg->webhooks[i];
+        struct gh_json *o = gh_json_object(), *ev = gh_json_array();
+        gh_json_set(o, "name", js(w->name));
+        gh_json_set(o, "url", js(w->url));
+        for (size_t k = 0; k < w->nevents; k++)
+            gh_json_append(ev, js(w->events[k]));
+        gh_json_set(o, "events", ev);
+        struct gh_json *d = gh_json_object();
+        gh_json_set(d, "pending", gh_json_int(0));
+        gh_json_set(d, "delivered", gh_json_int(0));
+        gh_json_set(d, "failed", gh_json_int(0));
+        gh_json_set(o, "deliveries", d);
+        gh_json_set(h.hooks, w->name, gh_json_ref(o));
+        gh_json_append(items, o);
+    }
+    int rc =
+        gh_store_exec(s, "SELECT webhook, state, COUNT(*) FROM webhook_deliveries GROUP BY webhook, state",
+                      NULL, 0, on_hook_count, &h, &err);
+    gh_json_unref(h.hooks);
+    items_answer(r, rc, items, &err);
 }

@@ -224,6 +224,29 @@ static const struct migration {
      "CREATE INDEX access_requests_requester ON access_requests (requester);\n"
      "CREATE INDEX access_requests_pending ON access_requests (app_id, api) WHERE state = 'pending';\n",
      NULL},
+    /* Events of the access workflow, written in the change's own transaction (the outbox), and their
+     * deliveries to each webhook; the reminders a grant has had (the shortest lead time sent, in ms). */
+    {12, "events-and-webhooks",
+     "CREATE TABLE events (\n"
+     "  seq        INTEGER PRIMARY KEY,\n"
+     "  type       TEXT NOT NULL,\n"
+     "  body       TEXT NOT NULL,\n"
+     "  created_at TEXT NOT NULL\n"
+     ");\n"
+     "CREATE TABLE webhook_deliveries (\n"
+     "  event_seq    INTEGER NOT NULL REFERENCES events (seq),\n"
+     "  webhook      TEXT NOT NULL,\n"
+     "  state        TEXT NOT NULL,\n"
+     "  attempts     INTEGER NOT NULL DEFAULT 0,\n"
+     "  next_ms      INTEGER NOT NULL,\n"
+     "  last_status  INTEGER,\n"
+     "  last_error   TEXT,\n"
+     "  delivered_at TEXT,\n"
+     "  PRIMARY KEY (event_seq, webhook)\n"
+     ");\n"
+     "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_ms) WHERE state = 'pending';\n"
+     "ALTER TABLE grants ADD COLUMN reminded_ms INTEGER;\n",
+     NULL},
 };
 
 int gh_store_schema_latest(void)

@@ -16,7 +16,7 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // picks free ports and logs them). Resolves once both listeners are up.
 // Options: portalPort (fixed, when the config must name the portal's own URL), before(file) (runs
 // once the config is written, before the process starts: to store secrets, say).
-export async function startGatehouse(yaml, { workers = 1, extraArgs = [], portalPort = 0, before = null } = {}) {
+export async function startGatehouse(yaml, { workers = 1, extraArgs = [], portalPort = 0, before = null, env = null } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gh-test-'));
   const file = path.join(dir, 'gatehouse.yaml');
   const head = `listen: { gateway: "127.0.0.1:0", portal: "127.0.0.1:${portalPort}" }\nworkers: ${workers}\n` +
@@ -24,7 +24,8 @@ export async function startGatehouse(yaml, { workers = 1, extraArgs = [], portal
   const full = head + yaml;
   writeFileSync(file, full);
   if (before) before(file);
-  const proc = spawn(BIN, ['serve', '-c', file, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(BIN, ['serve', '-c', file, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'],
+    env: env ? { ...process.env, ...env } : process.env });
   const gh = {
     proc, dir, file, stdout: '', stderr: '', port: 0, portalPort: 0,
     exited: new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal }))),

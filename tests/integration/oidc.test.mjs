@@ -289,10 +289,14 @@ const routes = [
   ['POST', '/api/apps/x/keys', 'U++D+'], // the application's owners; x is nobody's: 404
   ['POST', '/api/apps/x/bindings', 'U++D+'],
   ['GET', '/api/keys', 'UDD++'],
-  ['DELETE', '/api/keys/x', 'UDDD+'],
+  ['DELETE', '/api/keys/x', 'U++D+'], // the application's owners; x is nobody's: 404
+  ['POST', '/api/apps/x/keys/rotate', 'U++D+'],
+  ['GET', '/api/apis/x/consumers', 'U++++'], // the API's owners, auditors, admins; x is no API: 404
+  ['GET', '/api/webhooks', 'UDDD+'],
+  ['GET', '/api/webhooks/deliveries', 'UDDD+'],
   ['GET', '/api/grants', 'UDD++'],
   ['POST', '/api/grants', 'UDDD+'],
-  ['DELETE', '/api/grants/x', 'UDDD+'],
+  ['DELETE', '/api/grants/x', 'U++D+'], // the API's or the application's owners; x is nobody's: 404
   ['GET', '/api/catalog/entities', 'U++++'],
   ['GET', '/api/catalog/entities/by-query', 'U++++'],
   ['POST', '/api/catalog/entities/by-refs', 'U++++'],

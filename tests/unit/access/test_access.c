@@ -97,7 +97,7 @@ static void test_lifecycle(void **state)
     assert_int_equal(gh_grant_create(db, "cli:test", cfg, "billing-app", "pay", "starter", 0, grant, &err),
                      0);
     assert_int_equal(gh_grant_create(db, "cli:test", cfg, "billing-app", "pay", "starter", 0, grant, &err),
-                     GH_EINVAL);
+                     GH_EEXIST);
     assert_non_null(strstr(err.msg, "already has grant"));
     assert_int_equal(gh_grant_create(db, "cli:test", cfg, "billing-app", "free", "starter", 0, grant, &err),
                      GH_EINVAL);

@@ -120,6 +120,28 @@ static void test_errors(void **state)
         {"x: \xed\xa0\x80\n", "t.yaml:1: invalid YAML: not valid UTF-8"}, /* a UTF-16 surrogate */
         {"x: \xc0\xaf\n", "t.yaml:1: invalid YAML: not valid UTF-8"},     /* overlong '/' */
         {"a: [1,\n", "t.yaml:2: invalid YAML: "},
+        {"access: { reminders: [3d, 14d] }\n",
+         "t.yaml:1: access.reminders: '14d': list the reminders longest"},
+        {"access: { reminders: [soon] }\n", "t.yaml:1: access.reminders: 'soon' is not a duration"},
+        {"access: { pending_timeout: 0s }\n", "t.yaml:1: access.pending_timeout: '0s' is not a duration"},
+        {"access: { later: 1 }\n", "t.yaml:1: access.later: unknown key"},
+        {"webhooks:\n  - name: ops\n    url: https://hooks.example.com/x\n    events: [grant.expired]\n",
+         "t.yaml:2: webhooks[0]: name, url, events and secret are required"},
+        {"webhooks:\n  - name: ops\n    url: https://h.example/x\n    events: [grant.gone]\n",
+         "t.yaml:4: webhooks[0].events: 'grant.gone' is not an event"},
+        {"webhooks:\n  - name: ops\n    url: https://h.example/x\n    secret: hunter2\n",
+         "t.yaml:4: webhooks[0].secret: must be a secret:NAME reference"},
+        {"webhooks:\n  - name: ops\n    url: http://169.254.169.254/\n    events: ['*']\n    secret: "
+         "secret:w\n",
+         "t.yaml:2: webhooks[0]: url http://169.254.169.254/: a cloud metadata address"},
+        {"webhooks:\n  - name: ops\n    url: http://127.0.0.1:9/\n    events: ['*']\n    secret: secret:w\n"
+         "    allow: [10.0.0.0/8]\n",
+         "t.yaml:2: webhooks[0]: url http://127.0.0.1:9/: a loopback address"},
+        {"webhooks:\n  - name: ops\n    url: https://h.example/x\n    allow: [nope]\n",
+         "t.yaml:4: webhooks[0].allow: 'nope' is not an address block"},
+        {"webhooks:\n  - {name: a, url: \"https://h.example/\", events: ['*'], secret: \"secret:w\"}\n"
+         "  - {name: a, url: \"https://h.example/\", events: ['*'], secret: \"secret:w\"}\n",
+         "t.yaml:3: webhooks[1]: duplicate webhook name 'a'"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct gh_config *cfg = NULL;
@@ -129,6 +151,36 @@ static void test_errors(void **state)
             fail_msg("case %zu: rc=%d msg=%s\nwant prefix: %s", i, rc, err.msg, cases[i].msg);
         assert_null(cfg);
     }
+}
+
+static void test_workflow(void **state)
+{
+    (void)state;
+    const char *y =
+        "access:\n  reminders: [7d, 1h]\n  pending_timeout: 3d\n  sweep_interval: 5s\n"
+        "webhooks:\n  - name: ops\n    url: http://127.0.0.1:9/hook\n    events: [grant.expired, '*']\n"
+        "    secret: secret:ops-hook\n    allow: [127.0.0.1/32]\n    backoff: 2s\n    max_attempts: 3\n";
+    struct gh_config *cfg = NULL;
+    struct gh_err err = {{0}};
+    if (load(y, &cfg, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(cfg->nreminders, 2);
+    assert_int_equal(cfg->reminders_ms[1], 3600 * 1000);
+    assert_int_equal(cfg->pending_timeout_ms, 3ull * 86400 * 1000);
+    assert_int_equal(cfg->sweep_interval_ms, 5000);
+    assert_int_equal(cfg->nwebhooks, 1);
+    assert_string_equal(cfg->webhooks[0].secret, "ops-hook");
+    assert_int_equal(cfg->webhooks[0].nallow, 1);
+    assert_int_equal(cfg->webhooks[0].backoff_ms, 2000);
+    assert_int_equal(cfg->webhooks[0].max_attempts, 3);
+    assert_int_equal(cfg->webhooks[0].timeout_ms, 10000);
+    gh_config_free(cfg);
+    /* defaults: 14, 3 and 1 days; two weeks to decide */
+    assert_int_equal(load("workers: 1\n", &cfg, &err), 0);
+    assert_int_equal(cfg->nreminders, 3);
+    assert_int_equal(cfg->reminders_ms[0], 14ull * 86400 * 1000);
+    assert_int_equal(cfg->pending_timeout_ms, 14ull * 86400 * 1000);
+    gh_config_free(cfg);
 }
 
 static void test_secret_refs(void **state)
@@ -214,7 +266,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults), cmocka_unit_test(test_secret_refs), cmocka_unit_test(test_plans),
-        cmocka_unit_test(test_full),     cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_full),     cmocka_unit_test(test_errors),      cmocka_unit_test(test_workflow),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -34,10 +34,10 @@ static const struct {
 } matrix[] = {
     {GH_ACT_SIGN_IN, "AAAAA"},        {GH_ACT_SESSION, "UAAAA"},        {GH_ACT_CATALOG_READ, "UAAAA"},
     {GH_ACT_CATALOG_WRITE, "UDADA"},  {GH_ACT_PLANS_READ, "UAAAA"},     {GH_ACT_APPS_READ, "UAAAA"},
-    {GH_ACT_APPS_MANAGE, "UAADA"},    {GH_ACT_GRANTS_MANAGE, "UDDDA"},  {GH_ACT_ACCESS_REQUEST, "UAADA"},
-    {GH_ACT_ACCESS_APPROVE, "UAADA"}, {GH_ACT_CONSUMERS_VIEW, "UAAAA"}, {GH_ACT_USAGE_VIEW, "UAAAA"},
-    {GH_ACT_AUDIT_VIEW, "UDDAA"},     {GH_ACT_METRICS_VIEW, "UDDAA"},   {GH_ACT_TOKENS_MANAGE, "UDDDA"},
-    {GH_ACT_SECRETS_MANAGE, "UDDDA"},
+    {GH_ACT_APPS_MANAGE, "UAADA"},    {GH_ACT_GRANTS_MANAGE, "UDDDA"},  {GH_ACT_GRANTS_REVOKE, "UAADA"},
+    {GH_ACT_ACCESS_REQUEST, "UAADA"}, {GH_ACT_ACCESS_APPROVE, "UAADA"}, {GH_ACT_CONSUMERS_VIEW, "UAAAA"},
+    {GH_ACT_USAGE_VIEW, "UAAAA"},     {GH_ACT_AUDIT_VIEW, "UDDAA"},     {GH_ACT_METRICS_VIEW, "UDDAA"},
+    {GH_ACT_TOKENS_MANAGE, "UDDDA"},  {GH_ACT_SECRETS_MANAGE, "UDDDA"}, {GH_ACT_WEBHOOKS_VIEW, "UDDDA"},
 };
 
 static void test_table(void **state)
@@ -90,6 +90,13 @@ static void test_ownership(void **state)
     assert_int_equal(gh_perm_check(&other, GH_ACT_APPS_READ, &app, NULL, 0), GH_PERM_DENY);
     assert_int_equal(gh_perm_check(&auditor, GH_ACT_APPS_READ, &app, NULL, 0), GH_PERM_ALLOW);
     assert_int_equal(gh_perm_check(&auditor, GH_ACT_APPS_MANAGE, &app, NULL, 0), GH_PERM_DENY);
+    /* a grant: the API's owners and the application's owner end it; others and auditors do not */
+    assert_int_equal(gh_perm_check(&owner, GH_ACT_GRANTS_REVOKE, &api, NULL, 0), GH_PERM_ALLOW);
+    assert_int_equal(gh_perm_check(&owner, GH_ACT_GRANTS_REVOKE, &app, NULL, 0), GH_PERM_ALLOW);
+    assert_int_equal(gh_perm_check(&other, GH_ACT_GRANTS_REVOKE, &api, NULL, 0), GH_PERM_DENY);
+    assert_int_equal(gh_perm_check(&other, GH_ACT_GRANTS_REVOKE, &app, NULL, 0), GH_PERM_DENY);
+    assert_int_equal(gh_perm_check(&auditor, GH_ACT_GRANTS_REVOKE, &api, NULL, 0), GH_PERM_DENY);
+    assert_int_equal(gh_perm_check(&admin, GH_ACT_GRANTS_REVOKE, &app, NULL, 0), GH_PERM_ALLOW);
     /* group ownership does not make an application yours, nor an empty user match an empty owner */
     struct gh_perm_resource none = {0};
     assert_int_equal(gh_perm_check(&owner, GH_ACT_APPS_MANAGE, &none, NULL, 0), GH_PERM_DENY);
