@@ -90,7 +90,8 @@ static void usage(FILE *f)
         "  gatehouse audit verify|checkpoint -c gatehouse.yaml\n"
         "  gatehouse audit export -c gatehouse.yaml [--since T] [--until T] [--format jsonl|csv]\n"
         "  gatehouse apps create NAME --owner REF | apps list        (each with -c gatehouse.yaml)\n"
-        "  gatehouse keys create --app NAME [--slot S] | keys revoke ID | keys list\n"
+        "  gatehouse keys create --app NAME [--slot S] | keys rotate --app NAME | keys revoke ID | keys "
+        "list\n"
         "  gatehouse keys bind --app NAME --issuer ISSUER --client CLIENT_ID\n"
         "  gatehouse token create --role admin|auditor|api-publisher|developer [--name WHAT]\n"
         "  gatehouse token create --user USER [--role ROLE] [--name WHAT] | token revoke ID | token list\n"
@@ -235,7 +236,14 @@ static void read_test_clock(void)
     if (f == NULL || gh_read_file(f, 64, &text, &len, &err) != 0)
         return;
     char *end = NULL;
+    static long long last;
     long long secs = strtoll(text, &end, 10);
+    if (end != text && secs != last) {
+        gh_log(GH_LOG_WARN,
+               "test clock: the wall clock runs %+lld s off (GATEHOUSE_TEST_CLOCK_FILE, for tests only)",
+               secs);
+        last = secs;
+    }
     if (end != text)
         gh_time_set_offset_ms((int64_t)secs * 1000);
     free(text);
@@ -1228,6 +1236,17 @@ static int cmd_access(int argc, char **argv)
             fprintf(stderr, "key %s (%s): shown once; only its hash is kept\n", id, slot ? slot : "primary");
             OPENSSL_cleanse(key, sizeof(key));
         }
+    } else if (!strcmp(what, "keys") && !strcmp(sub, "rotate") && opt(argc, argv, "--app")) {
+        struct gh_key_rotation k;
+        rc = gh_key_rotate(store, actor, opt(argc, argv, "--app"), &k, &err);
+        if (rc == 0) {
+            printf("%s\n", k.key); /* the new secondary: the only time it is ever shown */
+            fprintf(stderr, "key %s (secondary): shown once; only its hash is kept\n", k.id);
+            if (k.promoted_id[0])
+                fprintf(stderr, "key %s is primary now%s%s%s\n", k.promoted_id,
+                        k.revoked_id[0] ? "; key " : "", k.revoked_id, k.revoked_id[0] ? " is revoked" : "");
+            OPENSSL_cleanse(&k, sizeof(k));
+        }
     } else if (!strcmp(what, "token") && !strcmp(sub, "create") &&
                (opt(argc, argv, "--role") || opt(argc, argv, "--user"))) {
         /* a service token has a role; a personal one acts for a person (developer unless told) */
@@ -1295,7 +1314,9 @@ static int cmd_access(int argc, char **argv)
             stderr,
             "gatehouse %s: expected\n"
             "  apps create NAME --owner REF | apps list\n"
-            "  keys create --app NAME [--slot primary|secondary] | keys revoke KEY_ID | keys list\n"
+            "  keys create --app NAME [--slot primary|secondary] | keys rotate --app NAME | keys revoke "
+            "KEY_ID |\n"
+            "  keys list\n"
             "  keys bind --app NAME --issuer ISSUER --client CLIENT_ID   (a JWT client acts for the app)\n"
             "  grants create --app NAME --api API --plan PLAN [--expires 30d] | grants revoke ID | "
             "grants list\n"

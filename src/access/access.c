@@ -704,6 +704,7 @@ struct request_change {
     uint64_t duration_ms, now_ms;
     const char *actor;
     struct gh_request_result *out;
+    const char *create_owner; /* the application does not exist yet: made for this owner, in this change */
 };
 
 /* Another event in the same transaction (the steps an automatic approval takes). */
@@ -740,8 +741,18 @@ static int do_request(void *ctx, struct gh_store *s, struct gh_json *d, struct g
     const struct gh_request_new *n = c->n;
     struct gh_request_result *out = c->out;
     char app[GH_ACCESS_ID_MAX];
-    int rc = app_id(s, n->app, app, err);
-    if (rc)
+    int rc;
+    if (c->create_owner) { /* the application first, with its own event, in the same transaction */
+        struct app_change ac = {n->app, c->create_owner, ""};
+        struct gh_json *ad = gh_json_object();
+        if ((rc = do_app_create(&ac, s, ad, err)) != 0) {
+            gh_json_unref(ad);
+            return rc;
+        }
+        if ((rc = record(s, c->actor, "application.create", ad, err)) != 0)
+            return rc;
+    }
+    if ((rc = app_id(s, n->app, app, err)) != 0)
         return rc;
     struct gh_store_val q[] = {GH_VTEXT(app), GH_VTEXT(n->api)};
     rc = gh_store_first_text(
@@ -863,6 +874,7 @@ int gh_request_create(struct gh_store *s, const struct gh_config *cfg, const str
         return gh_err_set(err, GH_EINVAL, "justification: at most 2000 characters");
     /* the application: the requester's or a team's; created on the spot when appOwner says whose */
     char owner[GH_ENTITY_REF_MAX] = "";
+    const char *create = NULL;
     struct gh_store_val q[] = {GH_VTEXT(n->app)};
     int rc = gh_store_first_text(s, "SELECT owner FROM applications WHERE name = $1", q, 1, owner,
                                  sizeof(owner), err);
@@ -883,8 +895,11 @@ int gh_request_create(struct gh_store *s, const struct gh_config *cfg, const str
         }
         if (!owns(n->requester, owner))
             return gh_err_set(err, GH_EPERM, "appOwner must be you or one of your teams");
-        if ((rc = gh_app_create(s, n->requester->user, n->app, owner, NULL, err)) != 0)
-            return rc;
+        if (!gh_catalog_valid_name((struct gh_str){n->app, strlen(n->app)}))
+            return gh_err_set(err, GH_EINVAL,
+                              "'%s' is not an application name (1-63 letters or digits, - _ . between)",
+                              n->app);
+        create = owner;
     } else if (!owns(n->requester, owner)) {
         return gh_err_set(err, GH_EPERM, "application '%s' belongs to %s, not to you or your teams", n->app,
                           owner);
@@ -894,7 +909,7 @@ int gh_request_create(struct gh_store *s, const struct gh_config *cfg, const str
                                          : DEFAULT_DURATION_MS;
     if (rule->max_duration_ms && d > rule->max_duration_ms)
         d = rule->max_duration_ms; /* capped by the rule */
-    struct request_change c = {n, rule, d, now_ms, n->requester->user, out};
+    struct request_change c = {n, rule, d, now_ms, n->requester->user, out, create};
     rc = gh_audit_change(s, n->requester->user, "access.request", NULL, do_request, &c, err);
     if (rc) {
         OPENSSL_cleanse(out->key, sizeof(out->key));

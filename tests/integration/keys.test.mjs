@@ -93,6 +93,21 @@ apis:
     const revokeMs = Date.now() - t1;
     assert.ok(revokeMs < 1000, `revocation took ${revokeMs} ms`);
     console.log(`# grant usable after ${grantMs} ms, revocation enforced after ${revokeMs} ms (incl. the CLI)`);
+
+    // rotation from the CLI: a new secondary (shown once), then it becomes primary
+    let rot = cli('keys', 'rotate', '--app', 'billing');
+    assert.equal(rot.status, 0, rot.stderr);
+    const k2 = rot.stdout.trim();
+    assert.match(k2, /^ghk_/);
+    rot = cli('keys', 'rotate', '--app', 'billing');
+    assert.equal(rot.status, 0, rot.stderr);
+    const k3 = rot.stdout.trim();
+    assert.match(rot.stderr, new RegExp(`key ${k2.slice(0, 12)} is primary now`));
+    const rows = cli('keys', 'list').stdout.split('\n');
+    const row = (k) => rows.find((l) => l.startsWith(k.slice(0, 12))) ?? '';
+    assert.match(row(k2), /\bprimary\b.*\bactive\b/);
+    assert.match(row(k3), /\bsecondary\b.*\bactive\b/);
+    assert.equal(cli('keys', 'rotate', '--app', 'nope').status, 1);
   } finally {
     await gh.stop();
     await up.close();

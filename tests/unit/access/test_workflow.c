@@ -169,7 +169,18 @@ static void test_request_expiry_and_renewal(void **state)
     struct gh_request_result res;
     assert_int_equal(gh_request_create(db, cfg, &n, &owner, now, &res, &err), 0);
     assert_string_equal(res.state, "pending");
+    char pending[GH_ACCESS_ID_MAX];
+    snprintf(pending, sizeof(pending), "%s", res.id);
     assert_int_equal(EVENTS("request.created"), 1);
+    /* the application it named was made in the same change, with its own event */
+    assert_int_equal(count("SELECT COUNT(*) FROM audit_events WHERE action = 'application.create' AND "
+                           "actor = $1",
+                           "user:default/ana"),
+                     1);
+    struct gh_request_new bad = {&ana, "pay", "starter", "no such name!", "user:default/ana", NULL, 0};
+    assert_int_equal(gh_request_create(db, cfg, &bad, &owner, now, &res, &err), GH_EINVAL);
+    assert_int_equal(count("SELECT COUNT(*) FROM applications", NULL), 1);
+    assert_int_equal(gh_request_create(db, cfg, &n, &owner, now, &res, &err), GH_EEXIST);
     /* nobody decides: after access.pending_timeout (14 days by default) it expires */
     struct gh_sweep_result r;
     assert_int_equal(gh_access_sweep(db, cfg, now + 13 * DAY, &r, &err), 0);
@@ -177,12 +188,12 @@ static void test_request_expiry_and_renewal(void **state)
     assert_int_equal(gh_access_sweep(db, cfg, now + 14 * DAY + 1000, &r, &err), 0);
     assert_int_equal(r.requests_expired, 1);
     char st[32];
-    text("SELECT state FROM access_requests WHERE id = $1", res.id, st, sizeof(st));
+    text("SELECT state FROM access_requests WHERE id = $1", pending, st, sizeof(st));
     assert_string_equal(st, "expired");
     assert_int_equal(EVENTS("request.expired"), 1);
     assert_int_equal(AUDITED("access.expire"), 1);
     struct gh_request_info info;
-    assert_int_equal(gh_request_get(db, res.id, &info, &err), 0);
+    assert_int_equal(gh_request_get(db, pending, &info, &err), 0);
     assert_int_equal(gh_request_decide(db, &info, "user:default/owner", 1, NULL, now, NULL, &err), GH_EEXIST);
 
     /* approved: a grant for 30 days; a second approved request renews the same grant */
