@@ -13,7 +13,10 @@ BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -pthread $(WARN) $(PKG_CFLAGS) -MMD -MP
 LDLIBS   := $(PKG_LIBS) -pthread -lm
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-SRC      := $(shell find src -name '*.c' ! -name main.c | sort)
+# the portal's static files, embedded (scripts/embed.sh) as a generated source
+WEB      := $(sort $(wildcard web/*.css web/*.js))
+GEN_SRC  := build/gen/assets.c
+SRC      := $(shell find src -name '*.c' ! -name main.c | sort) $(GEN_SRC)
 OBJ      := $(SRC:%.c=build/obj/%.o)
 ASAN_OBJ := $(SRC:%.c=build/asan/%.o)
 UNIT_SRC := $(shell find tests/unit -name 'test_*.c' 2>/dev/null | sort)
@@ -36,6 +39,9 @@ build/.deps-ok: scripts/deps.sh $(wildcard package-lock.json)
 	@if ! pkg-config --exists $(PKGS) cmocka || ! command -v node >/dev/null \
 	    || ! command -v wrk >/dev/null; then bash scripts/deps.sh; fi
 	@touch $@
+
+$(GEN_SRC): scripts/embed.sh $(WEB)
+	@bash scripts/embed.sh $@ $(WEB)
 
 build/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -125,7 +131,7 @@ fmt:
 	clang-format -i $$(find src tests -name '*.[ch]')
 
 lint:
-	clang-tidy --quiet $(SRC) src/main.c -- $(BASE_CFLAGS) -Isrc
+	clang-tidy --quiet $(filter-out $(GEN_SRC),$(SRC)) src/main.c -- $(BASE_CFLAGS) -Isrc
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
 	    --suppress=missingIncludeSystem -Isrc src
 

@@ -15,6 +15,7 @@
 #include "../access/access.h"
 #include "../secrets/secrets.h"
 #include "../http/http.h"
+#include "../base/fetch.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -78,6 +79,8 @@ void gh__api_json(struct gh_presp *r, int status, struct gh_json *j)
 
 void gh__api_error(struct gh_presp *r, int status, const char *message)
 {
+    if (r->html)
+        return gh__page_error(r, status, message);
     const char *name = status == 404   ? "NotFoundError"
                        : status == 403 ? "NotAllowedError"
                        : status == 401 ? "AuthenticationError"
@@ -270,7 +273,7 @@ static struct gh_json *project_all(struct gh_json *items, const char *fields)
 static int filters(const struct params *ps, struct gh_filter *f, char *why, size_t cap)
 {
     for (size_t i = 0; i < ps->n; i++) {
-        if (strcmp(ps->v[i].name, "filter") != 0)
+        if (strcmp(ps->v[i].name, "filter") != 0 || ps->v[i].value == NULL)
             continue;
         struct gh_err err = {{0}};
         if (gh_filter_add(f, ps->v[i].value, strlen(ps->v[i].value), &err) != 0) {
@@ -485,7 +488,7 @@ static void by_query(struct gh_api *a, const struct params *ps, struct gh_presp 
         state = gh_json_object();
         struct gh_json *fl = gh_json_array();
         for (size_t i = 0; i < ps->n; i++)
-            if (strcmp(ps->v[i].name, "filter") == 0)
+            if (strcmp(ps->v[i].name, "filter") == 0 && ps->v[i].value)
                 gh_json_append(fl, gh_json_string(ps->v[i].value, strlen(ps->v[i].value)));
         gh_json_set(state, "f", fl);
         const char *of = gh__param(ps, "orderField");
@@ -983,6 +986,20 @@ static void audit_api(struct gh_api *a, const struct gh_preq *req, const struct 
  * here 405; whether the caller may is decided by gh_perm_check for its action before its handler runs
  * (handlers acting on one object check again with that object). Segments: "*" is any one. */
 static const struct gh_api_route routes[] = {
+    /* the portal's pages */
+    {M_GET, {NULL}, GH_ACT_SESSION, 1},
+    {M_GET, {"static", "*"}, GH_ACT_SIGN_IN, 1},
+    {M_GET, {"catalog"}, GH_ACT_CATALOG_READ, 1},
+    {M_GET, {"catalog", "*", "*", "*"}, GH_ACT_CATALOG_READ, 1},
+    {M_GET, {"access"}, GH_ACT_APPS_READ, 1},
+    {M_GET | M_POST, {"access", "request"}, GH_ACT_ACCESS_REQUEST, 1},
+    {M_POST, {"access", "apps", "*", "rotate"}, GH_ACT_APPS_MANAGE, 1},
+    {M_POST, {"access", "keys", "*", "revoke"}, GH_ACT_APPS_MANAGE, 1},
+    {M_POST, {"access", "grants", "*", "revoke"}, GH_ACT_GRANTS_REVOKE, 1},
+    {M_POST, {"access", "requests", "*", "withdraw"}, GH_ACT_ACCESS_REQUEST, 1},
+    {M_GET, {"approvals"}, GH_ACT_ACCESS_APPROVE, 1},
+    {M_POST, {"approvals", "*", "decide"}, GH_ACT_ACCESS_APPROVE, 1},
+    /* the control API */
     {M_GET, {"metrics"}, GH_ACT_METRICS_VIEW},
     {M_GET, {"auth", "login"}, GH_ACT_SIGN_IN},
     {M_GET, {"auth", "callback"}, GH_ACT_SIGN_IN},
@@ -1091,15 +1108,42 @@ void gh_api_handle(void *ctx, const struct gh_preq *req, struct gh_presp *r)
     const struct gh_api_route *rt =
         gh_api_route_find(req->method, (const char *const *)seg, n, allow, sizeof(allow));
     if (rt == NULL) {
+        /* outside the API, a person is looking: a page says so */
+        r->html = n == 0 || (strcmp(seg[0], "api") != 0 && strcmp(seg[0], "auth") != 0 &&
+                             strcmp(seg[0], "metrics") != 0 && strcmp(seg[0], "healthz") != 0);
         if (allow[0])
             gh__api_not_allowed(r, allow);
         else
-            gh__api_error(r, 404, "no such route");
+            gh__api_error(r, 404, r->html ? "There is no such page." : "no such route");
         goto out;
     }
-    if (gh__api_identify(a, req, r) != 0 || !gh__api_allow(a, r, (enum gh_action)rt->action, NULL) ||
-        gh__api_csrf_ok(a, req, r) != 0)
+    r->html = rt->page;
+    if (gh__api_identify(a, req, r) != 0)
         goto out;
+    if (rt->page && a->me.role == GH_ROLE_NONE && rt->action != GH_ACT_SIGN_IN) {
+        /* a page for people who signed in: sign in first, then come back here */
+        struct gh_buf to = {0}, loc = {0};
+        gh_buf_add(&to, req->path.p, req->path.len);
+        if (req->query.len) {
+            gh_buf_add(&to, "?", 1);
+            gh_buf_add(&to, req->query.p, req->query.len);
+        }
+        gh_buf_add(&to, "", 1);
+        gh_url_encode(&loc, to.p);
+        gh_buf_add(&loc, "", 1);
+        r->status = 302;
+        r->ctype = "text/plain; charset=utf-8";
+        gh_buf_addf(&r->headers, "Location: /auth/login?return_to=%s\r\nCache-Control: no-store\r\n", loc.p);
+        gh_buf_free(&to);
+        gh_buf_free(&loc);
+        goto out;
+    }
+    if (!gh__api_allow(a, r, (enum gh_action)rt->action, NULL) || gh__api_csrf_ok(a, req, r) != 0)
+        goto out;
+    if (rt->page) {
+        gh__pages(a, req, seg, n, ps, r);
+        goto out;
+    }
     if (n >= 1 && strcmp(seg[0], "auth") == 0) {
         gh__api_auth(a, req, seg[1], ps, r);
         goto out;

@@ -35,6 +35,7 @@ struct gh_api_route {
     unsigned methods;                    /* bits (1 << enum gh_http_method) */
     const char *path[GH_API_ROUTE_SEGS]; /* segments; "*" matches any one; NULL ends */
     int action;                          /* enum gh_action */
+    int page; /* an HTML page (portal/pages.c): errors as pages, sign-in by redirect */
 };
 const struct gh_api_route *gh_api_routes(size_t *n);
 /* The route for a request (NULL: none; then allow lists the methods the path takes, "" when the path

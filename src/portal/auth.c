@@ -21,6 +21,7 @@
 #include "../identity/oidc.h"
 #include "../identity/session.h"
 #include "../http/http.h"
+#include "../base/fetch.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -217,9 +218,32 @@ int gh__api_csrf_ok(struct gh_api *a, const struct gh_preq *req, struct gh_presp
             return -1;
         }
     }
-    const struct gh_http_header *t = header(req, "x-csrf-token");
-    if (t == NULL || t->value.len != GH_TOKEN_LEN || CRYPTO_memcmp(t->value.p, a->csrf, GH_TOKEN_LEN) != 0) {
-        gh__api_error(r, 403, "the CSRF token is missing or wrong (X-CSRF-Token; GET /api/me gives it)");
+    const struct gh_http_header *t = header(req, "x-csrf-token"), *ct = header(req, "content-type");
+    struct gh_str token = t ? t->value : (struct gh_str){NULL, 0};
+    struct params *form = NULL;
+    if (t == NULL && ct && ct->value.len >= 33 &&
+        strncasecmp(ct->value.p, "application/x-www-form-urlencoded", 33) == 0) {
+        /* a form in one of our pages carries it as the field csrf */
+        form = gh_calloc(1, sizeof(*form));
+        char why[200];
+        const char *v = gh__params_parse((struct gh_str){req->body ? req->body : "", req->body_len}, form,
+                                         why, sizeof(why)) == 0
+                            ? gh__param(form, "csrf")
+                            : NULL;
+        if (v)
+            token = (struct gh_str){v, strlen(v)};
+    }
+    int ok = token.p && token.len == GH_TOKEN_LEN && CRYPTO_memcmp(token.p, a->csrf, GH_TOKEN_LEN) == 0;
+    if (form) {
+        gh__params_free(form);
+        free(form);
+    }
+    if (!ok) {
+        gh__api_error(
+            r, 403,
+            r->html ? "This form has expired or was not sent from this portal. Go back, reload the page "
+                      "and try again."
+                    : "the CSRF token is missing or wrong (X-CSRF-Token; GET /api/me gives it)");
         return -1;
     }
     return 0;
@@ -234,6 +258,17 @@ static void login(struct gh_api *a, const struct params *ps, struct gh_presp *r)
         to = "/";
     if (!gh_oidc_safe_return(to))
         return gh__api_error(r, 400, "return_to must be a path on this site (like /catalog)");
+    if ((a->oidc == NULL || a->cfg->identity.issuer == NULL) && a->cfg->identity.dev_login) {
+        struct gh_buf loc = {0}; /* no provider: the development sign-in is how one signs in */
+        gh_buf_adds(&loc, "Location: /auth/dev-login?return_to=");
+        gh_url_encode(&loc, to);
+        gh_buf_adds(&loc, "\r\n");
+        gh_buf_add(&r->headers, loc.p, loc.len);
+        gh_buf_free(&loc);
+        r->status = 302;
+        r->ctype = "text/plain; charset=utf-8";
+        return;
+    }
     if (a->oidc == NULL || a->cfg->identity.issuer == NULL)
         return gh__api_error(r, 404,
                              "sign-in through an identity provider is not configured (identity.oidc)");

@@ -73,6 +73,10 @@ int gh__api_owner(struct gh_api *a, const char *api, char owner[GH_ENTITY_REF_MA
 /* GET /api/apis/NAME/consumers; GET /api/webhooks and /api/webhooks/deliveries */
 void gh__api_consumers(struct gh_api *a, const char *api, struct gh_presp *r);
 void gh__api_webhooks(struct gh_api *a, char **seg, int n, const struct params *ps, struct gh_presp *r);
+/* pages.c: the portal's HTML pages (routes marked page), and an error as a page. */
+void gh__pages(struct gh_api *a, const struct gh_preq *req, char **seg, int n, const struct params *ps,
+               struct gh_presp *r);
+void gh__page_error(struct gh_presp *r, int status, const char *message);
 void gh__api_manage(struct gh_api *a, const struct gh_preq *req, char **seg, int n, struct gh_presp *r);
 
 #endif

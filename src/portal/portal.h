@@ -34,6 +34,7 @@ struct gh_presp {
     struct gh_buf body;
     struct gh_buf headers;
     struct gh_portal_pending *deferred; /* set by gh_portal_defer */
+    int html;                           /* the answer is a page: errors as pages too */
 };
 
 /* From inside a handler: the answer will come later, from gh_portal_finish on the same loop (after

@@ -335,3 +335,14 @@ apis:
     plans: [starter, gold]
 ${extra}${rest}`;
 }
+
+// Signs `user` in through the development sign-in (identity.dev_login): the session cookie and its
+// CSRF token.
+export async function devLogin(portal, user) {
+  const r = await fetch(`${portal}/auth/dev-login`, { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ user }) });
+  if (r.status !== 200) throw new Error(`dev-login ${user}: ${r.status} ${await r.text()}`);
+  const cookie = r.headers.getSetCookie()[0].split(';')[0];
+  const me = await (await fetch(`${portal}/api/me`, { headers: { cookie } })).json();
+  return { cookie, csrf: me.csrfToken };
+}

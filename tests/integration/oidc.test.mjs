@@ -270,8 +270,21 @@ test('sessions: CSRF on changes, foreign Origin refused, logout ends the session
 });
 
 // [method, path, the answer per caller: nobody, developer, api-publisher, auditor, admin];
-// '+' means let through (whatever the handler then says), 'U' 401, 'D' 403.
+// '+' means let through (whatever the handler then says), 'U' 401, 'D' 403, 'S' sent to sign in (a page).
 const routes = [
+  ['GET', '/', 'S++++'],
+  ['GET', '/static/app.css', '+++++'],
+  ['GET', '/catalog', 'S++++'],
+  ['GET', '/catalog/default/api/x', 'S++++'],
+  ['GET', '/access', 'S++++'],
+  ['GET', '/access/request', 'S++D+'],
+  ['POST', '/access/request', 'S++D+'],
+  ['POST', '/access/apps/x/rotate', 'S++D+'],
+  ['POST', '/access/keys/x/revoke', 'S++D+'],
+  ['POST', '/access/grants/x/revoke', 'S++D+'],
+  ['POST', '/access/requests/x/withdraw', 'S++D+'],
+  ['GET', '/approvals', 'S++D+'],
+  ['POST', '/approvals/x/decide', 'S++D+'],
   ['GET', '/metrics', '+++++'], // clients on this machine may scrape
   ['GET', '/api/me', 'U++++'],
   ['GET', '/api/usage', 'UDD++'],
@@ -322,12 +335,13 @@ test('every control-API route with each role: allowed or refused as the permissi
   for (const [method, path, want] of routes) {
     for (let i = 0; i < tokens.length; i++) {
       const r = await fetch(`${portal}${path}`, {
-        method,
+        method, redirect: 'manual',
         headers: { ...(tokens[i] ? { authorization: `Bearer ${tokens[i]}` } : {}), 'content-type': 'application/json' },
         body: method === 'POST' ? '{}' : undefined,
       });
       await r.arrayBuffer();
-      const got = r.status === 401 ? 'U' : r.status === 403 ? 'D' : '+';
+      const got = r.status === 401 ? 'U' : r.status === 403 ? 'D'
+        : r.status === 302 && r.headers.get('location').startsWith('/auth/login?return_to=') ? 'S' : '+';
       assert.equal(got, want[i], `${method} ${path} as ${['nobody', 'developer', 'api-publisher', 'auditor', 'admin'][i]}: ${r.status}`);
     }
   }

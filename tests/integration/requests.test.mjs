@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, startGatehouse, startUpstream, sleep, accessYaml } from './helpers.mjs';
+import { BIN, startGatehouse, startUpstream, sleep, accessYaml, devLogin } from './helpers.mjs';
 
 const org = ['engineering'].map((g) => `apiVersion: backstage.io/v1alpha1
 kind: Group
@@ -34,14 +34,7 @@ test('request access: auto-approved to a working key in one call, owner approval
     max_duration: 30d
 ` }), { workers: 2 });
   const portal = `http://127.0.0.1:${gh.portalPort}`;
-  const signIn = async (user) => {
-    const r = await fetch(`${portal}/auth/dev-login`, { method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ user }) });
-    assert.equal(r.status, 200, await r.clone().text());
-    const cookie = r.headers.getSetCookie()[0].split(';')[0];
-    const me = await (await fetch(`${portal}/api/me`, { headers: { cookie } })).json();
-    return { cookie, csrf: me.csrfToken };
-  };
+  const signIn = (user) => devLogin(portal, user);
   const post = (who, p, body) => fetch(`${portal}${p}`, { method: 'POST',
     headers: { cookie: who.cookie, 'x-csrf-token': who.csrf, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const get = (who, p) => fetch(`${portal}${p}`, { headers: { cookie: who.cookie } });

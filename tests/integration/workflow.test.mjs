@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, startGatehouse, startUpstream, sleep, freePort, accessYaml } from './helpers.mjs';
+import { BIN, startGatehouse, startUpstream, sleep, freePort, accessYaml, devLogin } from './helpers.mjs';
 
 const HOOK_SECRET = 'whsec_0123456789abcdef';
 const DAY = 86400;
@@ -100,14 +100,7 @@ webhooks:
   let gh = await startGatehouse(yaml, { before, env });
   let rx = null;
   const portalOf = () => `http://127.0.0.1:${gh.portalPort}`;
-  const signIn = async (user) => {
-    const r = await fetch(`${portalOf()}/auth/dev-login`, { method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ user }) });
-    assert.equal(r.status, 200, await r.clone().text());
-    const cookie = r.headers.getSetCookie()[0].split(';')[0];
-    const me = await (await fetch(`${portalOf()}/api/me`, { headers: { cookie } })).json();
-    return { cookie, csrf: me.csrfToken };
-  };
+  const signIn = (user) => devLogin(portalOf(), user);
   const send = (who, method, p, body) => fetch(`${portalOf()}${p}`, { method,
     headers: { cookie: who.cookie, 'x-csrf-token': who.csrf, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body) });
