@@ -115,6 +115,19 @@ int gh_parse_size(const char *s, uint64_t *out)
     return 0;
 }
 
+int gh_path_segment(const char **p, const char *end, struct gh_str *seg)
+{
+    while (*p < end && **p == '/')
+        (*p)++;
+    if (*p >= end)
+        return 0;
+    const char *slash = memchr(*p, '/', (size_t)(end - *p));
+    seg->p = *p;
+    seg->len = slash ? (size_t)(slash - *p) : (size_t)(end - *p);
+    *p += seg->len;
+    return 1;
+}
+
 static _Atomic int64_t clock_offset_ms;
 
 void gh_time_set_offset_ms(int64_t offset_ms)

@@ -52,6 +52,10 @@ int gh_str_eq(struct gh_str s, const char *lit);
  */
 int gh_parse_u64(const char *p, size_t len, uint64_t max, uint64_t *out);
 
+/* The next '/'-separated segment of a path from *p (before end), empty ones skipped: 1 with seg set and
+ * *p past it, or 0 at the end. */
+int gh_path_segment(const char **p, const char *end, struct gh_str *seg);
+
 /* "10s", "250ms", "2m", "1h" or a bare number of seconds, into milliseconds. Returns 0 or GH_EINVAL. */
 int gh_parse_duration_ms(const char *s, uint64_t *out_ms);
 

@@ -95,7 +95,9 @@ struct gh_json *gh_catalog_gateway_annotations(const struct gh_config *cfg, cons
     gh_buf_free(&b);
     for (size_t i = 0; i < a->ntargets; i++)
         gh_buf_addf(&b, "%s%s", i ? ", " : "", a->targets[i]);
-    put(ann, "gatehouse.dev/upstream", b.p);
+    if (a->mock) /* no upstream: the gateway answers from the document's examples */
+        gh_buf_addf(&b, "%smock", b.len ? ", " : "");
+    put(ann, "gatehouse.dev/upstream", b.p ? b.p : "");
     gh_buf_free(&b);
     gh_buf_addf(&b, "connect_timeout=%llums, timeout=%llums%s", (unsigned long long)a->connect_timeout_ms,
                 (unsigned long long)a->timeout_ms, a->strip_prefix ? ", strip_prefix" : "");

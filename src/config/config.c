@@ -1006,6 +1006,14 @@ static int load_api(struct ld *ld, struct gh_yaml_node *n, int line, size_t inde
             a->plans_line = kl;
         } else if (strcmp(k, "description") == 0) {
             rc = get_string(ld, v, kl, key, &a->description);
+        } else if (strcmp(k, "mock") == 0) {
+            char *m = NULL;
+            rc = get_string(ld, v, kl, key, &m);
+            if (rc == 0) {
+                free(a->mock);
+                a->mock = config_relative(ld, m);
+            }
+            free(m);
         } else if (strcmp(k, "lifecycle") == 0) {
             rc = get_string(ld, v, kl, key, &a->lifecycle);
             if (rc == 0 && a->lifecycle[0] == '\0')
@@ -1014,7 +1022,7 @@ static int load_api(struct ld *ld, struct gh_yaml_node *n, int line, size_t inde
             return errf(
                 ld, kl, key,
                 "unknown key (expected name, route, upstream, strip_prefix, owner, description, lifecycle, "
-                "system, plans, auth, key_header, apim_names, issuers, rate_limit)");
+                "system, plans, auth, key_header, apim_names, issuers, rate_limit, mock)");
         }
         if (rc)
             return rc;
@@ -1022,8 +1030,8 @@ static int load_api(struct ld *ld, struct gh_yaml_node *n, int line, size_t inde
     snprintf(key, sizeof(key), "apis.%s", a->name);
     if (!have_route)
         return errf(ld, a->line, key, "route is required");
-    if (!have_upstream)
-        return errf(ld, a->line, key, "upstream is required");
+    if (!have_upstream && a->mock == NULL)
+        return errf(ld, a->line, key, "upstream is required (or mock: an OpenAPI document to answer from)");
     if (a->key_header == NULL)
         a->key_header = gh_strdup("X-Api-Key");
     if (a->nhosts == 0) {
@@ -1770,6 +1778,7 @@ void gh_config_free(struct gh_config *cfg)
         free_list(a->hosts, a->nhosts);
         free_list(a->targets, a->ntargets);
         free(a->owner);
+        free(a->mock);
         free(a->description);
         free(a->lifecycle);
         free(a->system);

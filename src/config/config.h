@@ -39,6 +39,7 @@ struct gh_config_api {
     int limit_line;
     /* catalog facts for the API entity the gateway publishes (all optional) */
     char *owner, *description, *lifecycle, *system;
+    char *mock; /* an OpenAPI document (resolved path): the gateway answers from its examples */
     /* the plans callers may get access to this API under (names in gh_config.plans) */
     char **plans;
     size_t nplans;

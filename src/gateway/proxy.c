@@ -14,6 +14,7 @@
 
 #include "auth.h"
 #include "iplimit.h"
+#include "mock.h"
 
 #include "../http/http.h"
 
@@ -113,6 +114,9 @@ static void pump_response(struct client *c);
 static void process_input(struct client *c);
 static void update_client_reading(struct client *c);
 static void send_error(struct client *c, int status, const char *msg);
+static void send_answer(struct client *c, int status, const char *ctype, const char *body, size_t bl,
+                        const char *headers);
+static void send_mock(struct client *c);
 static void connect_upstream(struct client *c);
 static void up_close(struct upconn *up);
 
@@ -265,7 +269,7 @@ static void log_access(struct client *c)
         p = PUTS(p, ",\"api\":\"");
         p = put(p, api, strlen(api));
         p = PUTS(p, "\",\"upstream\":\"");
-        const char *t = c->api->targets[c->target_idx].name;
+        const char *t = c->api->ntargets ? c->api->targets[c->target_idx].name : "mock";
         p = put(p, t, strlen(t));
         p = PUTS(p, "\"");
     } else {
@@ -911,6 +915,10 @@ static void on_request_head(struct client *c, int rc)
         return;
     if ((c->api->auth != GH_AUTH_NONE || c->api->limit_by == GH_LIMIT_CLAIM) && !authorised(c))
         return;
+    if (c->api->mock) {
+        send_mock(c);
+        return;
+    }
     struct worker *w = c->w;
     c->target_idx = c->api->ntargets > 1 ? w->rr[c->api->index]++ % c->api->ntargets : 0;
     serialize_request(c);
@@ -1261,7 +1269,9 @@ static void maybe_finish(struct client *c)
         finish_request(c);
 }
 
-static void send_error(struct client *c, int status, const char *msg)
+/* A local answer (an error, or a mock's): the head, then the body, in one write. */
+static void send_answer(struct client *c, int status, const char *ctype, const char *body, size_t bl,
+                        const char *headers)
 {
     if (c->resp_started) {
         client_close(c, 0);
@@ -1269,42 +1279,32 @@ static void send_error(struct client *c, int status, const char *msg)
     }
     if (c->up)
         up_close(c->up);
-    char body[512];
-    int bl = snprintf(body, sizeof(body),
-                      "{\"error\":{\"status\":%d,\"message\":\"%s\",\"request_id\":\"%.*s\"}}\n", status, msg,
-                      (int)c->rid_len, c->rid);
-    if (bl < 0 || (size_t)bl >= sizeof(body))
-        bl = (int)sizeof(body) - 1;
     if (!c->req_done)
         c->must_close = 1;
     int closing = c->must_close || !c->keep_alive || c->w->draining;
     c->must_close |= closing;
-    char allow[96 + sizeof(c->extra)] = "";
-    if (status == 405) {
-        size_t al = 0;
-        for (int m = 1; m < GH_METHOD_COUNT_ && al + 12 < sizeof(allow); m++)
-            if (c->allow & (1u << m))
-                al += (size_t)snprintf(allow + al, sizeof(allow) - al, "%s%s",
-                                       al ? ", " : "Allow: ", gh_http_method_name(m));
-        if (al)
-            snprintf(allow + al, sizeof(allow) - al, "\r\n");
-    } else if (c->extra[0]) {
-        snprintf(allow, sizeof(allow), "%s", c->extra);
-    }
-    size_t dl;
+    size_t dl, hl = strlen(headers);
     const char *date = date_line(c->w, &dl);
-    ensure(&c->obuf, &c->ocap, sizeof(body) + sizeof(allow) + dl + c->rid_len + 256);
-    int n = snprintf(c->obuf, c->ocap,
-                     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%.*s%s"
-                     "X-Request-Id: %.*s\r\n%s\r\n%.*s",
-                     status, gh_http_reason(status), bl, (int)dl, date, allow, (int)c->rid_len, c->rid,
-                     closing ? "Connection: close\r\n" : (c->minor == 0 ? "Connection: keep-alive\r\n" : ""),
-                     bl, body);
+    ensure(&c->obuf, &c->ocap, bl + hl + dl + c->rid_len + strlen(ctype) + 256);
+    int n =
+        snprintf(c->obuf, c->ocap,
+                 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%.*s%s"
+                 "X-Request-Id: %.*s\r\n%s\r\n",
+                 status, gh_http_reason(status), ctype, bl, (int)dl, date, headers, (int)c->rid_len, c->rid,
+                 closing ? "Connection: close\r\n" : (c->minor == 0 ? "Connection: keep-alive\r\n" : ""));
+    if (n < 0 || (size_t)n + bl > c->ocap) {
+        client_close(c, 0);
+        return;
+    }
+    if (c->method != GH_METHOD_HEAD)
+        memcpy(c->obuf + n, body, bl);
+    else
+        bl = 0;
     c->status = status;
     c->resp_started = c->resp_done = 1;
     c->resp_bytes = (uint64_t)bl;
     c->state = C_WAIT; /* answered: no more input is parsed until this exchange is finished */
-    uv_buf_t b = uv_buf_init(c->obuf, (unsigned)n);
+    uv_buf_t b = uv_buf_init(c->obuf, (unsigned)((size_t)n + bl));
     int r = c->rpending ? 1 : send_bufs((uv_stream_t *)&c->tcp, &b, 1, DIR_RESP);
     if (c->rpending) {
         /* a 100 Continue is still going out: queue behind it (rare; allocation is fine here) */
@@ -1321,6 +1321,50 @@ static void send_error(struct client *c, int status, const char *msg)
             uv_timer_start(&c->timer, on_client_timer, cfg_of(c)->idle_timeout_ms, 0);
     }
     maybe_finish(c);
+}
+
+static void send_error(struct client *c, int status, const char *msg)
+{
+    char body[512];
+    int bl = snprintf(body, sizeof(body),
+                      "{\"error\":{\"status\":%d,\"message\":\"%s\",\"request_id\":\"%.*s\"}}\n", status, msg,
+                      (int)c->rid_len, c->rid);
+    if (bl < 0 || (size_t)bl >= sizeof(body))
+        bl = (int)sizeof(body) - 1;
+    char allow[96 + sizeof(c->extra)] = "";
+    if (status == 405) {
+        size_t al = 0;
+        for (int m = 1; m < GH_METHOD_COUNT_ && al + 12 < sizeof(allow); m++)
+            if (c->allow & (1u << m))
+                al += (size_t)snprintf(allow + al, sizeof(allow) - al, "%s%s",
+                                       al ? ", " : "Allow: ", gh_http_method_name(m));
+        if (al)
+            snprintf(allow + al, sizeof(allow) - al, "\r\n");
+    } else if (c->extra[0]) {
+        snprintf(allow, sizeof(allow), "%s", c->extra);
+    }
+    send_answer(c, status, "application/json", body, (size_t)bl, allow);
+}
+
+/* A mock API (mock.h): the operation's example answer, or 404/405. */
+static void send_mock(struct client *c)
+{
+    int st = 404;
+    const struct gh_mock_op *o = gh_mock_match(c->api->mock, c->method, (struct gh_str){c->path, c->path_len},
+                                               (struct gh_str){c->api->prefix, c->api->prefix_len}, &st);
+    if (o == NULL) {
+        c->allow = 0;
+        for (size_t i = 0; st == 405 && i < c->api->mock->n; i++)
+            c->allow |= 1u << c->api->mock->ops[i].method; /* approximate: every method the mock has */
+        send_error(c, st,
+                   st == 405 ? "the mock has no such operation for this method"
+                             : "the mock has no operation for this path");
+        return;
+    }
+    char headers[1024];
+    snprintf(headers, sizeof(headers), "%sX-Gatehouse-Mock: true\r\n", o->headers);
+    send_answer(c, o->status, o->ctype ? o->ctype : "text/plain", o->body ? o->body : "", o->body_len,
+                headers);
 }
 
 static void on_client_handle_closed(uv_handle_t *h)

@@ -2,7 +2,11 @@
  * snapshot.c: config -> routes and resolved upstream targets.
  */
 #include "snapshot.h"
+#include "mock.h"
 #include "stats.h"
+
+#include "../base/child.h"
+#include "../base/json.h"
 
 #include <netdb.h>
 #include <stdio.h>
@@ -77,6 +81,23 @@ bad:
                       a->line, a->name, url);
 }
 
+/* apis[].mock: the OpenAPI document, parsed in a child (it is not our own YAML), into answers. */
+static int load_mock(const struct gh_config_api *ca, struct gh_mock **out, struct gh_err *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    struct gh_err why = {{0}};
+    if (gh_read_file(ca->mock, GH_CHILD_MAX_INPUT, &text, &len, &why) != 0)
+        return gh_err_set(err, GH_EINVAL, "apis.%s.mock: %s", ca->name, why.msg);
+    struct gh_json *docs = gh_yaml_stream_json_isolated(ca->mock, text, len, &why);
+    free(text);
+    int rc = docs ? gh_mock_build(gh_json_get(gh_json_at(docs, 0), "doc"), out, &why) : GH_EINVAL;
+    gh_json_unref(docs);
+    if (rc)
+        return gh_err_set(err, GH_EINVAL, "apis.%s.mock: %s: %s", ca->name, ca->mock, why.msg);
+    return 0;
+}
+
 static void snapshot_free(struct gh_snapshot *s)
 {
     for (size_t i = 0; i < s->napis; i++) {
@@ -85,6 +106,7 @@ static void snapshot_free(struct gh_snapshot *s)
         free(s->apis[i].targets);
         free(s->apis[i].issuers);
         free((char *)s->apis[i].key_header);
+        gh_mock_free(s->apis[i].mock);
     }
     free(s->issuers);
     free(s->apis);
@@ -153,7 +175,13 @@ int gh_snapshot_build(struct gh_config *cfg, uint64_t generation, struct gh_snap
         }
         a->connect_timeout_ms = ca->connect_timeout_ms;
         a->timeout_ms = ca->timeout_ms;
-        a->targets = gh_calloc(ca->ntargets, sizeof(*a->targets));
+        if (ca->mock && load_mock(ca, &a->mock, err) != 0) {
+            s->napis++;
+            free(routes);
+            snapshot_free(s);
+            return GH_EINVAL;
+        }
+        a->targets = gh_calloc(ca->ntargets ? ca->ntargets : 1, sizeof(*a->targets));
         for (size_t j = 0; j < ca->ntargets; j++, a->ntargets++) {
             if (compile_target(cfg, ca, ca->targets[j], &a->targets[j], err) != 0) {
                 free_target(&a->targets[j]);

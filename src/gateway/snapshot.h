@@ -52,7 +52,10 @@ struct gh_api {
     struct gh_target *targets;
     size_t ntargets;
     uint64_t connect_timeout_ms, timeout_ms;
+    struct gh_mock *mock; /* answers from the OpenAPI document's examples instead (mock.h), or NULL */
 };
+
+struct gh_mock;
 
 struct gh_snapshot {
     atomic_int refs;

@@ -319,22 +319,15 @@ static struct gh_json *unb64(const char *s)
 static int segments(struct gh_str path, char **seg, int max)
 {
     int n = 0;
-    const char *p = path.p, *end = path.p + path.len;
-    while (p < end) {
-        if (*p == '/') {
-            p++;
-            continue;
-        }
-        const char *slash = memchr(p, '/', (size_t)(end - p));
-        if (slash == NULL)
-            slash = end;
+    const char *p = path.p;
+    struct gh_str s;
+    while (gh_path_segment(&p, path.p + path.len, &s)) {
         if (n == max)
             return -1;
-        seg[n] = decode(p, (size_t)(slash - p), 0);
+        seg[n] = decode(s.p, s.len, 0);
         if (seg[n] == NULL)
             return -1;
         n++;
-        p = slash;
     }
     return n;
 }
