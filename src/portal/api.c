@@ -882,7 +882,22 @@ static void usage_api(struct gh_api *a, const struct gh_preq *req, const struct 
 {
     if (req->method != GH_METHOD_GET && req->method != GH_METHOD_HEAD)
         return gh__api_not_allowed(r, "GET, HEAD");
-    if (!gh__api_allow(a, r, GH_ACT_USAGE_VIEW, &(struct gh_perm_resource){0}))
+    /* one application's: its owners; one API's: its owning team; everything: auditors and admins */
+    struct gh_perm_resource whose = {0};
+    char owner[GH_ENTITY_REF_MAX] = "";
+    const char *app = gh__param(ps, "app"), *api = gh__param(ps, "api");
+    if (app) {
+        struct gh_err oerr = {{0}};
+        if (gh_app_owner(gh_catalog_service_store(a->catalog), app, owner, &oerr) == 0) {
+            if (strncmp(owner, "user:", 5) == 0)
+                whose.owner_user = owner;
+            else
+                whose.owner_group = owner;
+        }
+    } else if (api && gh__api_owner(a, api, owner)) {
+        whose.owner_group = owner;
+    }
+    if (!gh__api_allow(a, r, GH_ACT_USAGE_VIEW, &whose))
         return;
     struct gh_usage_query q = {gh__param(ps, "app"), gh__param(ps, "api"), gh__param(ps, "since"),
                                gh__param(ps, "until"), gh__param(ps, "bucket")};

@@ -9,6 +9,7 @@
 #include "internal.h"
 
 #include "../access/access.h"
+#include "../access/usage.h"
 #include "../catalog/db.h"
 #include "../catalog/service.h"
 #include "../http/http.h"
@@ -812,6 +813,98 @@ static void request_submit(struct gh_api *a, const struct gh_preq *req, struct g
     free(ps);
 }
 
+/* ---- usage charts: inline SVG drawn here (no script) ---- */
+
+#define CHART_HOURS 24
+
+/* One application's calls to one API, per hour over the last day: a bar per hour, throttled calls
+ * stacked on top in their own colour, every bar titled with its numbers. */
+static void usage_chart(struct gh_buf *b, const char *app, const struct gh_json *series, uint64_t now)
+{
+    uint64_t req[CHART_HOURS] = {0}, thr[CHART_HOURS] = {0}, max = 0, total = 0, throttled = 0;
+    char keys[CHART_HOURS][24];
+    for (int h = 0; h < CHART_HOURS; h++) {
+        char t[40];
+        gh_time_rfc3339(now - (uint64_t)(CHART_HOURS - 1 - h) * 3600000, t, sizeof(t));
+        snprintf(keys[h], sizeof(keys[h]), "%.13s:00Z", t);
+    }
+    const struct gh_json *points = gh_json_get(series, "points");
+    for (size_t i = 0; i < gh_json_size(points); i++) {
+        const struct gh_json *pt = gh_json_at(points, i);
+        for (int h = 0; h < CHART_HOURS; h++)
+            if (strcmp(str_of(pt, "t"), keys[h]) == 0) {
+                req[h] = (uint64_t)gh_json_int_value(gh_json_get(pt, "requests"));
+                thr[h] = (uint64_t)gh_json_int_value(gh_json_get(pt, "throttled"));
+            }
+    }
+    for (int h = 0; h < CHART_HOURS; h++) {
+        max = req[h] > max ? req[h] : max;
+        total += req[h];
+        throttled += thr[h];
+    }
+    char sum[160];
+    snprintf(sum, sizeof(sum), "%llu requests in the last 24 hours, %llu of them throttled",
+             (unsigned long long)total, (unsigned long long)throttled);
+    gh_html(b, "<figure><figcaption><strong>{}</strong> calling <strong>{}</strong>: {}</figcaption>", app,
+            str_of(series, "api"), sum);
+    gh_html(b, "<svg class=\"chart\" viewBox=\"0 0 480 120\" role=\"img\" aria-label=\"{}\">", sum);
+    gh_buf_adds(b, "<line class=\"axis\" x1=\"0\" y1=\"100\" x2=\"480\" y2=\"100\"></line>");
+    for (int h = 0; h < CHART_HOURS; h++) {
+        uint64_t hgt = max ? req[h] * 96 / max : 0, th = max ? thr[h] * 96 / max : 0;
+        if (req[h] && hgt == 0)
+            hgt = 1;
+        if (thr[h] && th == 0)
+            th = 1;
+        if (th > hgt)
+            th = hgt;
+        char title[96], x[8], oky[8], okh[8], ty[8], thh[8];
+        snprintf(title, sizeof(title), "%.5s UTC: %llu requests, %llu throttled", keys[h] + 11,
+                 (unsigned long long)req[h], (unsigned long long)thr[h]);
+        snprintf(x, sizeof(x), "%d", h * 20 + 2);
+        snprintf(oky, sizeof(oky), "%llu", (unsigned long long)(100 - (hgt - th)));
+        snprintf(okh, sizeof(okh), "%llu", (unsigned long long)(hgt - th));
+        snprintf(ty, sizeof(ty), "%llu", (unsigned long long)(100 - hgt));
+        snprintf(thh, sizeof(thh), "%llu", (unsigned long long)th);
+        /* the bar's lower part: served; its top: throttled */
+        gh_html(
+            b,
+            "<g><title>{}</title><rect class=\"bar-ok\" x=\"{}\" y=\"{}\" width=\"16\" height=\"{}\"></rect>"
+            "<rect class=\"bar-throttled\" x=\"{}\" y=\"{}\" width=\"16\" height=\"{}\"></rect></g>",
+            title, x, oky, okh, x, ty, thh);
+        if (h % 6 == 0) {
+            char lx[8], label[8];
+            snprintf(lx, sizeof(lx), "%d", h * 20);
+            snprintf(label, sizeof(label), "%.5s", keys[h] + 11);
+            gh_html(b, "<text class=\"tick\" x=\"{}\" y=\"116\">{}</text>", lx, label);
+        }
+    }
+    gh_buf_adds(b, "</svg></figure>");
+}
+
+/* The usage of the applications a listing showed (those the caller may see), per API. */
+static void usage_section(struct gh_api *a, struct gh_buf *b, const struct gh_json *apps)
+{
+    gh_buf_adds(b, "<section class=\"card\"><h2>Usage, last 24 hours</h2><p class=\"muted\">Requests per "
+                   "hour; <span class=\"swatch throttled\"></span> throttled ones on top.</p>");
+    size_t charts = 0;
+    uint64_t now = gh_time_wall_ms();
+    for (size_t i = 0; i < gh_json_size(apps) && i < 20; i++) {
+        const char *app = str_of(gh_json_at(apps, i), "name");
+        struct gh_usage_query q = {app, NULL, NULL, NULL, "hour"};
+        struct gh_json *res = NULL;
+        struct gh_err err = {{0}};
+        if (gh_usage_series(gh_catalog_service_store(a->catalog), &q, &res, &err) != 0)
+            continue;
+        const struct gh_json *series = gh_json_get(res, "series");
+        for (size_t k = 0; k < gh_json_size(series); k++, charts++)
+            usage_chart(b, app, gh_json_at(series, k), now);
+        gh_json_unref(res);
+    }
+    if (charts == 0)
+        gh_buf_adds(b, "<p class=\"muted\">No calls yet.</p>");
+    gh_buf_adds(b, "</section>");
+}
+
 /* ---- my access ---- */
 
 static void table_rows(struct gh_api *a, struct gh_buf *b, const struct gh_json *items,
@@ -894,6 +987,7 @@ static void my_access(struct gh_api *a, const struct gh_preq *req, const struct 
          {"Request", "Application", "API", "Plan", "State", "Decided by"},
          6},
     };
+    struct gh_json *apps = NULL;
     for (size_t l = 0; l < GH_ARRAY_SIZE(lists); l++) {
         int st = 0;
         struct gh_json *j = api_call(a, req, GH_METHOD_GET, lists[l].path, NULL, &st);
@@ -912,8 +1006,13 @@ static void my_access(struct gh_api *a, const struct gh_preq *req, const struct 
             gh_buf_adds(b, "</tbody></table></div>");
         }
         gh_buf_adds(b, "</section>");
+        if (l == 0 && st == 200 && gh_json_size(items))
+            apps = gh_json_ref(j);
         gh_json_unref(j);
     }
+    if (apps)
+        usage_section(a, b, gh_json_get(apps, "items"));
+    gh_json_unref(apps);
     end(r);
 }
 

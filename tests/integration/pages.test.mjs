@@ -43,7 +43,8 @@ test('pages: sign-in, headers, escaping, CSRF, and the access journey through fo
   writeFileSync(path.join(dir, 'org.yaml'), org);
   const up = await startUpstream(() => ({ status: 200, body: 'orders' }));
   const gh = await startGatehouse(accessYaml({ catalogFile: `${dir}/org.yaml`, upstream: up.url, extra: '    auth: key\n',
-    rest: `access_rules:
+    rest: `usage: { flush_interval: 1s }
+access_rules:
   - name: engineering-internal
     when: { requester_groups_any: [engineering], plans: [starter] }
     decide: approve
@@ -178,6 +179,24 @@ test('pages: sign-in, headers, escaping, CSRF, and the access journey through fo
     ({ res, html } = await ana.form(`/access/keys/${key.slice(0, 12)}/revoke`, {}));
     assert.equal(res.status, 409);
     assert.match(html, /<h1>Already done<\/h1>/);
+
+    // usage, drawn on the server: the calls made above, per hour
+    let chart = '';
+    for (let i = 0; i < 100 && !/calling <strong>orders<\/strong>: [1-9]/.test(chart); i++) {
+      await sleep(50);
+      chart = (await ana.page('/access')).html;
+    }
+    assert.match(chart, /<strong>ana-app<\/strong> calling <strong>orders<\/strong>: \d+ requests in the last 24 hours, 0 of them throttled/);
+    assert.match(chart, /<svg class="chart" viewBox="0 0 480 120" role="img" aria-label="\d+ requests in the last 24 hours/);
+    assert.match(chart, /<title>\d\d:00 UTC: [1-9]\d* requests, 0 throttled<\/title>/);
+    // the same numbers through the API: for the application's owners, not for others
+    const cookieOf = async (u) => (await devLogin(portal, u)).cookie;
+    r = await fetch(`${portal}/api/usage?app=ana-app`, { headers: { cookie: await cookieOf('ana') } });
+    assert.equal(r.status, 200);
+    assert.ok((await r.json()).series.some((x) => x.api === 'orders'));
+    r = await fetch(`${portal}/api/usage?app=ana-app`, { headers: { cookie: await cookieOf('bo') } });
+    assert.equal(r.status, 403);
+    assert.doesNotMatch((await bo.page('/access')).html, /ana-app/);
   } finally {
     await gh.stop();
     await up.close();
