@@ -26,7 +26,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 20
 
-.PHONY: all check unit unit-asan integration fuzz fuzz-short demo bench fmt lint deps clean
+.PHONY: all check unit unit-asan integration browser fuzz fuzz-short demo bench fmt lint deps clean
 
 all: build/gatehouse
 
@@ -37,7 +37,7 @@ deps:
 build/.deps-ok: scripts/deps.sh $(wildcard package-lock.json)
 	@mkdir -p build
 	@if ! pkg-config --exists $(PKGS) cmocka || ! command -v node >/dev/null \
-	    || ! command -v wrk >/dev/null; then bash scripts/deps.sh; fi
+	    || ! command -v wrk >/dev/null || ! command -v chromium >/dev/null; then bash scripts/deps.sh; fi
 	@touch $@
 
 $(GEN_SRC): scripts/embed.sh $(WEB)
@@ -96,6 +96,10 @@ unit-asan: $(ASAN_UNIT_BIN)
 integration: build/gatehouse
 	@bash scripts/run-integration.sh
 
+# the portal in Debian's chromium through playwright-core (screenshots in tests/browser/artifacts/)
+browser: build/gatehouse
+	@bash scripts/run-integration.sh tests/browser browser
+
 # fuzz_yaml finds crashes inside Debian 12's libfyaml (0.7.12) within seconds (one is kept in its
 # corpus). Config files are parsed by a sacrificial child process first (main.c), so a crash there is
 # a refused file; catalog ingestion must get the same isolation before it takes YAML from API callers.
@@ -109,7 +113,7 @@ fuzz: $(FUZZ_BIN)
 	@bash scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 check: build/.deps-ok
-	@$(MAKE) --no-print-directory all unit unit-asan fuzz-short integration
+	@$(MAKE) --no-print-directory all unit unit-asan fuzz-short integration browser
 
 demo: build/.deps-ok build/gatehouse
 	@bash scripts/demo.sh

@@ -12,6 +12,8 @@ pkgs=(
   libsqlite3-dev libpq-dev libhiredis-dev liburcu-dev
   # tests: cmocka, sanitizer and libFuzzer runtimes, node for black-box tests
   libcmocka-dev libclang-rt-14-dev nodejs npm
+  # browser tests: Debian's chromium, driven by playwright-core (npm)
+  chromium
   # benchmarks
   nginx-light haproxy wrk nghttp2-client valgrind strace linux-perf
   # lint / format

@@ -1002,6 +1002,7 @@ static const struct gh_api_route routes[] = {
     {M_GET, {"access"}, GH_ACT_APPS_READ, 1},
     {M_GET | M_POST, {"access", "request"}, GH_ACT_ACCESS_REQUEST, 1},
     {M_POST, {"access", "apps", "*", "rotate"}, GH_ACT_APPS_MANAGE, 1},
+    {M_POST, {"access", "apps", "*", "keys"}, GH_ACT_APPS_MANAGE, 1},
     {M_POST, {"access", "keys", "*", "revoke"}, GH_ACT_APPS_MANAGE, 1},
     {M_POST, {"access", "grants", "*", "revoke"}, GH_ACT_GRANTS_REVOKE, 1},
     {M_POST, {"access", "requests", "*", "withdraw"}, GH_ACT_ACCESS_REQUEST, 1},

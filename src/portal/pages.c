@@ -39,7 +39,8 @@ static void head(struct gh_presp *r, int status, const char *title)
     gh_html(&r->body,
             "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            "<title>{} &middot; Gatehouse</title><link rel=\"stylesheet\" href=\"/static/app.css\">"
+            "<title>{} &middot; Gatehouse</title><link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" "
+            "href=\"/static/app.css\">"
             "<script src=\"/static/app.js\" defer></script></head><body>"
             "<a class=\"skip\" href=\"#main\">Skip to content</a><header class=\"top\"><div class=\"bar\">"
             "<a class=\"brand\" href=\"/\">Gatehouse</a>",
@@ -640,7 +641,7 @@ static void request_form(struct gh_api *a, const struct gh_preq *req, const stru
     gh_html(b,
             "</select><label for=\"new_app\">New application's name</label>"
             "<input type=\"text\" id=\"new_app\" name=\"new_app\" value=\"{}\" "
-            "pattern=\"[A-Za-z0-9][A-Za-z0-9._-]{{0,62}\" "
+            "pattern=\"[A-Za-z0-9][A-Za-z0-9._\\-]{{0,62}\" "
             "aria-describedby=\"new_app_help\"><p id=\"new_app_help\" class=\"muted\">Letters, digits, - _ "
             "and .</p>"
             "<label for=\"owner\">It belongs to</label><select id=\"owner\" name=\"owner\">",
@@ -929,7 +930,10 @@ static void table_rows(struct gh_api *a, struct gh_buf *b, const struct gh_json 
         }
         gh_buf_adds(b, "<td>");
         char act[200];
-        if (strcmp(kind, "apps") == 0) {
+        if (strcmp(kind, "apps") == 0 && gh_json_int_value(gh_json_get(it, "activeCredentials")) == 0) {
+            snprintf(act, sizeof(act), "/access/apps/%s/keys", str_of(it, "name"));
+            post_button(a, b, act, "Create a key", NULL, "secondary");
+        } else if (strcmp(kind, "apps") == 0) {
             snprintf(act, sizeof(act), "/access/apps/%s/rotate", str_of(it, "name"));
             post_button(a, b, act, "Rotate keys",
                         "Rotate: the secondary key becomes primary, the old primary stops working, and a new "
@@ -1016,21 +1020,24 @@ static void my_access(struct gh_api *a, const struct gh_preq *req, const struct 
     end(r);
 }
 
-/* POST /access/apps/NAME/rotate: the new secondary key, shown once */
-static void rotate(struct gh_api *a, const struct gh_preq *req, const char *app, struct gh_presp *r)
+/* POST /access/apps/NAME/rotate, or .../keys (a first key): the new key, shown once */
+static void rotate(struct gh_api *a, const struct gh_preq *req, const char *app, int first,
+                   struct gh_presp *r)
 {
     char path[160];
-    snprintf(path, sizeof(path), "/api/apps/%s/keys/rotate", app);
+    snprintf(path, sizeof(path), first ? "/api/apps/%s/keys" : "/api/apps/%s/keys/rotate", app);
     int st = 0;
-    struct gh_json *res = api_call(a, req, GH_METHOD_POST, path, NULL, &st);
+    struct gh_json *res = api_call(a, req, GH_METHOD_POST, path, first ? "{}" : NULL, &st);
     if (st != 201) {
-        gh__page_error(r, st >= 400 ? st : 500, res ? error_of(res) : "the rotation failed");
+        gh__page_error(r, st >= 400 ? st : 500, res ? error_of(res) : "no key was made");
         gh_json_unref(res);
         return;
     }
-    begin(a, r, "Keys rotated", "/access");
+    begin(a, r, first ? "Your key" : "Keys rotated", "/access");
     struct gh_buf *b = &r->body;
-    if (str_of(res, "promoted")[0])
+    if (first)
+        gh_html(b, "<p class=\"notice ok\" role=\"status\">A primary key for {} is made.</p>", app);
+    else if (str_of(res, "promoted")[0])
         gh_html(b, "<p class=\"notice ok\" role=\"status\">Key {} is primary now; {}.</p>",
                 str_of(res, "promoted"),
                 str_of(res, "revoked")[0] ? "the old primary key is revoked"
@@ -1155,7 +1162,7 @@ void gh__pages(struct gh_api *a, const struct gh_preq *req, char **seg, int n, c
     if (n == 2)
         return post ? request_submit(a, req, r) : request_form(a, req, ps, NULL, r);
     if (strcmp(seg[1], "apps") == 0)
-        return rotate(a, req, seg[2], r);
+        return rotate(a, req, seg[2], strcmp(seg[3], "keys") == 0, r);
     if (strcmp(seg[1], "requests") == 0) {
         snprintf(path, sizeof(path), "/api/access/requests/%s/withdraw", seg[2]);
         return form_action(a, req, GH_METHOD_POST, path, "{}", "/access?done=withdrawn", r);

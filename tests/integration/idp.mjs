@@ -4,6 +4,7 @@
 // RFC 9207 `iss` parameter or not.
 import http from 'node:http';
 import crypto from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import Provider from 'oidc-provider';
 
 function signingKey(kid) {
@@ -134,4 +135,26 @@ export function browser() {
     },
   };
   return b;
+}
+
+// The portal's side of a test IdP: the `identity.oidc` block for a config (more identity keys in
+// `more`, indented two spaces), and the before-start hook that stores the client secret.
+export function oidcIdentity(idp, portal, more = '') {
+  return `identity:
+  oidc:
+    issuer: "${idp.url}"
+    client_id: ${idp.clientId}
+    client_secret: secret:oidc-client
+    redirect_uri: "${portal}/auth/callback"
+    scopes: [openid, profile, email, groups]
+${more}`;
+}
+
+export function storeClientSecret(bin, idp) {
+  return (file) => {
+    for (const args of [['secrets', 'init', '-c', file], ['secrets', 'set', '-c', file, 'oidc-client']]) {
+      const r = spawnSync(bin, args, { input: idp.clientSecret, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
+    }
+  };
 }

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BIN, startGatehouse, startUpstream, freePort, sleep } from './helpers.mjs';
-import { startIdp, browser } from './idp.mjs';
+import { startIdp, browser, oidcIdentity, storeClientSecret } from './idp.mjs';
 
 const accounts = {
   ana: { name: 'Ana Lima', email: 'ana@example.com', preferred_username: 'ana', groups: ['eng'] },
@@ -28,15 +28,7 @@ before(async () => {
   idp = await startIdp({ redirectUri: `${portal}/auth/callback`, accounts });
   up = await startUpstream(() => ({ status: 200, body: 'orders' }));
   gh = await startGatehouse(`log: { access: off }
-identity:
-  oidc:
-    issuer: "${idp.url}"
-    client_id: gatehouse-portal
-    client_secret: secret:oidc-client
-    redirect_uri: "${portal}/auth/callback"
-    scopes: [openid, profile, email, groups]
-  group_map: { eng: engineering, sales: sales }
-access: { sweep_interval: 1s }
+${oidcIdentity(idp, portal, '  group_map: { eng: engineering, sales: sales }\n')}access: { sweep_interval: 1s }
 plans:
   - name: starter
   - name: gold
@@ -59,12 +51,7 @@ access_rules:
 `, {
     portalPort: port,
     env: { GATEHOUSE_TEST_CLOCK_FILE: clock },
-    before: (file) => {
-      let r = spawnSync(BIN, ['secrets', 'init', '-c', file], { encoding: 'utf8' });
-      assert.equal(r.status, 0, r.stderr);
-      r = spawnSync(BIN, ['secrets', 'set', '-c', file, 'oidc-client'], { input: 'portal-secret', encoding: 'utf8' });
-      assert.equal(r.status, 0, r.stderr);
-    },
+    before: storeClientSecret(BIN, idp),
   });
   for (let i = 0; i < 200; i++) {
     const r = await fetch(`${portal}/auth/login`, { redirect: 'manual' });

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { BIN, startGatehouse, freePort, sleep } from './helpers.mjs';
-import { startIdp, browser } from './idp.mjs';
+import { startIdp, browser, oidcIdentity, storeClientSecret } from './idp.mjs';
 
 const accounts = {
   ana: { name: 'Ana Lima', email: 'ana@example.com', preferred_username: 'ana', groups: ['payments-team', 'platform-admins'] },
@@ -20,25 +20,10 @@ before(async () => {
   portal = `http://127.0.0.1:${port}`;
   idp = await startIdp({ redirectUri: `${portal}/auth/callback`, accounts });
   gh = await startGatehouse(`log: { access: off }
-identity:
-  oidc:
-    issuer: "${idp.url}"
-    client_id: gatehouse-portal
-    client_secret: secret:oidc-client
-    redirect_uri: "${portal}/auth/callback"
-    scopes: [openid, profile, email, groups]
-  role_map: { platform-admins: admin }
+${oidcIdentity(idp, portal, `  role_map: { platform-admins: admin }
   group_map: { payments-team: payments, eng: engineering }
   session: { idle_timeout: 1h, absolute_timeout: 8h }
-`, {
-    portalPort: port,
-    before: (file) => {
-      let r = spawnSync(BIN, ['secrets', 'init', '-c', file], { encoding: 'utf8' });
-      assert.equal(r.status, 0, r.stderr);
-      r = spawnSync(BIN, ['secrets', 'set', '-c', file, 'oidc-client'], { input: 'portal-secret', encoding: 'utf8' });
-      assert.equal(r.status, 0, r.stderr);
-    },
-  });
+`)}`, { portalPort: port, before: storeClientSecret(BIN, idp) });
   cli = (...args) => spawnSync(BIN, [...args, '-c', gh.file], { encoding: 'utf8' });
   // the discovery document arrives off the loop: sign-in answers 503 until then
   for (let i = 0; i < 200; i++) {
@@ -280,6 +265,7 @@ const routes = [
   ['GET', '/access/request', 'S++D+'],
   ['POST', '/access/request', 'S++D+'],
   ['POST', '/access/apps/x/rotate', 'S++D+'],
+  ['POST', '/access/apps/x/keys', 'S++D+'],
   ['POST', '/access/keys/x/revoke', 'S++D+'],
   ['POST', '/access/grants/x/revoke', 'S++D+'],
   ['POST', '/access/requests/x/withdraw', 'S++D+'],
