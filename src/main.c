@@ -87,7 +87,7 @@ static void usage(FILE *f)
         "  gatehouse secrets set -c gatehouse.yaml NAME [--from-file F]   (the value from stdin or F)\n"
         "  gatehouse secrets rm|rollback -c gatehouse.yaml NAME\n"
         "  gatehouse secrets rotate-master -c gatehouse.yaml\n"
-        "  gatehouse audit verify|checkpoint -c gatehouse.yaml\n"
+        "  gatehouse audit verify|checkpoint -c gatehouse.yaml | audit verify --file EXPORT.jsonl\n"
         "  gatehouse audit export -c gatehouse.yaml [--since T] [--until T] [--format jsonl|csv]\n"
         "  gatehouse apps create NAME --owner REF | apps list        (each with -c gatehouse.yaml)\n"
         "  gatehouse keys create --app NAME [--slot S] | keys rotate --app NAME | keys revoke ID | keys "
@@ -1030,12 +1030,7 @@ static void csv_field(const char *s, int last)
 static int on_export(void *ctx, struct gh_json *e)
 {
     const struct export_opts *o = ctx;
-    if (strcmp(o->format, "jsonl") == 0) {
-        char *t = gh_json_dump(e, 0);
-        puts(t);
-        free(t);
-        return 0;
-    }
+    (void)o;
     char seq[24];
     snprintf(seq, sizeof(seq), "%lld", (long long)gh_json_int_value(gh_json_get(e, "seq")));
     char *details = gh_json_dump(gh_json_get(e, "details"), 1);
@@ -1054,21 +1049,58 @@ static int on_export(void *ctx, struct gh_json *e)
 /* Exports events (jsonl or csv) and ends with the checkpoint written for the export. */
 static int audit_export(struct gh_store *store, const struct export_opts *o, struct gh_err *err)
 {
-    if (strcmp(o->format, "csv") == 0)
-        puts("seq,time,actor,action,target,outcome,details,request_id,prev_hash,hash");
+    if (strcmp(o->format, "jsonl") == 0) {
+        struct gh_buf out = {0};
+        int rc = gh_audit_export_jsonl(store, o->since, o->until, &out, err);
+        if (rc == 0 && out.len)
+            fwrite(out.p, 1, out.len, stdout);
+        gh_buf_free(&out);
+        return rc;
+    }
+    puts("seq,time,actor,action,target,outcome,details,request_id,prev_hash,hash");
     struct gh_audit_query q = {.since = o->since, .until = o->until};
     int rc = gh_audit_list(store, &q, on_export, (void *)o, err);
     struct gh_json *cp = rc == 0 ? gh_audit_last_checkpoint(store, err) : NULL;
     if (cp) {
         char *t = gh_json_dump(cp, 0);
-        if (strcmp(o->format, "jsonl") == 0)
-            printf("{\"checkpoint\":%s}\n", t);
-        else
-            printf("# checkpoint %s\n", t);
+        printf("# checkpoint %s\n", t);
         free(t);
         gh_json_unref(cp);
     }
     return rc;
+}
+
+/* gatehouse audit verify --file EXPORT: an export checked on its own (no store needed). */
+static int audit_verify_file(const char *file)
+{
+    char *text = NULL;
+    size_t len = 0;
+    struct gh_err err = {{0}};
+    if (gh_read_file(file, (size_t)1 << 30, &text, &len, &err) != 0) {
+        fprintf(stderr, "gatehouse audit verify: %s\n", err.msg);
+        return 1;
+    }
+    struct gh_audit_report r;
+    gh_audit_verify_export(text, len, &r, &err);
+    free(text);
+    if (r.bad_seq) {
+        printf("audit: %s: NOT intact: %s\n", file, r.why);
+        return 1;
+    }
+    if (r.count == 0) {
+        printf("audit: %s: no events in it\n", file);
+        return 1;
+    }
+    printf("audit: %s: %lld event%s intact (to event %lld), head %s\n", file, (long long)r.count,
+           r.count == 1 ? "" : "s", (long long)r.last_seq, r.head);
+    if (r.checkpoint_seq == r.last_seq)
+        printf("audit: the export ends at its checkpoint (its MAC is checked by verify -c)\n");
+    else if (r.checkpoint_seq)
+        printf("audit: the last checkpoint names event %lld: events after %lld are not in this export\n",
+               (long long)r.checkpoint_seq, (long long)r.last_seq);
+    else
+        printf("audit: no checkpoint in the export\n");
+    return 0;
 }
 
 static int cmd_audit(const char *sub, const char *config, const struct export_opts *xo)
@@ -1392,7 +1424,7 @@ int main(int argc, char **argv)
         strcmp(cmd, "token") == 0 || strcmp(cmd, "access") == 0)
         return cmd_access(argc, argv);
     if ((strcmp(cmd, "secrets") == 0 || strcmp(cmd, "audit") == 0) && argc >= 3) {
-        const char *config = NULL, *from_file = NULL;
+        const char *config = NULL, *from_file = NULL, *file = NULL;
         struct export_opts xo = {NULL, NULL, "jsonl"};
         char *rest[8];
         int n = 0;
@@ -1407,9 +1439,13 @@ int main(int argc, char **argv)
                 xo.until = argv[++i];
             else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc)
                 xo.format = argv[++i];
+            else if (strcmp(argv[i], "--file") == 0 && i + 1 < argc)
+                file = argv[++i];
             else if (n < 8)
                 rest[n++] = argv[i];
         }
+        if (cmd[0] == 'a' && strcmp(argv[2], "verify") == 0 && file && config == NULL && n == 0)
+            return audit_verify_file(file);
         if (config == NULL) {
             fprintf(stderr,
                     "gatehouse %s: missing -c gatehouse.yaml (it names the store and the master key)\n", cmd);

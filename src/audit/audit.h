@@ -46,6 +46,8 @@ struct gh_audit_report {
     int64_t bad_seq; /* the first event found wrong (0: intact) */
     char why[400];   /* what is wrong with it */
     int64_t checkpoints;
+    int64_t checkpoint_seq; /* verify_export: the event the export's checkpoint names (0: none) */
+    int64_t last_seq;       /* verify_export: the last event in it */
 };
 
 /* Walks the chain from the first event and checks the checkpoints (with key, when given: their MACs
@@ -75,5 +77,15 @@ int gh_audit_valid_time(const char *text);
 
 /* Signs the current head as a checkpoint (inside a transaction or not). No-op on an empty trail. */
 int gh_audit_checkpoint(struct gh_store *s, const unsigned char *key, size_t keylen, struct gh_err *err);
+
+/* The events from since to until (either NULL: open) as JSON lines, as gh_audit_list gives them,
+ * ending with {"checkpoint": {...}} when one exists: what auditors take away. */
+int gh_audit_export_jsonl(struct gh_store *s, const char *since, const char *until, struct gh_buf *out,
+                          struct gh_err *err);
+
+/* Checks such an export on its own: each event's hash against its fields, each event following the one
+ * before it (prev_hash, no gap in seq), and a closing checkpoint naming the last event's hash (its MAC
+ * needs the key, so only the store's verify checks that). The report says whether it is intact. */
+int gh_audit_verify_export(const char *text, size_t len, struct gh_audit_report *r, struct gh_err *err);
 
 #endif

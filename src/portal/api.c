@@ -936,6 +936,27 @@ static int on_audit_event(void *ctx, struct gh_json *e)
     return 0;
 }
 
+/* GET /api/audit/export?since=&until= : the events as JSON lines with the last checkpoint, as a
+ * download that `gatehouse audit verify --file` checks. */
+static void audit_export_api(struct gh_api *a, const struct params *ps, struct gh_presp *r)
+{
+    const char *since = gh__param(ps, "since"), *until = gh__param(ps, "until");
+    if (since && !since[0])
+        since = NULL;
+    if (until && !until[0])
+        until = NULL;
+    if ((since && !gh_audit_valid_time(since)) || (until && !gh_audit_valid_time(until)))
+        return gh__api_error(r, 400, "since/until: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.fff]Z");
+    struct gh_err err = {{0}};
+    if (gh_audit_export_jsonl(gh_catalog_service_store(a->catalog), since, until, &r->body, &err) != 0) {
+        gh_buf_free(&r->body);
+        return store_error(r, GH_EIO, &err);
+    }
+    r->status = 200;
+    r->ctype = "application/x-ndjson";
+    gh_buf_adds(&r->headers, "Content-Disposition: attachment; filename=\"gatehouse-audit.jsonl\"\r\n");
+}
+
 /* GET /api/audit?actor=&action=&target=&since=&until=&after=&limit= : admins (the admin token) only. */
 static void audit_api(struct gh_api *a, const struct gh_preq *req, const struct params *ps,
                       struct gh_presp *r)
@@ -1007,6 +1028,7 @@ static const struct gh_api_route routes[] = {
     {M_POST, {"access", "grants", "*", "revoke"}, GH_ACT_GRANTS_REVOKE, 1},
     {M_POST, {"access", "requests", "*", "withdraw"}, GH_ACT_ACCESS_REQUEST, 1},
     {M_GET, {"approvals"}, GH_ACT_ACCESS_APPROVE, 1},
+    {M_GET, {"audit"}, GH_ACT_AUDIT_VIEW, 1},
     {M_POST, {"approvals", "*", "decide"}, GH_ACT_ACCESS_APPROVE, 1},
     /* the control API */
     {M_GET, {"metrics"}, GH_ACT_METRICS_VIEW},
@@ -1017,6 +1039,7 @@ static const struct gh_api_route routes[] = {
     {M_GET, {"api", "me"}, GH_ACT_SESSION},
     {M_GET, {"api", "usage"}, GH_ACT_USAGE_VIEW},
     {M_GET, {"api", "audit"}, GH_ACT_AUDIT_VIEW},
+    {M_GET, {"api", "audit", "export"}, GH_ACT_AUDIT_VIEW},
     {M_GET, {"api", "search"}, GH_ACT_CATALOG_READ},
     {M_GET, {"api", "plans"}, GH_ACT_PLANS_READ},
     {M_GET, {"api", "access", "explain"}, GH_ACT_ACCESS_REQUEST},
@@ -1194,6 +1217,10 @@ void gh_api_handle(void *ctx, const struct gh_preq *req, struct gh_presp *r)
     }
     if (n == 2 && strcmp(seg[0], "api") == 0 && strcmp(seg[1], "audit") == 0) {
         audit_api(a, req, ps, r);
+        goto out;
+    }
+    if (n == 3 && strcmp(seg[0], "api") == 0 && strcmp(seg[1], "audit") == 0) {
+        audit_export_api(a, ps, r);
         goto out;
     }
     if (n >= 2 && strcmp(seg[0], "api") == 0 && strcmp(seg[1], "search") == 0 && n == 2) {

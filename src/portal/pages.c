@@ -10,6 +10,7 @@
 
 #include "../access/access.h"
 #include "../access/usage.h"
+#include "../audit/audit.h"
 #include "../catalog/db.h"
 #include "../catalog/service.h"
 #include "../http/http.h"
@@ -68,6 +69,8 @@ static void begin(struct gh_api *a, struct gh_presp *r, const char *title, const
         nav_item(b, "/access", "My access", here);
     if (may(a, GH_ACT_ACCESS_APPROVE))
         nav_item(b, "/approvals", "Approvals", here);
+    if (may(a, GH_ACT_AUDIT_VIEW))
+        nav_item(b, "/audit", "Audit", here);
     gh_buf_adds(b, "</ul></nav><div class=\"who\">");
     if (a->me.role != GH_ROLE_NONE) {
         gh_html(b, "<span>{} <span class=\"badge\">{}</span></span>", a->me.user[0] ? a->me.user : a->me.id,
@@ -1127,6 +1130,89 @@ static void decide(struct gh_api *a, const struct gh_preq *req, const char *id, 
     free(ps);
 }
 
+/* ---- the audit trail (auditors, admins) ---- */
+
+struct audit_rows {
+    struct gh_buf *b;
+    size_t n;
+    int64_t last;
+};
+
+static int on_audit_row(void *ctx, struct gh_json *e)
+{
+    struct audit_rows *x = ctx;
+    char seq[24], *details = gh_json_dump(gh_json_get(e, "details"), 1);
+    x->last = gh_json_int_value(gh_json_get(e, "seq"));
+    snprintf(seq, sizeof(seq), "%lld", (long long)x->last);
+    gh_html(
+        x->b,
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+        seq, str_of(e, "time"), str_of(e, "actor"), str_of(e, "action"), str_of(e, "target"),
+        str_of(e, "outcome"), details);
+    free(details);
+    x->n++;
+    return 0;
+}
+
+static void audit(struct gh_api *a, const struct params *ps, struct gh_presp *r)
+{
+    static const char *const fields[][2] = {{"actor", "Who"},
+                                            {"action", "Action (grant.* for all grant actions)"},
+                                            {"target", "Target"},
+                                            {"since", "From (YYYY-MM-DD or a time)"},
+                                            {"until", "Until"}};
+    const char *v[5];
+    for (size_t i = 0; i < 5; i++) {
+        v[i] = gh__param(ps, fields[i][0]);
+        if (v[i] && !v[i][0])
+            v[i] = NULL;
+    }
+    const char *after = gh__param(ps, "after");
+    uint64_t from = 0;
+    if ((v[3] && !gh_audit_valid_time(v[3])) || (v[4] && !gh_audit_valid_time(v[4])) ||
+        (after && gh_parse_u64(after, strlen(after), (uint64_t)1 << 62, &from) != 0))
+        return gh__page_error(r, 400,
+                              "From and Until take a date (2026-11-27) or a time (2026-11-27T10:00:00Z).");
+    begin(a, r, "Audit trail", "/audit");
+    struct gh_buf *b = &r->body;
+    gh_buf_adds(b, "<form class=\"card\" method=\"get\" action=\"/audit\"><div class=\"grid\">");
+    for (size_t i = 0; i < 5; i++)
+        gh_html(b,
+                "<div><label for=\"f{}\">{}</label><input type=\"text\" id=\"f{}\" name=\"{}\" "
+                "value=\"{}\"></div>",
+                fields[i][0], fields[i][1], fields[i][0], fields[i][0], v[i]);
+    gh_html(b,
+            "</div><p><button type=\"submit\">Filter</button> <a class=\"button secondary\" "
+            "href=\"/api/audit/export?since={u}&amp;until={u}\" download>Export (JSON lines)</a></p>"
+            "<p class=\"muted\">The export holds every event in the period with its hashes and the last "
+            "checkpoint; <code>gatehouse audit verify --file</code> checks it.</p></form>",
+            v[3], v[4]);
+    struct audit_rows x = {b, 0, 0};
+    struct gh_audit_query q = {v[0], v[1], v[2], v[3], v[4], (int64_t)from, 100};
+    gh_buf_adds(b,
+                "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">#</th><th scope=\"col\">Time</th>"
+                "<th scope=\"col\">Who</th><th scope=\"col\">Action</th><th scope=\"col\">Target</th>"
+                "<th scope=\"col\">Outcome</th><th scope=\"col\">Details</th></tr></thead><tbody>");
+    struct gh_err err = {{0}};
+    int rc = gh_audit_list(gh_catalog_service_store(a->catalog), &q, on_audit_row, &x, &err);
+    gh_buf_adds(b, "</tbody></table></div>");
+    if (rc)
+        gh_html(b, "<p class=\"notice bad\">{}</p>", err.msg);
+    else if (x.n == 0)
+        gh_buf_adds(b, "<p class=\"muted\">No events match.</p>");
+    else if (x.n == 100) {
+        char last[24];
+        snprintf(last, sizeof(last), "%lld", (long long)x.last);
+        gh_html(b,
+                "<p><a "
+                "href=\"/"
+                "audit?actor={u}&amp;action={u}&amp;target={u}&amp;since={u}&amp;until={u}&amp;after={u}\">"
+                "Next events</a></p>",
+                v[0], v[1], v[2], v[3], v[4], last);
+    }
+    end(r);
+}
+
 /* ---- static files ---- */
 
 static void asset(const char *name, struct gh_presp *r)
@@ -1156,6 +1242,8 @@ void gh__pages(struct gh_api *a, const struct gh_preq *req, char **seg, int n, c
         return n == 1 ? catalog(a, ps, r) : entity(a, req, seg, ps, r);
     if (strcmp(seg[0], "approvals") == 0)
         return n == 1 ? approvals(a, req, ps, r) : decide(a, req, seg[1], r);
+    if (strcmp(seg[0], "audit") == 0)
+        return audit(a, ps, r);
     /* /access... */
     if (n == 1)
         return my_access(a, req, ps, r);

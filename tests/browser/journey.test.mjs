@@ -4,7 +4,8 @@
 // tests/browser/artifacts/ (ignored by git).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -19,6 +20,7 @@ const accounts = {
   ana: { name: 'Ana Lima', email: 'ana@example.com', preferred_username: 'ana', groups: ['eng'] },
   bo: { name: 'Bo Berg', email: 'bo@example.com', preferred_username: 'bo', groups: [] },
   carol: { name: 'Carol Diaz', email: 'carol@example.com', preferred_username: 'carol', groups: ['eng'] },
+  dora: { name: 'Dora Eze', email: 'dora@example.com', preferred_username: 'dora', groups: ['auditors'] },
 };
 
 let idp, gh, up, portal, browser;
@@ -30,7 +32,7 @@ before(async () => {
   idp = await startIdp({ redirectUri: `${portal}/auth/callback`, accounts });
   up = await startUpstream(() => ({ status: 200, body: '{"id":"ord-1","status":"open"}' }));
   gh = await startGatehouse(`log: { access: off }
-${oidcIdentity(idp, portal, '  group_map: { eng: engineering }\n')}usage: { flush_interval: 1s }
+${oidcIdentity(idp, portal, '  group_map: { eng: engineering }\n  role_map: { auditors: auditor }\n')}usage: { flush_interval: 1s }
 plans:
   - name: starter
     rate: { requests: 10, per: 1s }
@@ -166,4 +168,36 @@ test('an owner approves a request through the inbox, and the requester\'s key wo
   await bo.page.waitForURL(/done=revoked/);
   assert.equal((await call(key)).status, 401);
   assert.deepEqual([...bo.problems, ...carol.problems], []);
+});
+
+test('an auditor filters the audit trail, exports it, and gatehouse audit verify accepts the file', async () => {
+  const { page, problems } = await person('dora');
+  await page.getByRole('link', { name: 'Audit' }).click();
+  await assert.doesNotReject(page.getByRole('heading', { name: 'Audit trail' }).waitFor());
+  await page.getByLabel('Action (grant.* for all grant actions)').fill('access.*');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await assert.doesNotReject(page.getByRole('cell', { name: 'access.approve' }).waitFor());
+  assert.equal(await page.getByRole('cell', { name: 'grant.create', exact: true }).count(), 0);
+  await page.screenshot({ path: path.join(shots, 'audit.png'), fullPage: true });
+  const [download] = await Promise.all([page.waitForEvent('download'),
+    page.getByRole('link', { name: 'Export (JSON lines)' }).click()]);
+  const file = path.join(shots, 'audit-export.jsonl');
+  await download.saveAs(file);
+  let r = spawnSync(BIN, ['audit', 'verify', '--file', file], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /events? intact/);
+  // and an edited copy is refused
+  const lines = readFileSync(file, 'utf8').split('\n');
+  lines[1] = lines[1].replace('"outcome":"success"', '"outcome":"failure"');
+  const edited = path.join(shots, 'audit-export-edited.jsonl');
+  writeFileSync(edited, lines.join('\n'));
+  r = spawnSync(BIN, ['audit', 'verify', '--file', edited], { encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.match(r.stdout, /NOT intact: event \d+ was changed/);
+  // a developer has no audit page
+  const ana = await person('ana');
+  assert.equal(await ana.page.getByRole('link', { name: 'Audit' }).count(), 0);
+  const res = await ana.page.goto(`${portal}/audit`);
+  assert.equal(res.status(), 403);
+  assert.deepEqual(problems, []);
 });

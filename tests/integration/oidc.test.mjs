@@ -271,6 +271,8 @@ const routes = [
   ['POST', '/access/requests/x/withdraw', 'S++D+'],
   ['GET', '/approvals', 'S++D+'],
   ['POST', '/approvals/x/decide', 'S++D+'],
+  ['GET', '/audit', 'SDD++'],
+  ['GET', '/api/audit/export', 'UDD++'],
   ['GET', '/metrics', '+++++'], // clients on this machine may scrape
   ['GET', '/api/me', 'U++++'],
   ['GET', '/api/usage', 'UDD++'],

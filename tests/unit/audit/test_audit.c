@@ -185,12 +185,69 @@ static void test_forged_checkpoint(void **state)
     expect_bad(3, "not signed by the checkpoint key");
 }
 
+/* An export checked on its own: intact as written; each kind of edit to the file is found. */
+static struct gh_audit_report verify_text(const char *text)
+{
+    struct gh_audit_report r;
+    struct gh_err err = {{0}};
+    assert_int_equal(gh_audit_verify_export(text, strlen(text), &r, &err), 0);
+    return r;
+}
+
+static void test_export(void **state)
+{
+    (void)state;
+    record(4);
+    struct gh_err err = {{0}};
+    assert_int_equal(gh_audit_checkpoint(db, KEY, sizeof(KEY), &err), 0);
+    struct gh_buf out = {0};
+    assert_int_equal(gh_audit_export_jsonl(db, NULL, NULL, &out, &err), 0);
+    gh_buf_add(&out, "", 1);
+    struct gh_audit_report r = verify_text(out.p);
+    assert_int_equal(r.bad_seq, 0);
+    assert_int_equal(r.count, 4);
+    assert_int_equal(r.checkpoints, 1);
+    assert_int_equal(r.checkpoint_seq, 4);
+    assert_int_equal(r.last_seq, 4);
+    assert_non_null(strstr(out.p, "{\"checkpoint\":{"));
+    /* a changed field */
+    char *t = strdup(out.p), *at = strstr(t, "user:jane");
+    memcpy(at, "user:jone", 9);
+    r = verify_text(t);
+    assert_int_equal(r.bad_seq, 1);
+    assert_non_null(strstr(r.why, "was changed"));
+    free(t);
+    /* a line taken out */
+    t = strdup(out.p);
+    char *l2 = strchr(t, '\n') + 1, *l3 = strchr(l2, '\n') + 1;
+    memmove(l2, l3, strlen(l3) + 1);
+    r = verify_text(t);
+    assert_int_equal(r.bad_seq, 3);
+    assert_non_null(strstr(r.why, "does not follow"));
+    free(t);
+    /* the tail cut before the checkpoint: the checkpoint no longer matches the last event */
+    t = strdup(out.p);
+    char *last = strstr(t, "{\"seq\":4");
+    assert_non_null(last);
+    char *cp = strstr(t, "{\"checkpoint\"");
+    memmove(last, cp, strlen(cp) + 1);
+    r = verify_text(t);
+    assert_int_equal(r.bad_seq, 0); /* an export up to an `until` looks the same... */
+    assert_int_equal(r.last_seq, 3);
+    assert_int_equal(r.checkpoint_seq, 4); /* ...but the checkpoint says what came after */
+    free(t);
+    assert_int_equal(verify_text("not json\n").bad_seq, -1);
+    assert_int_equal(verify_text("").count, 0);
+    gh_buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_canonical),
         cmocka_unit_test_setup_teardown(test_only_in_a_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_intact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_export, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_details, setup, teardown),
         cmocka_unit_test_setup_teardown(test_removed, setup, teardown),
