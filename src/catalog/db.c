@@ -439,13 +439,17 @@ static int write_derived(struct gh_store *s, const char *uid, const struct gh_js
     struct gh_buf optext = {0};
     for (size_t i = 0; i < gh_json_size(ops); i++) {
         const struct gh_json *o = gh_json_at(ops, i);
-        struct gh_store_val q[] = {
-            GH_VTEXT(uid), GH_VTEXT(jtext(gh_json_get(o, "method"))), GH_VTEXT(jtext(gh_json_get(o, "path"))),
-            GH_VTEXT(jtext(gh_json_get(o, "summary"))), GH_VTEXT(jtext(gh_json_get(o, "tags")))};
-        if ((rc = gh_store_exec(s,
-                                "INSERT INTO catalog_operations (uid, method, path, summary, tags) VALUES "
-                                "($1, $2, $3, $4, $5)",
-                                q, 5, NULL, NULL, err)) != 0) {
+        struct gh_store_val q[] = {GH_VTEXT(uid),
+                                   GH_VTEXT(jtext(gh_json_get(o, "method"))),
+                                   GH_VTEXT(jtext(gh_json_get(o, "path"))),
+                                   GH_VTEXT(jtext(gh_json_get(o, "summary"))),
+                                   GH_VTEXT(jtext(gh_json_get(o, "tags"))),
+                                   GH_VTEXT(jtext(gh_json_get(o, "params")))};
+        if ((rc = gh_store_exec(
+                 s,
+                 "INSERT INTO catalog_operations (uid, method, path, summary, tags, params) VALUES "
+                 "($1, $2, $3, $4, $5, $6)",
+                 q, 6, NULL, NULL, err)) != 0) {
             gh_buf_free(&optext);
             return rc;
         }

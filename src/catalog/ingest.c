@@ -695,6 +695,26 @@ int gh_openapi_is_document(const struct gh_json *doc)
     return v && strncmp(v, "3.", 2) == 0 && gh_json_get(doc, "kind") == NULL;
 }
 
+/* A {"$ref": "#/a/b/c"} within the same document, followed once; anything else as it is. */
+static const struct gh_json *local_ref(const struct gh_json *doc, const struct gh_json *v)
+{
+    const char *ref = gh_json_str(gh_json_get(v, "$ref"), NULL);
+    if (ref == NULL || strncmp(ref, "#/", 2) != 0)
+        return v;
+    const struct gh_json *at = doc;
+    char part[256];
+    for (const char *p = ref + 2; at && *p;) {
+        size_t n = strcspn(p, "/");
+        if (n >= sizeof(part))
+            return v;
+        memcpy(part, p, n);
+        part[n] = '\0';
+        at = gh_json_get(at, part);
+        p += n + (p[n] == '/');
+    }
+    return at ? at : v;
+}
+
 struct gh_json *gh_openapi_operations(const struct gh_json *doc)
 {
     static const char *methods[] = {"get", "put", "post", "delete", "options", "head", "patch", "trace"};
@@ -729,6 +749,22 @@ struct gh_json *gh_openapi_operations(const struct gh_json *doc)
             if (tags.len)
                 gh_json_set(o, "tags", gh_json_string(tags.p, tags.len));
             gh_buf_free(&tags);
+            /* parameters, the path's and the operation's: "id (path, required), status (query)" */
+            struct gh_buf params = {0};
+            const struct gh_json *lists[2] = {gh_json_get(item, "parameters"), gh_json_get(op, "parameters")};
+            for (size_t l = 0; l < 2; l++)
+                for (size_t i = 0; i < gh_json_size(lists[l]); i++) {
+                    const struct gh_json *pm = local_ref(doc, gh_json_at(lists[l], i));
+                    const char *name = jtext(gh_json_get(pm, "name")), *in = jtext(gh_json_get(pm, "in"));
+                    if (name[0] && params.len < 1000)
+                        gh_buf_addf(&params, "%s%s (%s%s)", params.len ? ", " : "", name, in[0] ? in : "?",
+                                    gh_json_bool_value(gh_json_get(pm, "required")) ? ", required" : "");
+                }
+            if (gh_json_get(op, "requestBody"))
+                gh_buf_addf(&params, "%sbody", params.len ? ", " : "");
+            if (params.len)
+                gh_json_set(o, "params", gh_json_string(params.p, params.len));
+            gh_buf_free(&params);
             gh_json_append(ops, o);
         }
     }

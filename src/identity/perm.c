@@ -55,6 +55,7 @@ static const struct rule {
     [GH_ACT_TOKENS_MANAGE] = {"tokens.manage", R(GH_ROLE_ADMIN), 0, "admins", 0, 0},
     [GH_ACT_SECRETS_MANAGE] = {"secrets.manage", R(GH_ROLE_ADMIN), 0, "admins", 0, 0},
     [GH_ACT_WEBHOOKS_VIEW] = {"webhooks.view", R(GH_ROLE_ADMIN), 0, "admins", 0, 0},
+    [GH_ACT_CONFIG_VIEW] = {"config.view", R(GH_ROLE_ADMIN), 0, "admins", 0, 0},
 };
 
 static const char *const role_names[] = {NULL, "developer", "api-publisher", "auditor", "admin"};

@@ -58,6 +58,7 @@ enum gh_action {
     GH_ACT_TOKENS_MANAGE,  /* API tokens of others; one's own personal tokens need only SESSION */
     GH_ACT_SECRETS_MANAGE, /* the secret store */
     GH_ACT_WEBHOOKS_VIEW,  /* webhooks and the state of their deliveries */
+    GH_ACT_CONFIG_VIEW,    /* the admin pages: plans, access rules and webhooks as configured */
     GH_ACT_COUNT
 };
 

@@ -1029,6 +1029,7 @@ static const struct gh_api_route routes[] = {
     {M_POST, {"access", "requests", "*", "withdraw"}, GH_ACT_ACCESS_REQUEST, 1},
     {M_GET, {"approvals"}, GH_ACT_ACCESS_APPROVE, 1},
     {M_GET, {"audit"}, GH_ACT_AUDIT_VIEW, 1},
+    {M_GET, {"admin"}, GH_ACT_CONFIG_VIEW, 1},
     {M_POST, {"approvals", "*", "decide"}, GH_ACT_ACCESS_APPROVE, 1},
     /* the control API */
     {M_GET, {"metrics"}, GH_ACT_METRICS_VIEW},

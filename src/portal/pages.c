@@ -14,6 +14,7 @@
 #include "../catalog/db.h"
 #include "../catalog/service.h"
 #include "../http/http.h"
+#include "../access/rules.h"
 #include "assets.h"
 
 #include <openssl/crypto.h>
@@ -71,6 +72,8 @@ static void begin(struct gh_api *a, struct gh_presp *r, const char *title, const
         nav_item(b, "/approvals", "Approvals", here);
     if (may(a, GH_ACT_AUDIT_VIEW))
         nav_item(b, "/audit", "Audit", here);
+    if (may(a, GH_ACT_CONFIG_VIEW))
+        nav_item(b, "/admin", "Admin", here);
     gh_buf_adds(b, "</ul></nav><div class=\"who\">");
     if (a->me.role != GH_ROLE_NONE) {
         gh_html(b, "<span>{} <span class=\"badge\">{}</span></span>", a->me.user[0] ? a->me.user : a->me.id,
@@ -130,6 +133,16 @@ static void redirect(struct gh_presp *r, const char *to)
 
 /* ---- the REST handlers, in-process ---- */
 
+/* What a handler answered into r: its JSON (new reference, NULL when none) and status; r is freed. */
+static struct gh_json *taken(struct gh_presp *r, int *status)
+{
+    *status = r->status ? r->status : 200;
+    struct gh_json *j = r->body.len ? gh_json_parse(r->body.p, r->body.len, NULL) : NULL;
+    gh_buf_free(&r->body);
+    gh_buf_free(&r->headers);
+    return j;
+}
+
 /* Calls the control API's handler for a path as the current caller; the answer's JSON (new reference,
  * NULL when it is not JSON) and status. body is JSON text or NULL. */
 static struct gh_json *api_call(struct gh_api *a, const struct gh_preq *orig, int method, const char *path,
@@ -149,11 +162,7 @@ static struct gh_json *api_call(struct gh_api *a, const struct gh_preq *orig, in
         gh__api_consumers(a, seg[2], &r);
     else
         gh__api_manage(a, &req, seg, n, &r);
-    *status = r.status ? r.status : 200;
-    struct gh_json *j = r.body.len ? gh_json_parse(r.body.p, r.body.len, NULL) : NULL;
-    gh_buf_free(&r.body);
-    gh_buf_free(&r.headers);
-    return j;
+    return taken(&r, status);
 }
 
 static const char *str_of(const struct gh_json *o, const char *key)
@@ -170,9 +179,11 @@ static const char *error_of(const struct gh_json *j)
 
 static void state_badge(struct gh_buf *b, const char *state)
 {
-    const char *cls = strcmp(state, "active") == 0 || strcmp(state, "approved") == 0 ? "ok"
-                      : strcmp(state, "pending") == 0                                ? "warn"
-                                                                                     : "bad";
+    const char *cls =
+        strcmp(state, "active") == 0 || strcmp(state, "approved") == 0 || strcmp(state, "delivered") == 0
+            ? "ok"
+        : strcmp(state, "pending") == 0 ? "warn"
+                                        : "bad";
     gh_html(b, "<span class=\"badge {}\">{}</span>", cls, state);
 }
 
@@ -422,16 +433,17 @@ struct ops {
 static int on_op(void *ctx, const struct gh_store_val *c, size_t n)
 {
     struct ops *o = ctx;
-    if (n != 3)
+    if (n != 4)
         return 0;
-    char method[16], path[512], summary[512];
+    char method[16], path[512], summary[512], params[1100];
     gh_store_val_text(&c[0], method, sizeof(method));
     gh_store_val_text(&c[1], path, sizeof(path));
     gh_store_val_text(&c[2], summary, sizeof(summary));
+    gh_store_val_text(&c[3], params, sizeof(params));
     for (char *m = method; *m; m++)
         *m = (char)(*m >= 'a' && *m <= 'z' ? *m - 32 : *m);
-    gh_html(o->b, "<tr><td class=\"method\">{}</td><td><code>{}</code></td><td>{}</td></tr>", method, path,
-            summary);
+    gh_html(o->b, "<tr><td class=\"method\">{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            method, path, summary, params);
     o->n++;
     return 0;
 }
@@ -537,12 +549,14 @@ static void entity(struct gh_api *a, const struct gh_preq *req, char **seg, cons
         gh_buf_adds(b,
                     "<section class=\"card\"><h2>Operations</h2><div class=\"scroll\"><table><thead><tr>"
                     "<th scope=\"col\">Method</th><th scope=\"col\">Path</th><th scope=\"col\">Summary</th>"
-                    "</tr></thead><tbody>");
+                    "<th scope=\"col\">Parameters</th></tr></thead><tbody>");
         struct gh_err err = {{0}};
-        gh_store_exec(s,
-                      "SELECT method, path, COALESCE(summary, '') FROM catalog_operations WHERE uid = $1 "
-                      "ORDER BY path, method",
-                      p, 1, on_op, &o, &err);
+        gh_store_exec(
+            s,
+            "SELECT method, path, COALESCE(summary, ''), COALESCE(params, '') FROM catalog_operations "
+            "WHERE uid = $1 "
+            "ORDER BY path, method",
+            p, 1, on_op, &o, &err);
         gh_buf_adds(b, "</tbody></table></div>");
         if (o.n == 0)
             gh_buf_adds(b, "<p class=\"muted\">This API's definition lists no operations.</p>");
@@ -666,9 +680,9 @@ static void request_form(struct gh_api *a, const struct gh_preq *req, const stru
         q.n = 2;
         struct gh_presp er = {0};
         gh__api_explain(a, &q, &er);
-        struct gh_json *x =
-            er.status == 200 || er.status == 0 ? gh_json_parse(er.body.p, er.body.len, NULL) : NULL;
-        if (x) {
+        int est = 0;
+        struct gh_json *x = taken(&er, &est);
+        if (x && est == 200) {
             const char *decide = str_of(x, "decide");
             const char *how = strcmp(decide, "approve") == 0          ? "approved at once"
                               : strcmp(decide, "owner_approval") == 0 ? "sent to the API's owners to decide"
@@ -680,8 +694,6 @@ static void request_form(struct gh_api *a, const struct gh_preq *req, const stru
                     str_of(x, "rule"), how);
         }
         gh_json_unref(x);
-        gh_buf_free(&er.body);
-        gh_buf_free(&er.headers);
     }
     gh_buf_adds(
         b, "<p><button type=\"submit\">Request access</button> "
@@ -1213,6 +1225,125 @@ static void audit(struct gh_api *a, const struct params *ps, struct gh_presp *r)
     end(r);
 }
 
+/* ---- admin: plans, rules and webhooks as configured, and the deliveries ---- */
+
+static void rule_conditions(struct gh_buf *b, const struct gh_config_rule *rl)
+{
+    const struct {
+        const char *name;
+        const struct gh_config_list *l;
+    } lists[] = {{"requester in", &rl->requester_groups_any},
+                 {"requester role", &rl->requester_roles_any},
+                 {"API owner", &rl->api_owner},
+                 {"API system", &rl->api_system},
+                 {"lifecycle", &rl->api_lifecycle},
+                 {"tags any of", &rl->api_tags_any},
+                 {"tags none of", &rl->api_tags_none},
+                 {"plan", &rl->plans}};
+    int any = 0;
+    for (size_t i = 0; i < GH_ARRAY_SIZE(lists); i++) {
+        if (!lists[i].l->set)
+            continue;
+        gh_html(b, "{}<strong>{}</strong>: ", any++ ? "; " : "", lists[i].name);
+        for (size_t k = 0; k < lists[i].l->n; k++)
+            gh_html(b, "{}{}", k ? ", " : "", lists[i].l->v[k]);
+    }
+    for (size_t i = 0; i < rl->napi_annotations; i++)
+        gh_html(b, "{}<strong>annotation</strong> {} = {}", any++ ? "; " : "", rl->api_annotations[i].from,
+                rl->api_annotations[i].to);
+    if (!any)
+        gh_buf_adds(b, "<span class=\"muted\">always (the default)</span>");
+}
+
+static void admin(struct gh_api *a, const struct params *ps, struct gh_presp *r)
+{
+    begin(a, r, "Administration", "/admin");
+    struct gh_buf *b = &r->body;
+    const struct gh_config *cfg = a->cfg;
+    gh_buf_adds(b,
+                "<section class=\"card\"><h2>Plans</h2><div class=\"scroll\"><table><thead><tr>"
+                "<th scope=\"col\">Plan</th><th scope=\"col\">Limits</th><th scope=\"col\">Description</th>"
+                "</tr></thead><tbody>");
+    for (size_t i = 0; cfg && i < cfg->nplans; i++) {
+        char words[160];
+        plan_words(cfg, cfg->plans[i].name, words, sizeof(words));
+        gh_html(b, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", cfg->plans[i].name, words,
+                cfg->plans[i].description);
+    }
+    gh_buf_adds(
+        b, "</tbody></table></div></section><section class=\"card\"><h2>Access rules</h2><p class=\"muted\">"
+           "In order; the first whose conditions all hold decides (read-only here: they live in the "
+           "config).</p><div class=\"scroll\"><table><thead><tr><th scope=\"col\">Rule</th>"
+           "<th scope=\"col\">When</th><th scope=\"col\">Decides</th><th scope=\"col\">At most</th>"
+           "</tr></thead><tbody>");
+    for (size_t i = 0; cfg && i < cfg->nrules; i++) {
+        const struct gh_config_rule *rl = &cfg->rules[i];
+        char days[32] = "as asked";
+        if (rl->max_duration_ms)
+            snprintf(days, sizeof(days), "%llu days", (unsigned long long)(rl->max_duration_ms / 86400000));
+        gh_html(b, "<tr><td>{}</td><td>", rl->name);
+        rule_conditions(b, rl);
+        gh_html(b, "</td><td>{}</td><td>{}</td></tr>", gh_rule_decision_name(rl->decide), days);
+    }
+    gh_buf_adds(b, "</tbody></table></div></section><section class=\"card\"><h2>Webhooks</h2>");
+    if (cfg == NULL || cfg->nwebhooks == 0)
+        gh_buf_adds(b, "<p class=\"muted\">None configured (webhooks: in the config).</p>");
+    for (size_t i = 0; cfg && i < cfg->nwebhooks; i++) {
+        const struct gh_config_webhook *w = &cfg->webhooks[i];
+        gh_html(b, "<h3>{}</h3><p><code>{}</code> &middot; events: ", w->name, w->url);
+        for (size_t k = 0; k < w->nevents; k++)
+            gh_html(b, "{}{}", k ? ", " : "", w->events[k]);
+        gh_buf_adds(b, "</p>");
+    }
+    const char *state = gh__param(ps, "state");
+    if (state && strcmp(state, "pending") != 0 && strcmp(state, "failed") != 0 &&
+        strcmp(state, "delivered") != 0)
+        state = NULL;
+    /* the deliveries, through the REST handler (newest first) */
+    struct gh_presp dr = {0};
+    struct params dp = {0};
+    if (state) {
+        dp.v[0] = (struct param){(char *)"state", (char *)state};
+        dp.n = 1;
+    }
+    char *seg[3] = {(char *)"api", (char *)"webhooks", (char *)"deliveries"};
+    gh__api_webhooks(a, seg, 3, &dp, &dr);
+    int st = 0;
+    struct gh_json *d = taken(&dr, &st);
+    gh_html(
+        b, "<h3>Deliveries</h3><p>Show: <a href=\"/admin\">all</a> &middot; <a href=\"/admin?state=pending\">"
+           "pending</a> &middot; <a href=\"/admin?state=failed\">failed</a> &middot; <a href=\"/admin?state="
+           "delivered\">delivered</a></p>");
+    const struct gh_json *items = gh_json_get(d, "items");
+    if (st != 200 || gh_json_size(items) == 0) {
+        gh_buf_adds(b, "<p class=\"muted\">No deliveries.</p>");
+    } else {
+        gh_buf_adds(
+            b, "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Webhook</th><th scope=\"col\">"
+               "Event</th><th scope=\"col\">Type</th><th scope=\"col\">State</th><th scope=\"col\">"
+               "Attempts</th><th scope=\"col\">Last answer</th><th scope=\"col\">Delivered</th></tr></thead>"
+               "<tbody>");
+        for (size_t i = 0; i < gh_json_size(items); i++) {
+            const struct gh_json *it = gh_json_at(items, i);
+            char att[24], last[600] = "";
+            snprintf(att, sizeof(att), "%lld", (long long)gh_json_int_value(gh_json_get(it, "attempts")));
+            long long ls = (long long)gh_json_int_value(gh_json_get(it, "lastStatus"));
+            if (str_of(it, "lastError")[0])
+                snprintf(last, sizeof(last), "%.500s", str_of(it, "lastError"));
+            else if (ls)
+                snprintf(last, sizeof(last), "HTTP %lld", ls);
+            gh_html(b, "<tr><td>{}</td><td>{}</td><td>{}</td><td>", str_of(it, "webhook"),
+                    str_of(it, "event"), str_of(it, "type"));
+            state_badge(b, str_of(it, "state"));
+            gh_html(b, "</td><td>{}</td><td>{}</td><td>{}</td></tr>", att, last, str_of(it, "deliveredAt"));
+        }
+        gh_buf_adds(b, "</tbody></table></div>");
+    }
+    gh_json_unref(d);
+    gh_buf_adds(b, "</section>");
+    end(r);
+}
+
 /* ---- static files ---- */
 
 static void asset(const char *name, struct gh_presp *r)
@@ -1244,6 +1375,8 @@ void gh__pages(struct gh_api *a, const struct gh_preq *req, char **seg, int n, c
         return n == 1 ? approvals(a, req, ps, r) : decide(a, req, seg[1], r);
     if (strcmp(seg[0], "audit") == 0)
         return audit(a, ps, r);
+    if (strcmp(seg[0], "admin") == 0)
+        return admin(a, ps, r);
     /* /access... */
     if (n == 1)
         return my_access(a, req, ps, r);

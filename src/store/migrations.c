@@ -247,6 +247,8 @@ static const struct migration {
      "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_ms) WHERE state = 'pending';\n"
      "ALTER TABLE grants ADD COLUMN reminded_ms INTEGER;\n",
      NULL},
+    /* The parameters of an API's operations, for its definition page ("id (path, required), ..."). */
+    {13, "operation-parameters", "ALTER TABLE catalog_operations ADD COLUMN params TEXT;\n", NULL},
 };
 
 int gh_store_schema_latest(void)

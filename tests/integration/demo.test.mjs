@@ -33,6 +33,12 @@ test('demo: the tour the demo prints works, on mock APIs', async () => {
     const ada = await devLogin(portal, 'ada.lovelace');
     const found = await (await fetch(`${portal}/catalog?q=inventory`, { headers: { cookie: ada.cookie } })).text();
     assert.match(found, /href="\/catalog\/default\/api\/inventory">Inventory API<\/a>/);
+    // the API's definition: its operations with their parameters
+    const def = await (await fetch(`${portal}/catalog/default/api/orders?tab=definition`, { headers: { cookie: ada.cookie } })).text();
+    assert.ok(def.includes('<td class="method">GET</td><td><code>/orders/{id}</code></td><td>Fetch one order</td>' +
+      '<td>id (path, required)</td>'), def);
+    assert.ok(def.includes('<td>List orders</td><td>status (query)</td>'));
+    assert.ok(def.includes('<td>Place an order</td><td>body</td>'));
     let r = await form(ada, '/access/request', { api: 'inventory', plan: 'free', app: '', new_app: 'ada-shop',
       owner: 'user:default/ada.lovelace' });
     const page = await r.text();

@@ -272,6 +272,7 @@ const routes = [
   ['GET', '/approvals', 'S++D+'],
   ['POST', '/approvals/x/decide', 'S++D+'],
   ['GET', '/audit', 'SDD++'],
+  ['GET', '/admin', 'SDDD+'],
   ['GET', '/api/audit/export', 'UDD++'],
   ['GET', '/metrics', '+++++'], // clients on this machine may scrape
   ['GET', '/api/me', 'U++++'],

@@ -148,6 +148,13 @@ webhooks:
     assert.ok(done.attempts >= 2, 'it took a retry');
     assert.equal(done.lastStatus, 200);
     assert.equal(received('request.created').length, 1);
+    // the admin page shows the rules, the webhook and its deliveries; nobody else sees it
+    const adminPage = await (await fetch(`${portalOf()}/admin`, { headers: { authorization: `Bearer ${admin}` } })).text();
+    assert.match(adminPage, /<tr><td>engineering-internal<\/td><td><strong>requester in<\/strong>: group:default\/engineering<\/td><td>approve<\/td><td>30 days<\/td><\/tr>/);
+    assert.match(adminPage, /<tr><td>default<\/td><td><span class="muted">always \(the default\)<\/span><\/td><td>owner_approval<\/td>/);
+    assert.match(adminPage, /<h3>ops<\/h3><p><code>http:\/\/127\.0\.0\.1:\d+\/hook<\/code> &middot; events: \*<\/p>/);
+    assert.match(adminPage, /<tr><td>ops<\/td><td>evt_\d+<\/td><td>request\.created<\/td><td><span class="badge ok">delivered<\/span><\/td><td>[2-9]\d*<\/td><td>HTTP 200<\/td>/);
+    assert.equal((await get(ana, '/admin')).status, 403);
 
     // rotation without downtime: a secondary first (both work), then it becomes primary
     r = await post(ana, '/api/apps/ana-app/keys/rotate');
