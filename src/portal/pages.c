@@ -241,6 +241,32 @@ static const struct gh_config_api *config_api(const struct gh_config *cfg, const
 
 /* ---- the start page ---- */
 
+struct recent {
+    struct gh_buf *b;
+    size_t n;
+};
+
+static int on_recent(void *ctx, const struct gh_store_val *c, size_t n)
+{
+    struct recent *x = ctx;
+    if (n != 4)
+        return 0;
+    char ns[GH_ENTITY_PART_MAX + 1], name[GH_ENTITY_PART_MAX + 1], when[40];
+    gh_store_val_text(&c[0], ns, sizeof(ns));
+    gh_store_val_text(&c[1], name, sizeof(name));
+    gh_store_val_text(&c[2], when, sizeof(when));
+    struct gh_json *e = c[3].type == GH_VAL_TEXT ? gh_json_parse(c[3].p, c[3].len, NULL) : NULL;
+    const struct gh_json *md = gh_json_get(e, "metadata");
+    const char *title = str_of(md, "title")[0] ? str_of(md, "title") : name;
+    gh_html(x->b,
+            "<li><a href=\"/catalog/{u}/api/{u}\">{}</a> <span class=\"muted\">{} &middot; changed "
+            "{}</span></li>",
+            ns, name, title, str_of(md, "description"), when);
+    gh_json_unref(e);
+    x->n++;
+    return 0;
+}
+
 static void home(struct gh_api *a, const struct gh_preq *req, const struct params *ps, struct gh_presp *r)
 {
     begin(a, r, "Welcome to Gatehouse", "/");
@@ -283,13 +309,17 @@ static void home(struct gh_api *a, const struct gh_preq *req, const struct param
                 says);
         gh_json_unref(q);
     }
-    /* the APIs behind this gateway */
-    gh_buf_adds(b, "<section class=\"card\"><h2>APIs</h2><ul>");
-    for (size_t i = 0; a->cfg && i < a->cfg->napis && i < 8; i++)
-        gh_html(b, "<li><a href=\"/catalog/default/api/{u}\">{}</a> <span class=\"muted\">{}</span></li>",
-                a->cfg->apis[i].name, a->cfg->apis[i].name,
-                a->cfg->apis[i].description ? a->cfg->apis[i].description : "");
-    gh_buf_adds(b, "</ul><p><a href=\"/catalog?kind=api\">All APIs</a></p></section></div>");
+    /* the APIs whose catalog entry changed last */
+    gh_buf_adds(b, "<section class=\"card\"><h2>Recently changed APIs</h2><ul>");
+    struct recent x = {b, 0};
+    struct gh_err err = {{0}};
+    gh_store_exec(gh_catalog_service_store(a->catalog),
+                  "SELECT namespace, name, updated_at, body FROM catalog_entities WHERE lower(kind) = 'api' "
+                  "ORDER BY updated_at DESC, name LIMIT 6",
+                  NULL, 0, on_recent, &x, &err);
+    if (x.n == 0)
+        gh_buf_adds(b, "<li class=\"muted\">No APIs in the catalog yet.</li>");
+    gh_buf_adds(b, "</ul><p><a href=\"/catalog?kind=API\">All APIs</a></p></section></div>");
     end(r);
 }
 

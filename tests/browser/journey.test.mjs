@@ -201,3 +201,32 @@ test('an auditor filters the audit trail, exports it, and gatehouse audit verify
   assert.equal(res.status(), 403);
   assert.deepEqual(problems, []);
 });
+
+test('the pages fit a phone screen, and the keyboard reaches everything from the skip link', async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
+  const page = await context.newPage();
+  idp.next = 'ana';
+  await page.goto(`${portal}/`);
+  await page.waitForURL(`${portal}/`);
+  for (const [p, name] of [['/', 'home'], ['/catalog', 'catalog'], ['/catalog/default/api/orders', 'api'],
+    ['/access', 'my-access'], ['/access/request?api=orders', 'request']]) {
+    await page.goto(`${portal}${p}`);
+    const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: innerWidth }));
+    assert.ok(scroll <= width, `${p}: the page is ${scroll}px wide on a ${width}px screen`);
+    await page.screenshot({ path: path.join(shots, `narrow-${name}.png`), fullPage: true });
+  }
+  // the first Tab lands on "Skip to content", which moves focus past the navigation
+  await page.goto(`${portal}/catalog`);
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to content');
+  await page.keyboard.press('Enter');
+  assert.equal(new URL(page.url()).hash, '#main');
+  // every form control has a label a screen reader can read
+  for (const p of ['/', '/catalog', '/access/request?api=orders&plan=starter', '/access']) {
+    await page.goto(`${portal}${p}`);
+    const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+      .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')).map((el) => el.name));
+    assert.deepEqual(unlabelled, [], p);
+  }
+  await context.close();
+});

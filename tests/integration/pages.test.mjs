@@ -95,7 +95,7 @@ access_rules:
     let { res, html } = await ana.page('/');
     assert.equal(res.status, 200);
     assert.match(html, /<h1>Welcome to Gatehouse<\/h1>/);
-    assert.match(html, /<a href="\/catalog\/default\/api\/orders">orders<\/a>/);
+    assert.match(html, /<h2>Recently changed APIs<\/h2><ul><li><a href="\/catalog\/default\/api\/orders">orders<\/a> <span class="muted">[^<]* &middot; changed 20\d\d-/);
 
     // the catalog: search, facets, and an entity whose description tries to inject markup
     ({ res, html } = await ana.page('/catalog?q=builders'));
