@@ -861,41 +861,55 @@ static void request_submit(struct gh_api *a, const struct gh_preq *req, struct g
 
 /* ---- usage charts: inline SVG drawn here (no script) ---- */
 
-#define CHART_HOURS 24
+#define CHART_MAX 30
 
-/* One application's calls to one API, per hour over the last day: a bar per hour, throttled calls
- * stacked on top in their own colour, every bar titled with its numbers. */
-static void usage_chart(struct gh_buf *b, const char *app, const struct gh_json *series, uint64_t now)
+/* The two scales: 24 hourly bars, or 30 daily ones. */
+struct scale {
+    const char *name, *bucket, *span; /* "hours", the usage bucket, "24 hours" */
+    int n;
+    uint64_t step_ms;
+};
+static const struct scale per_hour = {"hours", "hour", "24 hours", 24, 3600000};
+static const struct scale per_day = {"days", "day", "30 days", 30, 86400000};
+
+/* One application's calls to one API: a bar per hour (or day), throttled calls stacked on top in
+ * their own colour, every bar titled with its numbers. */
+static void usage_chart(struct gh_buf *b, const char *app, const struct gh_json *series, uint64_t now,
+                        const struct scale *sc)
 {
-    uint64_t req[CHART_HOURS] = {0}, thr[CHART_HOURS] = {0}, max = 0, total = 0, throttled = 0;
-    char keys[CHART_HOURS][24];
-    for (int h = 0; h < CHART_HOURS; h++) {
+    uint64_t req[CHART_MAX] = {0}, thr[CHART_MAX] = {0}, max = 0, total = 0, throttled = 0;
+    char keys[CHART_MAX][24];
+    int n = sc->n, w = 480 / n;
+    for (int h = 0; h < n; h++) {
         char t[40];
-        gh_time_rfc3339(now - (uint64_t)(CHART_HOURS - 1 - h) * 3600000, t, sizeof(t));
-        snprintf(keys[h], sizeof(keys[h]), "%.13s:00Z", t);
+        gh_time_rfc3339(now - (uint64_t)(n - 1 - h) * sc->step_ms, t, sizeof(t));
+        if (sc == &per_hour)
+            snprintf(keys[h], sizeof(keys[h]), "%.13s:00Z", t);
+        else
+            snprintf(keys[h], sizeof(keys[h]), "%.10sT00:00Z", t);
     }
     const struct gh_json *points = gh_json_get(series, "points");
     for (size_t i = 0; i < gh_json_size(points); i++) {
         const struct gh_json *pt = gh_json_at(points, i);
-        for (int h = 0; h < CHART_HOURS; h++)
+        for (int h = 0; h < n; h++)
             if (strcmp(str_of(pt, "t"), keys[h]) == 0) {
                 req[h] = (uint64_t)gh_json_int_value(gh_json_get(pt, "requests"));
                 thr[h] = (uint64_t)gh_json_int_value(gh_json_get(pt, "throttled"));
             }
     }
-    for (int h = 0; h < CHART_HOURS; h++) {
+    for (int h = 0; h < n; h++) {
         max = req[h] > max ? req[h] : max;
         total += req[h];
         throttled += thr[h];
     }
     char sum[160];
-    snprintf(sum, sizeof(sum), "%llu requests in the last 24 hours, %llu of them throttled",
-             (unsigned long long)total, (unsigned long long)throttled);
+    snprintf(sum, sizeof(sum), "%llu requests in the last %s, %llu of them throttled",
+             (unsigned long long)total, sc->span, (unsigned long long)throttled);
     gh_html(b, "<figure><figcaption><strong>{}</strong> calling <strong>{}</strong>: {}</figcaption>", app,
             str_of(series, "api"), sum);
     gh_html(b, "<svg class=\"chart\" viewBox=\"0 0 480 120\" role=\"img\" aria-label=\"{}\">", sum);
     gh_buf_adds(b, "<line class=\"axis\" x1=\"0\" y1=\"100\" x2=\"480\" y2=\"100\"></line>");
-    for (int h = 0; h < CHART_HOURS; h++) {
+    for (int h = 0; h < n; h++) {
         uint64_t hgt = max ? req[h] * 96 / max : 0, th = max ? thr[h] * 96 / max : 0;
         if (req[h] && hgt == 0)
             hgt = 1;
@@ -903,10 +917,15 @@ static void usage_chart(struct gh_buf *b, const char *app, const struct gh_json 
             th = 1;
         if (th > hgt)
             th = hgt;
-        char title[96], x[8], oky[8], okh[8], ty[8], thh[8];
-        snprintf(title, sizeof(title), "%.5s UTC: %llu requests, %llu throttled", keys[h] + 11,
-                 (unsigned long long)req[h], (unsigned long long)thr[h]);
-        snprintf(x, sizeof(x), "%d", h * 20 + 2);
+        char title[96], x[8], bw[8], oky[8], okh[8], ty[8], thh[8], label[16];
+        if (sc == &per_hour)
+            snprintf(label, sizeof(label), "%.5s UTC", keys[h] + 11);
+        else
+            snprintf(label, sizeof(label), "%.10s", keys[h]);
+        snprintf(title, sizeof(title), "%s: %llu requests, %llu throttled", label, (unsigned long long)req[h],
+                 (unsigned long long)thr[h]);
+        snprintf(x, sizeof(x), "%d", h * w + 2);
+        snprintf(bw, sizeof(bw), "%d", w - 4);
         snprintf(oky, sizeof(oky), "%llu", (unsigned long long)(100 - (hgt - th)));
         snprintf(okh, sizeof(okh), "%llu", (unsigned long long)(hgt - th));
         snprintf(ty, sizeof(ty), "%llu", (unsigned long long)(100 - hgt));
@@ -914,13 +933,15 @@ static void usage_chart(struct gh_buf *b, const char *app, const struct gh_json 
         /* the bar's lower part: served; its top: throttled */
         gh_html(
             b,
-            "<g><title>{}</title><rect class=\"bar-ok\" x=\"{}\" y=\"{}\" width=\"16\" height=\"{}\"></rect>"
-            "<rect class=\"bar-throttled\" x=\"{}\" y=\"{}\" width=\"16\" height=\"{}\"></rect></g>",
-            title, x, oky, okh, x, ty, thh);
+            "<g><title>{}</title><rect class=\"bar-ok\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"></rect>"
+            "<rect class=\"bar-throttled\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"></rect></g>",
+            title, x, oky, bw, okh, x, ty, bw, thh);
         if (h % 6 == 0) {
-            char lx[8], label[8];
-            snprintf(lx, sizeof(lx), "%d", h * 20);
-            snprintf(label, sizeof(label), "%.5s", keys[h] + 11);
+            char lx[8];
+            snprintf(lx, sizeof(lx), "%d", h * w);
+            label[5] = '\0'; /* HH:MM, or YYYY- -> the month and day below */
+            if (sc == &per_day)
+                snprintf(label, sizeof(label), "%.5s", keys[h] + 5);
             gh_html(b, "<text class=\"tick\" x=\"{}\" y=\"116\">{}</text>", lx, label);
         }
     }
@@ -928,22 +949,34 @@ static void usage_chart(struct gh_buf *b, const char *app, const struct gh_json 
 }
 
 /* The usage of the applications a listing showed (those the caller may see), per API. */
-static void usage_section(struct gh_api *a, struct gh_buf *b, const struct gh_json *apps)
+static void usage_section(struct gh_api *a, struct gh_buf *b, const struct gh_json *apps,
+                          const struct scale *sc)
 {
-    gh_buf_adds(b, "<section class=\"card\"><h2>Usage, last 24 hours</h2><p class=\"muted\">Requests per "
-                   "hour; <span class=\"swatch throttled\"></span> throttled ones on top.</p>");
+    gh_html(
+        b,
+        "<section class=\"card\" id=\"usage\"><h2>Usage, last {}</h2><p class=\"muted\">Requests per {}; "
+        "<span class=\"swatch throttled\"></span> throttled ones on top. Show: <a href=\"/access#usage\"{!}>"
+        "per hour</a> &middot; <a href=\"/access?usage=days#usage\"{!}>per day</a></p>",
+        sc->span, sc->bucket, sc == &per_hour ? " aria-current=\"true\"" : "",
+        sc == &per_day ? " aria-current=\"true\"" : "");
     size_t charts = 0;
     uint64_t now = gh_time_wall_ms();
+    char t[40], since[40];
+    gh_time_rfc3339(now - (uint64_t)(sc->n - 1) * sc->step_ms, t, sizeof(t));
+    if (sc == &per_hour)
+        snprintf(since, sizeof(since), "%.13s:00Z", t);
+    else
+        snprintf(since, sizeof(since), "%.10s", t);
     for (size_t i = 0; i < gh_json_size(apps) && i < 20; i++) {
         const char *app = str_of(gh_json_at(apps, i), "name");
-        struct gh_usage_query q = {app, NULL, NULL, NULL, "hour"};
+        struct gh_usage_query q = {app, NULL, since, NULL, sc->bucket};
         struct gh_json *res = NULL;
         struct gh_err err = {{0}};
         if (gh_usage_series(gh_catalog_service_store(a->catalog), &q, &res, &err) != 0)
             continue;
         const struct gh_json *series = gh_json_get(res, "series");
         for (size_t k = 0; k < gh_json_size(series); k++, charts++)
-            usage_chart(b, app, gh_json_at(series, k), now);
+            usage_chart(b, app, gh_json_at(series, k), now, sc);
         gh_json_unref(res);
     }
     if (charts == 0)
@@ -1060,7 +1093,9 @@ static void my_access(struct gh_api *a, const struct gh_preq *req, const struct 
         gh_json_unref(j);
     }
     if (apps)
-        usage_section(a, b, gh_json_get(apps, "items"));
+        usage_section(a, b, gh_json_get(apps, "items"),
+                      gh__param(ps, "usage") && strcmp(gh__param(ps, "usage"), "days") == 0 ? &per_day
+                                                                                            : &per_hour);
     gh_json_unref(apps);
     end(r);
 }

@@ -189,6 +189,11 @@ access_rules:
     assert.match(chart, /<strong>ana-app<\/strong> calling <strong>orders<\/strong>: \d+ requests in the last 24 hours, 0 of them throttled/);
     assert.match(chart, /<svg class="chart" viewBox="0 0 480 120" role="img" aria-label="\d+ requests in the last 24 hours/);
     assert.match(chart, /<title>\d\d:00 UTC: [1-9]\d* requests, 0 throttled<\/title>/);
+    const daily = (await ana.page('/access?usage=days')).html;
+    assert.match(daily, /<h2>Usage, last 30 days<\/h2>/);
+    assert.match(daily, /calling <strong>orders<\/strong>: [1-9]\d* requests in the last 30 days/);
+    assert.match(daily, /<title>20\d\d-\d\d-\d\d: [1-9]\d* requests, 0 throttled<\/title>/);
+    assert.equal((daily.match(/<rect class="bar-ok"/g) ?? []).length, 30);
     // the same numbers through the API: for the application's owners, not for others
     const cookieOf = async (u) => (await devLogin(portal, u)).cookie;
     r = await fetch(`${portal}/api/usage?app=ana-app`, { headers: { cookie: await cookieOf('ana') } });
