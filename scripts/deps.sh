@@ -5,11 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(
-  # build
+# --build: only what building the binary needs (make demo on a fresh machine)
+build=(
   build-essential pkg-config clang llvm
   libuv1-dev libssl-dev libjansson-dev libfyaml-dev libcjose-dev libcurl4-openssl-dev
   libsqlite3-dev libpq-dev libhiredis-dev liburcu-dev
+)
+pkgs=(
+  "${build[@]}"
   # tests: cmocka, sanitizer and libFuzzer runtimes, node for black-box tests
   libcmocka-dev libclang-rt-14-dev nodejs npm
   # browser tests: Debian's chromium, driven by playwright-core (npm)
@@ -19,6 +22,12 @@ pkgs=(
   # lint / format
   clang-format clang-tidy cppcheck
 )
+
+only_build=0
+if [[ ${1:-} == --build ]]; then
+  only_build=1
+  pkgs=("${build[@]}")
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -46,7 +55,7 @@ if ((${#missing[@]})); then
   done
 fi
 
-if [[ -f package-lock.json ]]; then
+if [[ -f package-lock.json && $only_build -eq 0 ]]; then
   if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
     echo "deps: npm ci"
     npm ci --no-audit --no-fund --loglevel=error
