@@ -142,7 +142,7 @@ fmt:
 	clang-format -i $$(find src tests -name '*.[ch]')
 
 lint:
-	clang-tidy --quiet $(filter-out $(GEN_SRC),$(SRC)) src/main.c -- $(BASE_CFLAGS) -Isrc
+	clang-tidy --quiet --warnings-as-errors='*' $(filter-out $(GEN_SRC),$(SRC)) src/main.c -- $(BASE_CFLAGS) -Isrc
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
 	    --suppress=missingIncludeSystem -Isrc src
 

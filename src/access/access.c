@@ -1112,6 +1112,7 @@ int gh_app_owner(struct gh_store *s, const char *name, char owner[GH_ENTITY_REF_
 /* ---- the workflow's clock: expiry and reminders ---- */
 
 #define SWEEP_BATCH 256
+#define EVENTS_KEPT_MS (30ull * 86400 * 1000) /* delivered (or failed) events are kept this long */
 #define SYSTEM_ACTOR "system:access"
 
 struct id_batch {
@@ -1259,6 +1260,30 @@ int gh_access_sweep(struct gh_store *s, const struct gh_config *cfg, uint64_t no
                 continue; /* not yet, or this one (or a later one) was sent */
             if ((rc = remind(s, ids[i], lead, left, now_ms, err)) == 0)
                 out->reminders++;
+        }
+    }
+    /* events every webhook is done with, after a month: the outbox does not grow for ever (the newest
+     * event stays, so numbering never restarts below the webhooks' cursor) */
+    if (rc == 0 && now_ms > EVENTS_KEPT_MS) {
+        gh_time_rfc3339(now_ms - EVENTS_KEPT_MS, cut, sizeof(cut));
+        struct gh_store_val q[] = {GH_VTEXT(cut)};
+        static const char *const old_events =
+            "SELECT seq FROM events WHERE created_at < $1 AND seq < (SELECT MAX(seq) FROM events) AND "
+            "seq <= (SELECT COALESCE(CAST(MAX(value) AS INTEGER), 0) FROM gh_meta WHERE key = "
+            "'webhook_cursor') "
+            "AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_seq = events.seq AND "
+            "d.state = 'pending')";
+        char sql[700];
+        if ((rc = gh_store_begin(s, err)) == 0) {
+            snprintf(sql, sizeof(sql), "DELETE FROM webhook_deliveries WHERE event_seq IN (%s)", old_events);
+            rc = gh_store_exec(s, sql, q, 1, NULL, NULL, err);
+            snprintf(sql, sizeof(sql), "DELETE FROM events WHERE seq IN (%s)", old_events);
+            if (rc == 0)
+                rc = gh_store_exec(s, sql, q, 1, NULL, NULL, err);
+            if (rc == 0)
+                rc = gh_store_commit(s, err);
+            else
+                gh_store_rollback(s);
         }
     }
     free(ids);

@@ -138,7 +138,8 @@ int gh_api_consumers(struct gh_store *s, const char *api, uint64_t since_ms, gh_
  * end become expired (the gateway drops them), requests pending longer than access.pending_timeout
  * become expired, and grants ending within one of access.reminders get a grant.expiring event, once per
  * lead time (the shortest that applies). Each step is one transaction with its audit and webhook
- * events; at most 256 of each kind per call. */
+ * events; at most 256 of each kind per call. Events every webhook is done with are deleted after 30
+ * days (with their deliveries), the newest always kept. */
 struct gh_sweep_result {
     int grants_expired, requests_expired, reminders;
 };

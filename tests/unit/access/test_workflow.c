@@ -250,6 +250,43 @@ static void test_rotation(void **state)
     assert_int_equal(gh_key_rotate(db, "user:default/ana", "nope", &b, &err), GH_ENOTFOUND);
 }
 
+static void test_old_events_pruned(void **state)
+{
+    (void)state;
+    struct gh_config *cfg = config("");
+    struct gh_err err = {{0}};
+    char k[GH_KEY_LEN + 1], id[GH_KEY_ID_LEN + 1];
+    struct gh_key_rotation r;
+    assert_int_equal(gh_app_create(db, "cli:test", "shop", "group:default/team-a", NULL, &err), 0);
+    assert_int_equal(gh_key_issue(db, "cli:test", "shop", "primary", 0, k, id, &err), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(gh_key_rotate(db, "cli:test", "shop", &r, &err), 0);
+    assert_int_equal(count("SELECT COUNT(*) FROM events", NULL), 3);
+    /* the webhooks read them all; the first was delivered, the second is still being retried */
+    assert_int_equal(gh_store_exec(db, "INSERT INTO gh_meta (key, value) VALUES ('webhook_cursor', '3'); ",
+                                   NULL, 0, NULL, NULL, &err),
+                     0);
+    assert_int_equal(
+        gh_store_exec(db,
+                      "INSERT INTO webhook_deliveries (event_seq, webhook, state, attempts, next_ms) "
+                      "VALUES (1, 'ops', 'delivered', 1, 0), (2, 'ops', 'pending', 3, 0)",
+                      NULL, 0, NULL, NULL, &err),
+        0);
+    struct gh_sweep_result res;
+    uint64_t now = gh_time_wall_ms();
+    assert_int_equal(gh_access_sweep(db, cfg, now + DAY, &res, &err), 0);
+    assert_int_equal(count("SELECT COUNT(*) FROM events", NULL), 3); /* not a month old yet */
+    assert_int_equal(gh_access_sweep(db, cfg, now + 31 * DAY, &res, &err), 0);
+    /* the delivered one goes; the pending one and the newest stay */
+    assert_int_equal(count("SELECT COUNT(*) FROM events WHERE seq = 1", NULL), 0);
+    assert_int_equal(count("SELECT COUNT(*) FROM webhook_deliveries WHERE event_seq = 1", NULL), 0);
+    assert_int_equal(count("SELECT COUNT(*) FROM events WHERE seq IN (2, 3)", NULL), 2);
+    /* numbering goes on above the cursor */
+    assert_int_equal(gh_key_rotate(db, "cli:test", "shop", &r, &err), 0);
+    assert_int_equal(count("SELECT MAX(seq) FROM events", NULL), 4);
+    gh_config_free(cfg);
+}
+
 static void test_events_need_a_transaction(void **state)
 {
     (void)state;
@@ -278,6 +315,7 @@ int main(void)
                                         store_teardown),
         cmocka_unit_test_setup_teardown(test_request_expiry_and_renewal, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_rotation, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_old_events_pruned, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_events_need_a_transaction, store_setup, store_teardown),
         cmocka_unit_test(test_signature),
     };
