@@ -32,6 +32,12 @@ static void sha256(const void *p, size_t n, unsigned char out[32])
         EVP_Digest(p, n, out, &dl, EVP_sha256(), NULL); /* the slow way still works */
 }
 
+void gh_key_thread_done(void)
+{
+    EVP_MD_CTX_free(sha256_ctx);
+    sha256_ctx = NULL;
+}
+
 static const char B62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /* base62 digit values by byte, -1 for anything else (a table: this runs on every keyed request) */

@@ -38,4 +38,7 @@ int gh_token_check(struct gh_str s, unsigned char hash[32], struct gh_err *err);
 /* The visible id: the key's first GH_KEY_ID_LEN characters. */
 void gh_key_id(struct gh_str key, char out[GH_KEY_ID_LEN + 1]);
 
+/* A thread that checked keys is ending: its reusable digest context goes (workers call it). */
+void gh_key_thread_done(void);
+
 #endif

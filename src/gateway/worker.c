@@ -5,9 +5,11 @@
  */
 #include "internal.h"
 
+#include "../access/keys.h"
 #include "../access/table.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -131,6 +133,8 @@ static void worker_main(void *arg)
     w->cred_cache = NULL;
     gh_usage_hand_over(&w->usage); /* the last second's usage is not lost at shutdown */
     gh_usage_table_free(&w->usage);
+    gh_key_thread_done();  /* the thread's digest context */
+    OPENSSL_thread_stop(); /* and OpenSSL's own per-thread state */
 }
 
 static int worker_init(struct worker *w, struct gh_snapshot *snap, int fd, struct gh_err *err)

@@ -865,12 +865,12 @@ static void request_submit(struct gh_api *a, const struct gh_preq *req, struct g
 
 /* The two scales: 24 hourly bars, or 30 daily ones. */
 struct scale {
-    const char *name, *bucket, *span; /* "hours", the usage bucket, "24 hours" */
+    const char *bucket, *span; /* the usage bucket ("hour"), what the chart spans ("24 hours") */
     int n;
     uint64_t step_ms;
 };
-static const struct scale per_hour = {"hours", "hour", "24 hours", 24, 3600000};
-static const struct scale per_day = {"days", "day", "30 days", 30, 86400000};
+static const struct scale per_hour = {"hour", "24 hours", 24, 3600000};
+static const struct scale per_day = {"day", "30 days", 30, 86400000};
 
 /* One application's calls to one API: a bar per hour (or day), throttled calls stacked on top in
  * their own colour, every bar titled with its numbers. */
