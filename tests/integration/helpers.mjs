@@ -1,5 +1,6 @@
 // Black-box test helpers: start the real build/gatehouse with an inline config, a scripted upstream that
 // records the exact bytes of every request it receives, and a raw TCP client.
+import { after } from 'node:test';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -11,6 +12,11 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const BIN = process.env.GH_BIN || path.join(root, 'build/gatehouse'); // GH_BIN: another build (ASan)
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const sanitizerReports = [];
+after(() => {
+  if (sanitizerReports.length) throw new Error(`${BIN} reported at exit:\n${sanitizerReports.join('\n---\n')}`);
+});
 
 // Starts gatehouse. `yaml` is the config without `listen:` (added here with port 0, so the binary
 // picks free ports and logs them). Resolves once both listeners are up.
@@ -47,6 +53,10 @@ export async function startGatehouse(yaml, { workers = 1, extraArgs = [], portal
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       const r = await gh.exited;
+      // a sanitizer build (GH_BIN) reports leaks and errors at exit: collected, and the file fails
+      // once its tests are done (throwing here would skip the test's own clean-up)
+      const report = /^(==\d+==ERROR: \w+Sanitizer|SUMMARY: \w+Sanitizer|.*runtime error:)/m.exec(gh.stderr);
+      if (report) sanitizerReports.push(gh.stderr.slice(report.index, report.index + 4000));
       return r;
     },
   };
