@@ -6,8 +6,6 @@
 #include "../base/fetch.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +50,14 @@ struct attempt {
     char error[512];
 };
 
+/* The allowed address blocks, copied (a hook outlives a reload only through its own copies). */
+static struct gh_cidr *cidrs_dup(const struct gh_cidr *c, size_t n)
+{
+    struct gh_cidr *d = gh_calloc(n ? n : 1, sizeof(*d));
+    memcpy(d, c, n * sizeof(*d));
+    return d;
+}
+
 static void free_hooks(struct gh_webhooks *w)
 {
     for (size_t i = 0; i < w->nhooks; i++) {
@@ -95,8 +101,7 @@ void gh_webhooks_configure(struct gh_webhooks *w, const struct gh_config *cfg, c
         h->events = gh_calloc(c->nevents ? c->nevents : 1, sizeof(char *));
         for (size_t k = 0; k < c->nevents; k++)
             h->events[h->nevents++] = gh_strdup(c->events[k]);
-        h->allow = gh_calloc(c->nallow ? c->nallow : 1, sizeof(*h->allow));
-        memcpy(h->allow, c->allow, c->nallow * sizeof(*h->allow));
+        h->allow = cidrs_dup(c->allow, c->nallow);
         h->nallow = c->nallow;
         h->backoff_ms = c->backoff_ms;
         h->timeout_ms = c->timeout_ms;
@@ -118,14 +123,10 @@ void gh_webhook_sign(const char *secret, size_t secret_len, uint64_t unix_second
     struct gh_buf msg = {0};
     gh_buf_addf(&msg, "%llu.", (unsigned long long)unix_seconds);
     gh_buf_adds(&msg, body);
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned int dl = 0;
-    if (HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)msg.p, msg.len, d, &dl) == NULL)
-        dl = 0;
+    char mac[65];
+    gh_hmac_sha256_hex(secret, secret_len, msg.p, msg.len, mac);
     gh_buf_free(&msg);
-    int n = snprintf(out, cap, "t=%llu,v1=", (unsigned long long)unix_seconds);
-    for (unsigned int i = 0; i < dl && n > 0 && (size_t)n + 2 < cap; i++)
-        n += snprintf(out + n, cap - (size_t)n, "%02x", d[i]);
+    snprintf(out, cap, "t=%llu,v1=%s", (unsigned long long)unix_seconds, mac);
 }
 
 /* ---- fan-out: new events become deliveries ---- */
@@ -318,8 +319,7 @@ static int on_due(void *ctx, const struct gh_store_val *c, size_t n)
     a->url = gh_strdup(h->url);
     a->secret = gh_strndup(h->secret, h->secret_len);
     a->secret_len = h->secret_len;
-    a->allow = gh_calloc(h->nallow ? h->nallow : 1, sizeof(*a->allow));
-    memcpy(a->allow, h->allow, h->nallow * sizeof(*a->allow));
+    a->allow = cidrs_dup(h->allow, h->nallow);
     a->nallow = h->nallow;
     a->timeout_ms = h->timeout_ms;
     a->backoff_ms = h->backoff_ms;

@@ -7,7 +7,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,10 +202,7 @@ static void mac_hex(const unsigned char *key, size_t keylen, int64_t seq, const 
     char msg[200];
     int n =
         snprintf(msg, sizeof(msg), "gatehouse audit checkpoint\n%lld\n%s\n%s", (long long)seq, head, time);
-    unsigned char d[32];
-    unsigned int dl = 0;
-    HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg, (size_t)n, d, &dl);
-    hex(d, 32, out);
+    gh_hmac_sha256_hex(key, keylen, msg, (size_t)n, out);
 }
 
 struct cps {

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -361,17 +362,30 @@ int gh_random_token(char out[GH_TOKEN_LEN + 1])
     return 0;
 }
 
-void gh_sha256_hex(const void *in, size_t n, char out[65])
+static void hex32(const unsigned char d[32], char out[65])
 {
-    unsigned char d[32];
-    unsigned int dl = 32;
-    EVP_Digest(in, n, d, &dl, EVP_sha256(), NULL);
     static const char hex[] = "0123456789abcdef";
     for (size_t i = 0; i < 32; i++) {
         out[2 * i] = hex[d[i] >> 4];
         out[2 * i + 1] = hex[d[i] & 15];
     }
     out[64] = '\0';
+}
+
+void gh_sha256_hex(const void *in, size_t n, char out[65])
+{
+    unsigned char d[32];
+    unsigned int dl = 32;
+    EVP_Digest(in, n, d, &dl, EVP_sha256(), NULL);
+    hex32(d, out);
+}
+
+void gh_hmac_sha256_hex(const void *key, size_t keylen, const void *msg, size_t n, char out[65])
+{
+    unsigned char d[32] = {0};
+    unsigned int dl = 0;
+    HMAC(EVP_sha256(), key, (int)keylen, msg, n, d, &dl);
+    hex32(d, out);
 }
 
 void gh_buf_add_html(struct gh_buf *b, const char *s)

@@ -123,6 +123,8 @@ int gh_random_token(char out[GH_TOKEN_LEN + 1]);
 
 /* SHA-256 of n bytes, as 64 lower-case hex characters and the NUL. */
 void gh_sha256_hex(const void *in, size_t n, char out[65]);
+/* HMAC-SHA256 of msg under key, as lower-case hex. */
+void gh_hmac_sha256_hex(const void *key, size_t keylen, const void *msg, size_t n, char out[65]);
 
 #define GH_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define GH_UNLIKELY(x) __builtin_expect(!!(x), 0)
