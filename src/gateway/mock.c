@@ -212,8 +212,9 @@ static int fits(const struct gh_mock_op *o, struct gh_str path)
 }
 
 const struct gh_mock_op *gh_mock_match(const struct gh_mock *m, int method, struct gh_str path,
-                                       struct gh_str prefix, int *status)
+                                       struct gh_str prefix, int *status, unsigned *allow)
 {
+    *allow = 0;
     const char *q = memchr(path.p, '?', path.len);
     if (q)
         path.len = (size_t)(q - path.p);
@@ -230,6 +231,7 @@ const struct gh_mock_op *gh_mock_match(const struct gh_mock *m, int method, stru
             if (m->ops[i].method == method || (method == GH_METHOD_HEAD && m->ops[i].method == GH_METHOD_GET))
                 return &m->ops[i];
             *status = 405;
+            *allow |= 1u << m->ops[i].method;
         }
         if (*status == 405)
             return NULL;

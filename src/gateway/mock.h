@@ -33,8 +33,9 @@ int gh_mock_build(const struct gh_json *doc, struct gh_mock **out, struct gh_err
 void gh_mock_free(struct gh_mock *m); /* accepts NULL */
 
 /* The operation for a request path (no query) -- tried as it is and, when it starts with prefix,
- * without it. NULL with *status 404 (no path matches) or 405 (the path does, the method does not). */
+ * without it. NULL with *status 404 (no path matches) or 405 (the path does, the method does not;
+ * *allow then has a bit (1 << method) for each method the path has). */
 const struct gh_mock_op *gh_mock_match(const struct gh_mock *m, int method, struct gh_str path,
-                                       struct gh_str prefix, int *status);
+                                       struct gh_str prefix, int *status, unsigned *allow);
 
 #endif

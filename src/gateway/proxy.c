@@ -1350,12 +1350,12 @@ static void send_error(struct client *c, int status, const char *msg)
 static void send_mock(struct client *c)
 {
     int st = 404;
-    const struct gh_mock_op *o = gh_mock_match(c->api->mock, c->method, (struct gh_str){c->path, c->path_len},
-                                               (struct gh_str){c->api->prefix, c->api->prefix_len}, &st);
+    unsigned allow = 0;
+    const struct gh_mock_op *o =
+        gh_mock_match(c->api->mock, c->method, (struct gh_str){c->path, c->path_len},
+                      (struct gh_str){c->api->prefix, c->api->prefix_len}, &st, &allow);
     if (o == NULL) {
-        c->allow = 0;
-        for (size_t i = 0; st == 405 && i < c->api->mock->n; i++)
-            c->allow |= 1u << c->api->mock->ops[i].method; /* approximate: every method the mock has */
+        c->allow = allow | (allow & (1u << GH_METHOD_GET) ? 1u << GH_METHOD_HEAD : 0); /* HEAD as GET */
         send_error(c, st,
                    st == 405 ? "the mock has no such operation for this method"
                              : "the mock has no operation for this path");

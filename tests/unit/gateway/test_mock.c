@@ -25,7 +25,9 @@ static struct gh_mock *build(const char *json)
 
 static const struct gh_mock_op *match(struct gh_mock *m, int method, const char *path, int *st)
 {
-    return gh_mock_match(m, method, (struct gh_str){path, strlen(path)}, (struct gh_str){"/pay", 4}, st);
+    unsigned allow = 0;
+    return gh_mock_match(m, method, (struct gh_str){path, strlen(path)}, (struct gh_str){"/pay", 4}, st,
+                         &allow);
 }
 
 static void test_answers(void **state)
@@ -63,6 +65,11 @@ static void test_answers(void **state)
     assert_string_equal(o->body, "[1,2]\n");
     assert_null(match(m, GH_METHOD_PUT, "/pay/payments/p9", &st));
     assert_int_equal(st, 405);
+    unsigned allow = 0;
+    assert_null(gh_mock_match(m, GH_METHOD_PUT, (struct gh_str){"/payments/p9", 12},
+                              (struct gh_str){"/pay", 4}, &st, &allow));
+    assert_int_equal(allow,
+                     (1u << GH_METHOD_GET) | (1u << GH_METHOD_DELETE)); /* this path's, not every one */
     assert_null(match(m, GH_METHOD_GET, "/pay/payments/p9/extra", &st));
     assert_int_equal(st, 404);
     assert_null(match(m, GH_METHOD_GET, "/pay/other", &st));
@@ -79,8 +86,8 @@ static void test_headers_and_json(void **state)
               "\"X-Bad\":{\"example\":\"a\\r\\nSet-Cookie: x=1\"},\"X-Count\":{\"schema\":{\"example\":3}}},"
               "\"content\":{\"application/problem+json\":{\"example\":{\"id\":\"p1\"}}}}}}}}}");
     int st;
-    const struct gh_mock_op *o =
-        gh_mock_match(m, GH_METHOD_POST, (struct gh_str){"/p", 2}, (struct gh_str){"/", 1}, &st);
+    const struct gh_mock_op *o = gh_mock_match(m, GH_METHOD_POST, (struct gh_str){"/p", 2},
+                                               (struct gh_str){"/", 1}, &st, &(unsigned){0});
     assert_non_null(o);
     assert_int_equal(o->status, 201);
     assert_string_equal(o->ctype, "application/problem+json");
